@@ -1,0 +1,150 @@
+/**
+ * `npm start`: the API on this machine, on embedded defaults where settings are missing (DESIGN.md, "Running it
+ * here"): PGlite unless DATABASE_URL is set, Azurite unless a storage connection string is set, Stripe off unless
+ * STRIPE_SECRET_KEY is set. Runs migrations and the seed, then serves the Functions app through the local host.
+ */
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+import { ConfigError, loadConfig } from '../shared/config.js';
+import { createDatabase } from '../shared/db/database.js';
+import { migrateToLatest } from '../shared/db/migrator.js';
+import { seedDatabase } from '../shared/seed/seed.js';
+import { createBlobServiceClient, createQueueServiceClient } from '../shared/storage/clients.js';
+import { ensureStorageLayout } from '../shared/storage/layout.js';
+import { loadOrCreateDevSecrets } from './devSecrets.js';
+import { startAzurite, type RunningAzurite } from './embedded/azurite.js';
+import { startEmbeddedPostgres, type RunningEmbeddedPostgres } from './embedded/postgres.js';
+import { startFunctionsHost, type RunningFunctionsHost } from './host/index.js';
+
+const projectRoot = resolve(fileURLToPath(import.meta.url), '../../..');
+
+const devSettingsSchema = z.object({
+  PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535).default(7071),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  TRACEPIPE_DATA_DIR: z.string().min(1).default('.data'),
+  TRACEPIPE_DEV_API_KEY: z
+    .string()
+    .trim()
+    .min(20, 'must be at least 20 characters (keys look like tp_live_sk_...)')
+    .optional()
+    .or(z.literal('').transform(() => undefined)),
+});
+
+function fail(message: string): never {
+  console.error(message);
+  process.exit(1);
+}
+
+function readDevSettings() {
+  const parsed = devSettingsSchema.safeParse(process.env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  - ${issue.path.join('.')} ${issue.message}`);
+    fail(`Invalid configuration:\n${problems.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+function has(name: string): boolean {
+  return Boolean(process.env[name]?.trim());
+}
+
+async function main(): Promise<void> {
+  const settings = readDevSettings();
+  const dataDir = resolve(projectRoot, settings.TRACEPIPE_DATA_DIR);
+  process.env.TRACEPIPE_ENV ||= 'development';
+
+  const embedDatabase = !has('DATABASE_URL');
+  const embedStorage =
+    !has('AZURE_STORAGE_CONNECTION_STRING') && !has('AzureWebJobsStorage') && !has('AZURE_STORAGE_ACCOUNT_URL');
+  if (!has('API_KEY_HMAC_SECRET') || !settings.TRACEPIPE_DEV_API_KEY) {
+    const secrets = loadOrCreateDevSecrets(dataDir);
+    process.env.API_KEY_HMAC_SECRET ||= secrets.apiKeyHmacSecret;
+    settings.TRACEPIPE_DEV_API_KEY ??= secrets.localApiKey;
+  }
+  const localApiKey = settings.TRACEPIPE_DEV_API_KEY as string;
+
+  // Validate what was given before starting anything, with stand-ins for what will be embedded, so that bad
+  // configuration stops the start with the setting's name and leaves no child process behind.
+  try {
+    loadConfig({
+      ...process.env,
+      ...(embedDatabase ? { DATABASE_URL: 'postgres://embedded/postgres', DATABASE_POOL_MAX: '1' } : {}),
+      ...(embedStorage ? { AZURE_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true' } : {}),
+    });
+  } catch (error) {
+    if (error instanceof ConfigError) fail(error.message);
+    throw error;
+  }
+
+  let postgres: RunningEmbeddedPostgres | undefined;
+  let azurite: RunningAzurite | undefined;
+  let host: RunningFunctionsHost | undefined;
+  let stopping = false;
+
+  const shutdown = async (exitCode: number): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    console.log('Stopping...');
+    await host?.stop().catch((error: unknown) => console.error('Host stop failed:', error));
+    await azurite?.stop().catch((error: unknown) => console.error('Azurite stop failed:', error));
+    await postgres?.stop().catch((error: unknown) => console.error('PGlite stop failed:', error));
+    process.exit(exitCode);
+  };
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (stopping) process.exit(1); // a second Ctrl-C means now
+      void shutdown(0);
+    });
+  }
+
+  try {
+    if (embedDatabase) {
+      postgres = await startEmbeddedPostgres(resolve(dataDir, 'pglite'));
+      process.env.DATABASE_URL = postgres.url;
+      process.env.DATABASE_POOL_MAX = '1';
+    }
+    if (embedStorage) {
+      azurite = await startAzurite({ location: resolve(dataDir, 'azurite') });
+      process.env.AZURE_STORAGE_CONNECTION_STRING = azurite.connectionString;
+    }
+    // The Functions runtime's own storage setting (blob and queue triggers); Azurite doubles for it locally.
+    process.env.AzureWebJobsStorage ||= process.env.AZURE_STORAGE_CONNECTION_STRING;
+
+    const config = loadConfig(process.env);
+    const db = createDatabase({ connectionString: config.database.url, poolMax: 1 });
+    try {
+      const applied = await migrateToLatest(db);
+      console.log(applied.length ? `Migrations applied: ${applied.join(', ')}` : 'Migrations: up to date');
+      await seedDatabase(db, { localApiKey, apiKeyHmacSecret: config.apiKeyHmacSecret });
+    } finally {
+      await db.destroy();
+    }
+    await ensureStorageLayout(createBlobServiceClient(config.storage), createQueueServiceClient(config.storage));
+
+    host = await startFunctionsHost({ appDir: projectRoot, port: settings.PORT, hostname: settings.HOST });
+  } catch (error) {
+    console.error(error instanceof Error ? error.message : error);
+    await shutdown(1);
+    return;
+  }
+
+  const url = host.url;
+  console.log(
+    [
+      '',
+      `Tracepipe API listening on ${url}`,
+      `  Base URL: ${url}/v1`,
+      `  Docs:     ${url}/v1/docs`,
+      `  OpenAPI:  ${url}/v1/openapi.json`,
+      `  API key:  ${localApiKey}`,
+      `  Database: ${embedDatabase ? `embedded PGlite in ${resolve(dataDir, 'pglite')}` : 'DATABASE_URL'}`,
+      `  Storage:  ${embedStorage ? `embedded Azurite in ${resolve(dataDir, 'azurite')}` : 'configured connection'}`,
+      `  Stripe:   ${has('STRIPE_SECRET_KEY') ? 'on' : 'off (usage accrues and is sent once STRIPE_SECRET_KEY is set)'}`,
+      `  Try:      curl -H "X-API-Key: ${localApiKey}" ${url}/v1/users/me`,
+      '',
+    ].join('\n'),
+  );
+}
+
+await main();

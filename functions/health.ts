@@ -1,0 +1,27 @@
+import { ApiError } from '../shared/errors/apiError.js';
+import { getDb } from '../shared/db/index.js';
+import { checkHealth } from '../shared/health/checkHealth.js';
+import { defineRoute } from '../shared/http/defineRoute.js';
+import { jsonResponse } from '../shared/http/responses.js';
+import { HealthSchema } from '../shared/health/healthSchemas.js';
+import { getBlobServiceClient } from '../shared/storage/clients.js';
+
+defineRoute({
+  operationId: 'getHealth',
+  method: 'GET',
+  path: '/v1/health',
+  tags: ['Meta'],
+  summary: 'Check the API and its dependencies',
+  description:
+    'Checks that the database and blob storage answer (each within 3 seconds). 200 when both do; 503 in the ' +
+    'error shape, with `details` naming which is down, when either does not. Needs no API key.',
+  auth: 'public',
+  responses: { 200: { description: 'The API, database and storage are up.', schema: HealthSchema } },
+  handler: async () => {
+    const report = await checkHealth(getDb(), getBlobServiceClient());
+    if (report.status !== 'ok') {
+      throw ApiError.unavailable('A dependency is down; retry later.', report.checks);
+    }
+    return jsonResponse(200, report);
+  },
+});

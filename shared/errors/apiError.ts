@@ -1,0 +1,69 @@
+/** The contract's error codes, each with the one HTTP status it travels with. */
+export const ERROR_STATUS = {
+  bad_request: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  payload_too_large: 413,
+  validation_error: 422,
+  rate_limited: 429,
+  internal_error: 500,
+  unavailable: 503,
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_STATUS;
+export type ErrorDetails = Record<string, unknown>;
+
+/**
+ * The one error type services throw. The HTTP wrapper renders it as
+ * `{ "error": { "code", "message", "details"? } }` with its status (and headers such as Retry-After).
+ */
+export class ApiError extends Error {
+  readonly status: number;
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: ErrorDetails,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = ERROR_STATUS[code];
+  }
+
+  static badRequest(message: string, details?: ErrorDetails): ApiError {
+    return new ApiError('bad_request', message, details);
+  }
+
+  static unauthorized(message = 'A valid API key is required (X-API-Key header).'): ApiError {
+    return new ApiError('unauthorized', message);
+  }
+
+  static forbidden(message: string, details?: ErrorDetails): ApiError {
+    return new ApiError('forbidden', message, details);
+  }
+
+  static notFound(message = 'Not found.'): ApiError {
+    return new ApiError('not_found', message);
+  }
+
+  static conflict(message: string, details?: ErrorDetails): ApiError {
+    return new ApiError('conflict', message, details);
+  }
+
+  static validation(message: string, details?: ErrorDetails): ApiError {
+    return new ApiError('validation_error', message, details);
+  }
+
+  static unavailable(message = 'A dependency is unavailable; retry later.', details?: ErrorDetails): ApiError {
+    return new ApiError('unavailable', message, details, { 'Retry-After': '5' });
+  }
+
+  toBody(): { error: { code: ErrorCode; message: string; details?: ErrorDetails } } {
+    return {
+      error: { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) },
+    };
+  }
+}

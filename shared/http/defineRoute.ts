@@ -1,0 +1,159 @@
+import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
+import type { RouteConfig } from '@asteasolutions/zod-to-openapi';
+import type { z } from 'zod';
+import { authenticateRequest, type AuthContext } from '../auth/authenticate.js';
+import { ERROR_STATUS, type ErrorCode } from '../errors/apiError.js';
+import { API_KEY_SECURITY, ErrorSchema, openApiRegistry } from '../openapi/registry.js';
+import { errorToResponse } from './errorResponse.js';
+import { queryToObject, readJsonBody, validateInput } from './requestParsing.js';
+
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
+type AuthMode = 'apiKey' | 'public';
+type Schema = z.ZodType | undefined;
+type Infer<S> = S extends z.ZodType ? z.infer<S> : undefined;
+
+export interface RouteResponseDoc {
+  description: string;
+  schema?: z.ZodType;
+  /** Defaults to application/json when a schema is given. */
+  contentType?: string;
+}
+
+export interface RouteInput<P extends Schema, Q extends Schema, B extends Schema, A extends AuthMode> {
+  params: Infer<P>;
+  query: Infer<Q>;
+  body: Infer<B>;
+  auth: A extends 'apiKey' ? AuthContext : null;
+  request: HttpRequest;
+  context: InvocationContext;
+}
+
+export interface RouteDefinition<P extends Schema, Q extends Schema, B extends Schema, A extends AuthMode> {
+  /** The Azure function name and the OpenAPI operationId. */
+  operationId: string;
+  method: Method;
+  /** OpenAPI-style path, e.g. `/v1/sessions/{id}`; the Functions route is the same without the leading slash. */
+  path: string;
+  tags: string[];
+  summary: string;
+  description: string;
+  auth: A;
+  params?: P;
+  query?: Q;
+  /** A JSON body schema. Routes with other bodies (multipart) read `request` themselves and pass none. */
+  body?: B;
+  /** Success responses by status. */
+  responses: Record<number, RouteResponseDoc>;
+  /** Error responses beyond those implied by auth and input (401, 400, 422, 503). */
+  errors?: ErrorCode[];
+  /** Extra OpenAPI fields for the operation (request body docs for non-JSON bodies, examples...). */
+  openapi?: Partial<RouteConfig>;
+  handler: (input: RouteInput<P, Q, B, A>) => Promise<HttpResponseInit>;
+}
+
+const ERROR_DESCRIPTIONS: Record<ErrorCode, string> = {
+  bad_request: 'Malformed body, missing field or wrong content type.',
+  unauthorized: 'Missing, unknown or revoked API key.',
+  forbidden: 'The key is valid but its scopes or suite restriction do not allow this.',
+  not_found: 'No such resource, or it belongs to someone else.',
+  conflict: 'The resource is in the wrong state for this, or is still referenced.',
+  payload_too_large: 'The body is over the limit.',
+  validation_error: 'Well-formed but invalid values; `details.fields` names them.',
+  rate_limited: 'Over the key\'s rate; retry after `Retry-After` seconds.',
+  internal_error: 'A bug on our side; the request id is in `details`.',
+  unavailable: 'A dependency (database, storage, Stripe) is down; retry later.',
+};
+
+function documentedErrors(definition: RouteDefinition<Schema, Schema, Schema, AuthMode>): ErrorCode[] {
+  const codes = new Set<ErrorCode>(definition.errors ?? []);
+  if (definition.auth === 'apiKey') codes.add('unauthorized');
+  if (definition.body) codes.add('bad_request');
+  if (definition.body || definition.query || definition.params) codes.add('validation_error');
+  codes.add('unavailable');
+  return [...codes].sort((a, b) => ERROR_STATUS[a] - ERROR_STATUS[b]);
+}
+
+function registerOpenApiPath(definition: RouteDefinition<Schema, Schema, Schema, AuthMode>): void {
+  const responses: RouteConfig['responses'] = {};
+  for (const [status, doc] of Object.entries(definition.responses)) {
+    responses[status] = doc.schema
+      ? { description: doc.description, content: { [doc.contentType ?? 'application/json']: { schema: doc.schema } } }
+      : { description: doc.description };
+  }
+  for (const code of documentedErrors(definition)) {
+    responses[ERROR_STATUS[code]] = {
+      description: ERROR_DESCRIPTIONS[code],
+      content: { 'application/json': { schema: ErrorSchema } },
+    };
+  }
+  openApiRegistry.registerPath({
+    method: definition.method.toLowerCase() as Lowercase<Method>,
+    path: definition.path,
+    operationId: definition.operationId,
+    tags: definition.tags,
+    summary: definition.summary,
+    description: definition.description,
+    security: definition.auth === 'apiKey' ? [{ [API_KEY_SECURITY]: [] }] : [],
+    request: {
+      // The request schemas are zod objects by contract of RouteDefinition; the registry types want ZodObject.
+      ...(definition.params ? { params: definition.params as never } : {}),
+      ...(definition.query ? { query: definition.query as never } : {}),
+      ...(definition.body
+        ? { body: { required: true, content: { 'application/json': { schema: definition.body } } } }
+        : {}),
+    },
+    responses,
+    ...definition.openapi,
+  });
+}
+
+/**
+ * Declares one HTTP endpoint: registers the Azure function (route and method) and its OpenAPI operation from the
+ * same zod schemas that then validate its input. The handler gets parsed input and the caller's identity and
+ * returns a response; whatever it throws is rendered in the contract's error shape.
+ */
+export function defineRoute<
+  P extends Schema = undefined,
+  Q extends Schema = undefined,
+  B extends Schema = undefined,
+  A extends AuthMode = 'apiKey',
+>(
+  definition: RouteDefinition<P, Q, B, A>,
+): void {
+  registerOpenApiPath(definition as RouteDefinition<Schema, Schema, Schema, AuthMode>);
+  app.http(definition.operationId, {
+    methods: [definition.method],
+    route: definition.path.replace(/^\//, ''),
+    authLevel: 'anonymous',
+    handler: async (request, context) => {
+      let response: HttpResponseInit;
+      try {
+        const auth = definition.auth === 'apiKey' ? await authenticateRequest(request) : null;
+        const params = definition.params ? validateInput(definition.params, request.params, 'path') : undefined;
+        const query = definition.query
+          ? validateInput(definition.query, queryToObject(request.query), 'query')
+          : undefined;
+        const body = definition.body
+          ? validateInput(definition.body, await readJsonBody(request), 'body')
+          : undefined;
+        response = await definition.handler({
+          params: params as Infer<P>,
+          query: query as Infer<Q>,
+          body: body as Infer<B>,
+          auth: auth as RouteInput<P, Q, B, A>['auth'],
+          request,
+          context,
+        });
+      } catch (error) {
+        response = errorToResponse(error, context);
+      }
+      return withRequestId(response, context.invocationId);
+    },
+  });
+}
+
+function withRequestId(response: HttpResponseInit, requestId: string): HttpResponseInit {
+  const headers = new Headers(response.headers);
+  headers.set('X-Request-Id', requestId);
+  return { ...response, headers };
+}

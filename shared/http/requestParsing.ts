@@ -1,0 +1,91 @@
+import type { HttpRequest } from '@azure/functions';
+import type { z } from 'zod';
+import { ApiError } from '../errors/apiError.js';
+
+export type InputLocation = 'body' | 'query' | 'path';
+
+/** JSON bodies above this are refused with 413 before they are parsed (uploads have their own, larger limit). */
+export const MAX_JSON_BODY_BYTES = 1024 * 1024;
+
+function isJsonContentType(contentType: string | null): boolean {
+  if (!contentType) return false;
+  const mediaType = contentType.split(';')[0]?.trim().toLowerCase() ?? '';
+  return mediaType === 'application/json' || mediaType.endsWith('+json');
+}
+
+async function readTextWithLimit(request: HttpRequest, limit: number): Promise<string> {
+  const body = request.body;
+  if (!body) return '';
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  let text = '';
+  let size = 0;
+  const reader = body.getReader();
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        throw new ApiError('payload_too_large', `JSON bodies are limited to ${limit} bytes.`, { max_bytes: limit });
+      }
+      text += decoder.decode(value, { stream: true });
+    }
+    return text + decoder.decode();
+  } catch (error) {
+    if (error instanceof ApiError) throw error;
+    if (error instanceof TypeError) throw ApiError.badRequest('The request body is not valid UTF-8.');
+    throw error;
+  } finally {
+    reader.releaseLock();
+  }
+}
+
+/** Reads a JSON body: wrong content type, an empty body or malformed JSON are 400, never 500. */
+export async function readJsonBody(request: HttpRequest): Promise<unknown> {
+  if (!isJsonContentType(request.headers.get('content-type'))) {
+    throw ApiError.badRequest('Expected a JSON body with Content-Type: application/json.');
+  }
+  const text = await readTextWithLimit(request, MAX_JSON_BODY_BYTES);
+  if (text.trim() === '') throw ApiError.badRequest('The request body is empty; a JSON object is required.');
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw ApiError.badRequest(`The request body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+export function queryToObject(query: URLSearchParams): Record<string, string> {
+  return Object.fromEntries(query.entries());
+}
+
+function valueAt(input: unknown, path: ReadonlyArray<PropertyKey>): unknown {
+  let current = input;
+  for (const key of path) {
+    if (typeof current !== 'object' || current === null) return undefined;
+    current = (current as Record<PropertyKey, unknown>)[key];
+  }
+  return current;
+}
+
+/**
+ * Validates input with its zod schema. A required field that is absent is a 400 (the contract's "missing
+ * field"); a present but invalid value is a 422. Either way `details.fields` names every offending field.
+ */
+export function validateInput<S extends z.ZodType>(schema: S, input: unknown, location: InputLocation): z.infer<S> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const fields = result.error.issues.map((issue) => ({
+    location,
+    field: issue.path.map(String).join('.') || '(root)',
+    message: issue.message,
+  }));
+  const missing = result.error.issues.some(
+    (issue) => issue.code === 'invalid_type' && issue.path.length > 0 && valueAt(input, issue.path) === undefined,
+  );
+  const rootNotObject = location === 'body' && (typeof input !== 'object' || input === null || Array.isArray(input));
+  if (missing || rootNotObject) {
+    const message = rootNotObject ? 'The request body must be a JSON object.' : 'A required field is missing.';
+    throw ApiError.badRequest(message, { fields });
+  }
+  throw ApiError.validation('Some fields are invalid.', { fields });
+}
