@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, loadConfig } from '../shared/config.js';
+
+const valid = {
+  DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/tracepipe',
+  AZURE_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true',
+  API_KEY_HMAC_SECRET: 'x'.repeat(32),
+};
+
+function problemsOf(env: Record<string, string | undefined>): string[] {
+  try {
+    loadConfig(env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as ConfigError).problems.map((problem) => problem.setting);
+  }
+  throw new Error('expected a ConfigError');
+}
+
+describe('configuration', () => {
+  it('reads a complete configuration with its defaults', () => {
+    const config = loadConfig(valid);
+    expect(config).toEqual({
+      environment: 'production',
+      database: { url: valid.DATABASE_URL, poolMax: 10 },
+      storage: { connectionString: 'UseDevelopmentStorage=true' },
+      apiKeyHmacSecret: valid.API_KEY_HMAC_SECRET,
+      stripe: null,
+      publicBaseUrl: undefined,
+    });
+  });
+
+  it('names a missing DATABASE_URL in the message', () => {
+    const { DATABASE_URL: _omitted, ...rest } = valid;
+    expect(problemsOf(rest)).toEqual(['DATABASE_URL']);
+    expect(() => loadConfig(rest)).toThrow(/DATABASE_URL is required/);
+  });
+
+  it('names every bad setting at once', () => {
+    expect(
+      problemsOf({ ...valid, DATABASE_URL: 'mysql://x', DATABASE_POOL_MAX: 'many', API_KEY_HMAC_SECRET: 'short' }).sort(),
+    ).toEqual(['API_KEY_HMAC_SECRET', 'DATABASE_POOL_MAX', 'DATABASE_URL']);
+  });
+
+  it('requires some way to reach storage', () => {
+    const { AZURE_STORAGE_CONNECTION_STRING: _omitted, ...rest } = valid;
+    expect(problemsOf(rest)).toEqual(['AZURE_STORAGE_CONNECTION_STRING']);
+    expect(loadConfig({ ...rest, AzureWebJobsStorage: 'UseDevelopmentStorage=true' }).storage).toEqual({
+      connectionString: 'UseDevelopmentStorage=true',
+    });
+  });
+
+  it('prefers the account URL (managed identity) over a connection string', () => {
+    const config = loadConfig({ ...valid, AZURE_STORAGE_ACCOUNT_URL: 'https://acct.blob.core.windows.net' });
+    expect(config.storage).toEqual({ accountUrl: 'https://acct.blob.core.windows.net' });
+  });
+
+  it('turns Stripe on only with a secret key', () => {
+    expect(loadConfig({ ...valid, STRIPE_SECRET_KEY: '' }).stripe).toBeNull();
+    expect(loadConfig({ ...valid, STRIPE_SECRET_KEY: 'sk_test_1', STRIPE_WEBHOOK_SECRET: 'whsec_1' }).stripe).toEqual({
+      secretKey: 'sk_test_1',
+      webhookSecret: 'whsec_1',
+    });
+  });
+
+  it('rejects an unknown environment name', () => {
+    expect(problemsOf({ ...valid, TRACEPIPE_ENV: 'staging' })).toEqual(['TRACEPIPE_ENV']);
+  });
+});

@@ -1,0 +1,43 @@
+import { inject } from 'vitest';
+
+export interface ApiResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+  /** The parsed JSON body, or undefined when the body is empty or not JSON. */
+  json: unknown;
+}
+
+export interface RequestOptions {
+  method?: string;
+  /** An API key; `null` sends none. Defaults to the local user's key. */
+  key?: string | null;
+  body?: unknown;
+  headers?: Record<string, string>;
+  baseUrl?: string;
+}
+
+/** One HTTP request to the API under test, as a client makes it. */
+export async function callApi(path: string, options: RequestOptions = {}): Promise<ApiResponse> {
+  const headers: Record<string, string> = { ...options.headers };
+  const key = options.key === undefined ? inject('apiKey') : options.key;
+  if (key !== null) headers['X-API-Key'] = key;
+  let body: string | undefined;
+  if (options.body !== undefined) {
+    body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+    headers['Content-Type'] ??= 'application/json';
+  }
+  const response = await fetch(`${options.baseUrl ?? inject('apiUrl')}${path}`, {
+    method: options.method ?? 'GET',
+    headers,
+    body,
+  });
+  const text = await response.text();
+  let json: unknown;
+  try {
+    json = text ? JSON.parse(text) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: response.status, headers: response.headers, text, json };
+}
