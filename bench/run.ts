@@ -1,0 +1,16 @@
+/**
+ * `npm run bench -- <name>`: runs one benchmark. Each prints what it does as it goes and ends with one JSON line
+ * of figures, so that runs can be compared by machine.
+ */
+const benchmarks: Record<string, () => Promise<Record<string, unknown>>> = {
+  startup: async () => (await import('./startup.js')).runStartupBenchmark(),
+};
+
+const name = process.argv[2];
+const run = name ? benchmarks[name] : undefined;
+if (!run) {
+  console.error(`Usage: npm run bench -- <name>\nBenchmarks: ${Object.keys(benchmarks).join(', ')}`);
+  process.exit(2);
+}
+const figures = await run();
+console.log(JSON.stringify({ bench: name, ...figures }));
