@@ -1,0 +1,17 @@
+import type { Migration } from 'kysely/migration';
+import * as initial from './0001_initial.js';
+import * as catalog from './0002_catalog.js';
+import * as sessionsAndExamples from './0003_sessions_and_examples.js';
+import * as usageAndBilling from './0004_usage_and_billing.js';
+
+/**
+ * Every migration, by name, in the order they apply. A static list rather than Kysely's FileMigrationProvider so
+ * that the same code runs from dist/ (compiled .js) and from TypeScript under vitest, and bundles cleanly.
+ * New migrations go at the end, with a name that sorts after the last one (Kysely checks the order).
+ */
+export const migrations: Record<string, Migration> = {
+  '0001_initial': initial,
+  '0002_catalog': catalog,
+  '0003_sessions_and_examples': sessionsAndExamples,
+  '0004_usage_and_billing': usageAndBilling,
+};

@@ -1,0 +1,373 @@
+import type { ColumnType, Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/*
+ * The database as Kysely sees it: one interface per table, named in `Database` below. The tables themselves are
+ * created by migrations/ (which deliberately do not import this file); test/migrations.test.ts checks that the
+ * enum arrays here still match the enum types in the database.
+ *
+ * Column conventions:
+ * - timestamptz reads as Date (node-postgres parses it) and accepts a Date or an ISO string on write.
+ * - bigint reads as number: shared/db/database.ts installs an int8 parser, since every count we store is far
+ *   below 2^53. numeric stays a string (exact decimal), and accepts a number or string on write.
+ * - jsonb reads as the parsed value but must be written as JSON text (`JSON.stringify(value)`): node-postgres
+ *   would turn a JS array into a PostgreSQL array literal, not JSON. Hence `Jsonb<T>` = ColumnType<T, string, string>.
+ * - text[] and uuid[] read and write as string[].
+ * - `updated_at` is maintained by a trigger (set_updated_at) when an UPDATE does not set it itself.
+ */
+
+export const PARAMETER_TYPES = ['STRING', 'NUMBER', 'BOOLEAN', 'OBJECT', 'ARRAY'] as const;
+export type ParameterType = (typeof PARAMETER_TYPES)[number];
+
+export const MODEL_PROVIDERS = ['OPENAI', 'ANTHROPIC', 'VERTEXAI', 'CUSTOM'] as const;
+export type ModelProvider = (typeof MODEL_PROVIDERS)[number];
+
+export const SESSION_STATUSES = ['awaiting_upload', 'processing', 'ready', 'invalid'] as const;
+export type SessionStatus = (typeof SESSION_STATUSES)[number];
+
+export const EXAMPLE_STATUSES = ['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED'] as const;
+export type ExampleStatus = (typeof EXAMPLE_STATUSES)[number];
+
+export const INVOICE_STATUSES = ['draft', 'open', 'paid', 'void'] as const;
+export type InvoiceStatus = (typeof INVOICE_STATUSES)[number];
+
+/** Enforced by the check constraint api_keys_scopes_known (non-empty, every element one of these). */
+export const API_KEY_SCOPES = ['api', 'catalog:write', 'pipeline'] as const;
+export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
+
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+export type JsonObject = { [key: string]: JsonValue };
+
+/** One entry of sessions.validation_errors: the indexer keeps the first few, by line number. */
+export interface SessionValidationError {
+  line: number;
+  message: string;
+}
+
+type Timestamp = ColumnType<Date, Date | string, Date | string>;
+type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
+type NullableTimestamp = ColumnType<Date | null, Date | string | null, Date | string | null>;
+type Numeric = ColumnType<string, number | string, number | string>;
+type DefaultedNumeric = ColumnType<string, number | string | undefined, number | string>;
+type Jsonb<T> = ColumnType<T, string, string>;
+type DefaultedJsonb<T> = ColumnType<T, string | undefined, string>;
+type NullableJsonb<T> = ColumnType<T | null, string | null, string | null>;
+
+export interface UsersTable {
+  id: Generated<string>;
+  display_name: string;
+  email: string | null;
+  /** Entra External ID issuer (`iss`) and subject (`oid`, else `sub`); both set or both null, unique as a pair. */
+  external_issuer: string | null;
+  external_subject: string | null;
+  stripe_customer_id: string | null;
+  default_payment_method_id: string | null;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface ApiKeysTable {
+  id: Generated<string>;
+  user_id: string;
+  name: Generated<string>;
+  /** The masked secret shown in lists (maskApiKeySecret). */
+  prefix: string;
+  /** hashApiKeySecret(secret, server secret): 64 lowercase hex characters, never the secret itself. */
+  key_hash: string;
+  scopes: Generated<ApiKeyScope[]>;
+  /** null: every suite. Not a foreign key (arrays cannot be), so services check the ids when a key is created. */
+  suite_ids: string[] | null;
+  created_at: DefaultedTimestamp;
+  last_used_at: NullableTimestamp;
+  revoked_at: NullableTimestamp;
+}
+
+export interface RateLimitCountersTable {
+  api_key_id: string;
+  bucket: string;
+  window_start: Timestamp;
+  count: number;
+}
+
+export interface SuitesTable {
+  id: Generated<string>;
+  name: string;
+  description: string | null;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface ActionsTable {
+  id: Generated<string>;
+  suite_id: string;
+  name: string;
+  description: string | null;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface ActionParametersTable {
+  id: Generated<string>;
+  action_id: string;
+  name: string;
+  type: ParameterType;
+  required: Generated<boolean>;
+  description: string | null;
+  position: Generated<number>;
+  created_at: DefaultedTimestamp;
+}
+
+export interface McpServersTable {
+  id: Generated<string>;
+  name: string;
+  description: string | null;
+  url: string | null;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface ToolsTable {
+  id: Generated<string>;
+  mcp_server_id: string;
+  name: string;
+  description: string | null;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface ToolParametersTable {
+  id: Generated<string>;
+  tool_id: string;
+  name: string;
+  type: ParameterType;
+  required: Generated<boolean>;
+  description: string | null;
+  position: Generated<number>;
+  created_at: DefaultedTimestamp;
+}
+
+export interface ActionToolMapsTable {
+  id: Generated<string>;
+  suite_id: string;
+  mcp_server_id: string;
+  name: string | null;
+  description: string | null;
+  created_at: DefaultedTimestamp;
+}
+
+export interface ActionToolMappingsTable {
+  id: Generated<string>;
+  action_tool_map_id: string;
+  action_id: string;
+  tool_id: string;
+  created_at: DefaultedTimestamp;
+}
+
+export interface ActionToolParameterMappingsTable {
+  id: Generated<string>;
+  action_tool_mapping_id: string;
+  action_parameter_id: string;
+  tool_parameter_id: string;
+  created_at: DefaultedTimestamp;
+}
+
+export interface ModelsTable {
+  id: Generated<string>;
+  provider: ModelProvider;
+  name: string;
+  display_name: string | null;
+  created_at: DefaultedTimestamp;
+}
+
+export interface SessionsTable {
+  id: Generated<string>;
+  user_id: string;
+  suite_id: string;
+  description: string | null;
+  storage_path: string;
+  status: Generated<SessionStatus>;
+  size_bytes: number | null;
+  event_count: number | null;
+  /** Events counted by their `type` (or `name`). */
+  event_counts: NullableJsonb<Record<string, number>>;
+  /** 64 lowercase hex characters. A `ready` session always has size_bytes, event_count and sha256. */
+  sha256: string | null;
+  first_event_ts: number | null;
+  last_event_ts: number | null;
+  validation_errors: DefaultedJsonb<SessionValidationError[]>;
+  /** ETag of the blob version last indexed: a re-delivered blob event with this ETag is a no-op. */
+  indexed_etag: string | null;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface ExamplesTable {
+  id: Generated<string>;
+  /** Owner; with suite_id it must match the session's (composite foreign key), so filters need no join. */
+  user_id: string;
+  session_id: string;
+  suite_id: string;
+  model_id: string;
+  /** Must be a map of the session's suite (composite foreign key on (action_tool_map_id, suite_id)). */
+  action_tool_map_id: string;
+  model_configuration: DefaultedJsonb<JsonObject>;
+  storage_path: string;
+  status: Generated<ExampleStatus>;
+  error: string | null;
+  input_tokens: number | null;
+  output_tokens: number | null;
+  idempotency_key: string | null;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+  /** Set only in a final state (COMPLETED or FAILED). */
+  completed_at: NullableTimestamp;
+}
+
+export interface TokenUsageTable {
+  id: Generated<string>;
+  user_id: string;
+  /** Unique: usage is recorded once per example. */
+  example_id: string;
+  suite_id: string;
+  model_id: string;
+  input_tokens: number;
+  output_tokens: number;
+  recorded_at: DefaultedTimestamp;
+  stripe_sent_at: NullableTimestamp;
+  stripe_error: string | null;
+  stripe_attempts: Generated<number>;
+}
+
+export interface StorageSamplesTable {
+  id: Generated<string>;
+  user_id: string;
+  /** Start of the hour sampled (whole hour, checked); unique per user. */
+  hour: Timestamp;
+  bytes: number;
+  created_at: DefaultedTimestamp;
+  stripe_sent_at: NullableTimestamp;
+  stripe_error: string | null;
+  stripe_attempts: Generated<number>;
+}
+
+export interface InvoicesTable {
+  id: Generated<string>;
+  user_id: string;
+  stripe_invoice_id: string;
+  period_start: Timestamp;
+  period_end: Timestamp;
+  tokens_consumed: Generated<number>;
+  storage_gb_hours: DefaultedNumeric;
+  /** Minor units (cents), as Stripe reports them. */
+  total_amount: Generated<number>;
+  /** Lowercase ISO 4217, as Stripe spells it (`usd`). */
+  currency: string;
+  status: Generated<InvoiceStatus>;
+  paid_at: NullableTimestamp;
+  stripe_invoice_url: string | null;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+export interface StripeWebhookEventsTable {
+  /** Stripe's event id (`evt_...`): a redelivered event conflicts on it and is skipped. */
+  id: string;
+  type: string;
+  received_at: DefaultedTimestamp;
+}
+
+export interface Database {
+  users: UsersTable;
+  api_keys: ApiKeysTable;
+  rate_limit_counters: RateLimitCountersTable;
+  suites: SuitesTable;
+  actions: ActionsTable;
+  action_parameters: ActionParametersTable;
+  mcp_servers: McpServersTable;
+  tools: ToolsTable;
+  tool_parameters: ToolParametersTable;
+  action_tool_maps: ActionToolMapsTable;
+  action_tool_mappings: ActionToolMappingsTable;
+  action_tool_parameter_mappings: ActionToolParameterMappingsTable;
+  models: ModelsTable;
+  sessions: SessionsTable;
+  examples: ExamplesTable;
+  token_usage: TokenUsageTable;
+  storage_samples: StorageSamplesTable;
+  invoices: InvoicesTable;
+  stripe_webhook_events: StripeWebhookEventsTable;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type UserUpdate = Updateable<UsersTable>;
+
+export type ApiKeyRow = Selectable<ApiKeysTable>;
+export type NewApiKey = Insertable<ApiKeysTable>;
+export type ApiKeyUpdate = Updateable<ApiKeysTable>;
+
+export type RateLimitCounterRow = Selectable<RateLimitCountersTable>;
+export type NewRateLimitCounter = Insertable<RateLimitCountersTable>;
+export type RateLimitCounterUpdate = Updateable<RateLimitCountersTable>;
+
+export type SuiteRow = Selectable<SuitesTable>;
+export type NewSuite = Insertable<SuitesTable>;
+export type SuiteUpdate = Updateable<SuitesTable>;
+
+export type ActionRow = Selectable<ActionsTable>;
+export type NewAction = Insertable<ActionsTable>;
+export type ActionUpdate = Updateable<ActionsTable>;
+
+export type ActionParameterRow = Selectable<ActionParametersTable>;
+export type NewActionParameter = Insertable<ActionParametersTable>;
+export type ActionParameterUpdate = Updateable<ActionParametersTable>;
+
+export type McpServerRow = Selectable<McpServersTable>;
+export type NewMcpServer = Insertable<McpServersTable>;
+export type McpServerUpdate = Updateable<McpServersTable>;
+
+export type ToolRow = Selectable<ToolsTable>;
+export type NewTool = Insertable<ToolsTable>;
+export type ToolUpdate = Updateable<ToolsTable>;
+
+export type ToolParameterRow = Selectable<ToolParametersTable>;
+export type NewToolParameter = Insertable<ToolParametersTable>;
+export type ToolParameterUpdate = Updateable<ToolParametersTable>;
+
+export type ActionToolMapRow = Selectable<ActionToolMapsTable>;
+export type NewActionToolMap = Insertable<ActionToolMapsTable>;
+export type ActionToolMapUpdate = Updateable<ActionToolMapsTable>;
+
+export type ActionToolMappingRow = Selectable<ActionToolMappingsTable>;
+export type NewActionToolMapping = Insertable<ActionToolMappingsTable>;
+export type ActionToolMappingUpdate = Updateable<ActionToolMappingsTable>;
+
+export type ActionToolParameterMappingRow = Selectable<ActionToolParameterMappingsTable>;
+export type NewActionToolParameterMapping = Insertable<ActionToolParameterMappingsTable>;
+export type ActionToolParameterMappingUpdate = Updateable<ActionToolParameterMappingsTable>;
+
+export type ModelRow = Selectable<ModelsTable>;
+export type NewModel = Insertable<ModelsTable>;
+export type ModelUpdate = Updateable<ModelsTable>;
+
+export type SessionRow = Selectable<SessionsTable>;
+export type NewSession = Insertable<SessionsTable>;
+export type SessionUpdate = Updateable<SessionsTable>;
+
+export type ExampleRow = Selectable<ExamplesTable>;
+export type NewExample = Insertable<ExamplesTable>;
+export type ExampleUpdate = Updateable<ExamplesTable>;
+
+export type TokenUsageRow = Selectable<TokenUsageTable>;
+export type NewTokenUsage = Insertable<TokenUsageTable>;
+export type TokenUsageUpdate = Updateable<TokenUsageTable>;
+
+export type StorageSampleRow = Selectable<StorageSamplesTable>;
+export type NewStorageSample = Insertable<StorageSamplesTable>;
+export type StorageSampleUpdate = Updateable<StorageSamplesTable>;
+
+export type InvoiceRow = Selectable<InvoicesTable>;
+export type NewInvoice = Insertable<InvoicesTable>;
+export type InvoiceUpdate = Updateable<InvoicesTable>;
+
+export type StripeWebhookEventRow = Selectable<StripeWebhookEventsTable>;
+export type NewStripeWebhookEvent = Insertable<StripeWebhookEventsTable>;
