@@ -85,12 +85,11 @@ async function createPgliteDatabase(): Promise<TestDatabase> {
   const { PGlite } = await import('@electric-sql/pglite');
   const { PGLiteSocketServer } = await import('@electric-sql/pglite-socket');
   const db = await PGlite.create();
-  const server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1' });
+  // Several sockets (the API's pool and the tests' own clients); see dev/embedded/postgres.ts for why.
+  const server = new PGLiteSocketServer({ db, port: 0, host: '127.0.0.1', maxConnections: 8 });
   await server.start();
-  const port = (server as unknown as { server?: { address(): { port: number } } }).server?.address().port;
-  if (!port) throw new Error('PGlite socket server did not report its port');
   return {
-    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    url: `postgres://postgres@${server.getServerConn()}/postgres`,
     kind: 'pglite',
     async drop() {
       await server.stop();
