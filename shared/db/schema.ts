@@ -10,7 +10,7 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
  * - bigint reads as number: shared/db/database.ts installs an int8 parser, since every count we store is far
  *   below 2^53. numeric stays a string (exact decimal), and accepts a number or string on write.
  * - jsonb reads as the parsed value but must be written as JSON text (`JSON.stringify(value)`): node-postgres
- *   would turn a JS array into a PostgreSQL array literal, not JSON. Hence `Jsonb<T>` = ColumnType<T, string, string>.
+ *   would turn a JS array into a PostgreSQL array literal, not JSON. Hence the jsonb column types take a string on write.
  * - text[] and uuid[] read and write as string[].
  * - `updated_at` is maintained by a trigger (set_updated_at) when an UPDATE does not set it itself.
  */
@@ -46,9 +46,7 @@ export interface SessionValidationError {
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null, Date | string | null>;
-type Numeric = ColumnType<string, number | string, number | string>;
 type DefaultedNumeric = ColumnType<string, number | string | undefined, number | string>;
-type Jsonb<T> = ColumnType<T, string, string>;
 type DefaultedJsonb<T> = ColumnType<T, string | undefined, string>;
 type NullableJsonb<T> = ColumnType<T | null, string | null, string | null>;
 

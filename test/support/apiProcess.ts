@@ -9,8 +9,10 @@ export interface ApiProcess {
   child: ChildProcess;
   /** Everything the process printed so far (stdout and stderr). */
   output(): string;
-  /** SIGTERM and wait; resolves with the exit code. */
+  /** SIGTERM (SIGKILL after 15 s) and wait; resolves with the exit code. */
   stop(): Promise<number | null>;
+  /** The same, with the signal that ended it (SIGKILL means it did not stop by itself). */
+  terminate(): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 export interface SpawnOptions {
@@ -56,7 +58,13 @@ export function spawnApi(options: SpawnOptions): Promise<ApiProcess> {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
-  const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolveExit) =>
+    child.once('exit', (code, signal) => resolveExit({ code, signal })),
+  );
+  const terminate = async () => {
+    await stopChild(child, 15_000);
+    return exited;
+  };
   return new Promise((resolveReady, reject) => {
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
@@ -71,16 +79,14 @@ export function spawnApi(options: SpawnOptions): Promise<ApiProcess> {
           url: match[1],
           child,
           output: () => output,
-          stop: async () => {
-            await stopChild(child, 15_000);
-            return exited;
-          },
+          stop: async () => (await terminate()).code,
+          terminate,
         });
       }
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
-    void exited.then((code) => {
+    void exited.then(({ code }) => {
       clearTimeout(timer);
       reject(new Error(`${script} exited with code ${code} before it was ready:\n${output}`));
     });
