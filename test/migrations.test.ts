@@ -22,10 +22,8 @@ import {
   type SessionUpdate,
 } from '../shared/db/schema.js';
 import { runMigrateCommand } from '../scripts/migrate.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { createTestDatabase, useTestDatabase, type TestDatabase } from './support/database.js';
 
-// PGlite (the fallback when no PostgreSQL answers) is one session behind a socket: one connection at a time.
-const poolSizeFor = (database: TestDatabase) => (database.kind === 'pglite' ? 1 : 2);
 const PGLITE_RECONNECT = "PGlite's socket takes one connection at a time, and a pool just closed may still hold it";
 
 const ALL_MIGRATIONS = ['0001_initial', '0002_catalog', '0003_sessions_and_examples', '0004_usage_and_billing'];
@@ -114,17 +112,10 @@ function captureOutput() {
 }
 
 describe('migrations, up and down', () => {
-  let testDatabase: TestDatabase;
+  const database = useTestDatabase({ migrated: false });
   let db: Kysely<Database>;
-
-  beforeAll(async () => {
-    testDatabase = await createTestDatabase();
-    db = createDatabase({ connectionString: testDatabase.url, poolMax: poolSizeFor(testDatabase) });
-  });
-
-  afterAll(async () => {
-    await db?.destroy();
-    await testDatabase?.drop();
+  beforeAll(() => {
+    db = database.db();
   });
 
   // Every test starts from an empty schema, whatever the previous one left.
@@ -239,18 +230,10 @@ describe('migrations started by two processes at once', () => {
 });
 
 describe('constraints of the schema', () => {
-  let testDatabase: TestDatabase;
+  const database = useTestDatabase();
   let db: Kysely<Database>;
-
-  beforeAll(async () => {
-    testDatabase = await createTestDatabase();
-    db = createDatabase({ connectionString: testDatabase.url, poolMax: poolSizeFor(testDatabase) });
-    await migrateToLatest(db);
-  });
-
-  afterAll(async () => {
-    await db?.destroy();
-    await testDatabase?.drop();
+  beforeAll(() => {
+    db = database.db();
   });
 
   const unique = (label: string) => `${label} ${randomUUID().slice(0, 8)}`;

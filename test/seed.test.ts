@@ -23,10 +23,8 @@ import { buildCatalogRows } from '../shared/seed/catalogRows.js';
 import { LOCAL_API_KEY_ID, LOCAL_USER_ID } from '../shared/seed/localDeveloper.js';
 import { seedDatabase } from '../shared/seed/seed.js';
 import { runSeedCommand } from '../scripts/seed.js';
-import { createTestDatabase, type TestDatabase } from './support/database.js';
+import { createTestDatabase, useTestDatabase, type TestDatabase } from './support/database.js';
 
-// PGlite (the fallback when no PostgreSQL answers) is one session behind a socket: one connection at a time.
-const poolSizeFor = (database: TestDatabase) => (database.kind === 'pglite' ? 1 : 2);
 const PGLITE_RECONNECT = "PGlite's socket takes one connection at a time, and a pool just closed may still hold it";
 
 const SEEDED_TABLES = [
@@ -62,18 +60,11 @@ async function idsByTable(db: Kysely<Database>): Promise<Record<string, string[]
 }
 
 describe('the seed', () => {
+  const database = useTestDatabase();
   let testDatabase: TestDatabase;
   let db: Kysely<Database>;
-
-  beforeAll(async () => {
-    testDatabase = await createTestDatabase();
-    db = createDatabase({ connectionString: testDatabase.url, poolMax: poolSizeFor(testDatabase) });
-    await migrateToLatest(db);
-  });
-
-  afterAll(async () => {
-    await db?.destroy();
-    await testDatabase?.drop();
+  beforeAll(() => {
+    [testDatabase, db] = [database.testDatabase(), database.db()];
   });
 
   it('creates the models, the three suites with their MCP servers and maps, and the local developer', async () => {

@@ -1,5 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import type { Kysely } from 'kysely';
 import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
+import { createDatabase } from '../../shared/db/database.js';
+import { migrateToLatest } from '../../shared/db/migrator.js';
+import type { Database } from '../../shared/db/schema.js';
 
 /**
  * Where the tests' PostgreSQL comes from: TEST_DATABASE_URL if set, else the server on 127.0.0.1:5432 if it
@@ -94,6 +99,38 @@ async function createPgliteDatabase(): Promise<TestDatabase> {
     async drop() {
       await server.stop();
       await db.close();
+    },
+  };
+}
+
+/**
+ * A database of the test file's own with a Kysely pool over it, for the duration of the file (or describe block):
+ * call in a describe body; the getters are valid inside tests. Migrated to latest unless `migrated: false`.
+ */
+export function useTestDatabase(options: { migrated?: boolean } = {}): {
+  db(): Kysely<Database>;
+  testDatabase(): TestDatabase;
+} {
+  let testDatabase: TestDatabase | undefined;
+  let db: Kysely<Database> | undefined;
+  beforeAll(async () => {
+    testDatabase = await createTestDatabase();
+    // PGlite (the fallback when no PostgreSQL answers) is one session behind a socket: one connection at a time.
+    db = createDatabase({ connectionString: testDatabase.url, poolMax: testDatabase.kind === 'pglite' ? 1 : 2 });
+    if (options.migrated !== false) await migrateToLatest(db);
+  });
+  afterAll(async () => {
+    await db?.destroy();
+    await testDatabase?.drop();
+  });
+  return {
+    db: () => {
+      if (!db) throw new Error('useTestDatabase: the database is open only inside tests');
+      return db;
+    },
+    testDatabase: () => {
+      if (!testDatabase) throw new Error('useTestDatabase: the database is open only inside tests');
+      return testDatabase;
     },
   };
 }
