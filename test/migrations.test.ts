@@ -24,7 +24,6 @@ import {
 import { runMigrateCommand } from '../scripts/migrate.js';
 import { createTestDatabase, useTestDatabase, type TestDatabase } from './support/database.js';
 
-const PGLITE_RECONNECT = "PGlite's socket takes one connection at a time, and a pool just closed may still hold it";
 
 const ALL_MIGRATIONS = ['0001_initial', '0002_catalog', '0003_sessions_and_examples', '0004_usage_and_billing'];
 
@@ -554,9 +553,8 @@ describe('the migrate command', () => {
     expect(lines.error).toEqual([expect.stringMatching(/^usage: migrate/), expect.stringMatching(/^usage: migrate/)]);
   });
 
-  it('migrates to latest by default, reports status, goes down and to a named migration', async (context) => {
+  it('migrates to latest by default, reports status, goes down and to a named migration', async () => {
     // Each run opens and closes a pool of its own.
-    if (testDatabase.kind === 'pglite') context.skip(PGLITE_RECONNECT);
     const env = { DATABASE_URL: testDatabase.url };
     const run = async (...argv: string[]) => {
       const { lines, out } = captureOutput();

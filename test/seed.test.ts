@@ -25,7 +25,6 @@ import { seedDatabase } from '../shared/seed/seed.js';
 import { runSeedCommand } from '../scripts/seed.js';
 import { createTestDatabase, useTestDatabase, type TestDatabase } from './support/database.js';
 
-const PGLITE_RECONNECT = "PGlite's socket takes one connection at a time, and a pool just closed may still hold it";
 
 const SEEDED_TABLES = [
   'users',
@@ -309,9 +308,8 @@ describe('the seed command', () => {
     expect(lines.error).toEqual(['missing settings: API_KEY_HMAC_SECRET, TRACEPIPE_DEV_API_KEY']);
   });
 
-  it('seeds the database and prints what it added', async (context) => {
+  it('seeds the database and prints what it added', async () => {
     // Each run opens and closes a pool of its own.
-    if (testDatabase.kind === 'pglite') context.skip(PGLITE_RECONNECT);
     const env = {
       DATABASE_URL: testDatabase.url,
       API_KEY_HMAC_SECRET: options.apiKeyHmacSecret,
