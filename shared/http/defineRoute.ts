@@ -2,7 +2,9 @@ import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } 
 import type { RouteConfig } from '@asteasolutions/zod-to-openapi';
 import type { z } from 'zod';
 import { authenticateRequest, type AuthContext } from '../auth/authenticate.js';
-import { ERROR_STATUS, type ErrorCode } from '../errors/apiError.js';
+import type { RateLimitBucket } from '../auth/rateLimitBuckets.js';
+import type { ApiKeyScope } from '../db/schema.js';
+import { ApiError, ERROR_STATUS, type ErrorCode } from '../errors/apiError.js';
 import { API_KEY_SECURITY, ErrorSchema, openApiRegistry } from '../openapi/registry.js';
 import { errorToResponse } from './errorResponse.js';
 import { queryToObject, readJsonBody, validateInput } from './requestParsing.js';
@@ -38,6 +40,10 @@ export interface RouteDefinition<P extends Schema, Q extends Schema, B extends S
   summary: string;
   description: string;
   auth: A;
+  /** A scope the key must hold besides being valid (403 without it). */
+  scope?: ApiKeyScope;
+  /** The per-key rate limit this operation counts against; `default` unless said. */
+  rateLimit?: RateLimitBucket;
   params?: P;
   query?: Q;
   /** A JSON body schema. Routes with other bodies (multipart) read `request` themselves and pass none. */
@@ -67,6 +73,7 @@ const ERROR_DESCRIPTIONS: Record<ErrorCode, string> = {
 function documentedErrors(definition: RouteDefinition<Schema, Schema, Schema, AuthMode>): ErrorCode[] {
   const codes = new Set<ErrorCode>(definition.errors ?? []);
   if (definition.auth === 'apiKey') codes.add('unauthorized');
+  if (definition.scope) codes.add('forbidden');
   if (definition.body) codes.add('bad_request');
   if (definition.body || definition.query || definition.params) codes.add('validation_error');
   codes.add('unavailable');
@@ -129,6 +136,11 @@ export function defineRoute<
       let response: HttpResponseInit;
       try {
         const auth = definition.auth === 'apiKey' ? await authenticateRequest(request) : null;
+        if (auth && definition.scope && !auth.scopes.includes(definition.scope)) {
+          throw ApiError.forbidden(`This API key lacks the ${definition.scope} scope.`, {
+            required_scope: definition.scope,
+          });
+        }
         const params = definition.params ? validateInput(definition.params, request.params, 'path') : undefined;
         const query = definition.query
           ? validateInput(definition.query, queryToObject(request.query), 'query')
