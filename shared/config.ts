@@ -37,6 +37,27 @@ const configSchema = z
     STRIPE_SECRET_KEY: optionalString,
     STRIPE_WEBHOOK_SECRET: optionalString,
     PUBLIC_BASE_URL: optionalString.pipe(z.url({ error: 'must be a URL' }).optional()),
+    // Microsoft Entra External ID, for the storefront's Bearer tokens. Without an issuer, Bearer auth is off.
+    ENTRA_ISSUER: optionalString.pipe(z.url({ error: 'must be the token issuer URL' }).optional()),
+    ENTRA_AUDIENCE: optionalString,
+    ENTRA_JWKS_URL: optionalString.pipe(z.url({ error: 'must be a URL' }).optional()),
+    // Sessions: how long an upload URL stays valid, and the size limits of the two upload paths.
+    SESSION_UPLOAD_URL_TTL_SECONDS: z.coerce
+      .number({ error: 'must be a whole number of seconds' })
+      .int('must be a whole number of seconds')
+      .min(60, 'must be at least 60')
+      .max(7 * 24 * 3600, 'must be at most 604800 (7 days, the longest SAS Azure allows for user delegation)')
+      .default(3600),
+    SESSION_MULTIPART_MAX_BYTES: z.coerce
+      .number({ error: 'must be a number of bytes' })
+      .int('must be a whole number of bytes')
+      .min(1, 'must be positive')
+      .default(100 * 1024 * 1024),
+    SESSION_UPLOAD_MAX_BYTES: z.coerce
+      .number({ error: 'must be a number of bytes' })
+      .int('must be a whole number of bytes')
+      .min(1, 'must be positive')
+      .default(5 * 1024 * 1024 * 1024),
   })
   .superRefine((env, ctx) => {
     if (!env.AZURE_STORAGE_CONNECTION_STRING && !env.AzureWebJobsStorage && !env.AZURE_STORAGE_ACCOUNT_URL) {
@@ -46,6 +67,9 @@ const configSchema = z
         message:
           'is required (or AZURE_STORAGE_ACCOUNT_URL with a managed identity, or AzureWebJobsStorage): where sessions and examples are stored',
       });
+    }
+    if (env.ENTRA_ISSUER && !env.ENTRA_AUDIENCE) {
+      ctx.addIssue({ code: 'custom', path: ['ENTRA_AUDIENCE'], message: 'is required with ENTRA_ISSUER' });
     }
   });
 
@@ -59,6 +83,9 @@ export interface Config {
   apiKeyHmacSecret: string;
   stripe: { secretKey: string; webhookSecret: string | undefined } | null;
   publicBaseUrl: string | undefined;
+  /** null: Bearer tokens are not accepted. jwksUrl defaults to the issuer's OpenID discovery document's. */
+  entra: { issuer: string; audience: string; jwksUrl: string | undefined } | null;
+  sessions: { uploadUrlTtlSeconds: number; multipartMaxBytes: number; uploadMaxBytes: number };
 }
 
 export class ConfigError extends Error {
@@ -90,6 +117,14 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ? { secretKey: value.STRIPE_SECRET_KEY, webhookSecret: value.STRIPE_WEBHOOK_SECRET }
       : null,
     publicBaseUrl: value.PUBLIC_BASE_URL,
+    entra: value.ENTRA_ISSUER
+      ? { issuer: value.ENTRA_ISSUER, audience: value.ENTRA_AUDIENCE as string, jwksUrl: value.ENTRA_JWKS_URL }
+      : null,
+    sessions: {
+      uploadUrlTtlSeconds: value.SESSION_UPLOAD_URL_TTL_SECONDS,
+      multipartMaxBytes: value.SESSION_MULTIPART_MAX_BYTES,
+      uploadMaxBytes: value.SESSION_UPLOAD_MAX_BYTES,
+    },
   };
 }
 

@@ -27,6 +27,8 @@ describe('configuration', () => {
       apiKeyHmacSecret: valid.API_KEY_HMAC_SECRET,
       stripe: null,
       publicBaseUrl: undefined,
+      entra: null,
+      sessions: { uploadUrlTtlSeconds: 3600, multipartMaxBytes: 104857600, uploadMaxBytes: 5368709120 },
     });
   });
 
@@ -61,6 +63,14 @@ describe('configuration', () => {
       secretKey: 'sk_test_1',
       webhookSecret: 'whsec_1',
     });
+  });
+
+  it('needs an audience with an Entra issuer', () => {
+    expect(problemsOf({ ...valid, ENTRA_ISSUER: 'https://tenant.ciamlogin.com/tenant/v2.0' })).toEqual(['ENTRA_AUDIENCE']);
+  });
+
+  it('rejects an upload URL lifetime outside 60 s to 7 days', () => {
+    expect(problemsOf({ ...valid, SESSION_UPLOAD_URL_TTL_SECONDS: '30' })).toEqual(['SESSION_UPLOAD_URL_TTL_SECONDS']);
   });
 
   it('rejects an unknown environment name', () => {
