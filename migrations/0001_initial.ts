@@ -30,9 +30,13 @@ export async function up(db: Kysely<any>): Promise<void> {
       external_subject text,
       stripe_customer_id text,
       default_payment_method_id text,
+      scopes text[] not null default '{api}',
       created_at timestamptz not null default now(),
       updated_at timestamptz not null default now(),
       constraint users_external_identity_key unique (external_issuer, external_subject),
+      constraint users_scopes_known check (
+        cardinality(scopes) > 0 and scopes <@ array['api', 'catalog:write', 'pipeline']::text[]
+      ),
       constraint users_external_identity_complete check ((external_issuer is null) = (external_subject is null)),
       constraint users_stripe_customer_id_key unique (stripe_customer_id)
     )`.execute(db);
@@ -64,13 +68,15 @@ export async function up(db: Kysely<any>): Promise<void> {
     create index api_keys_user_active_idx on api_keys (user_id, created_at desc, id desc)
     where revoked_at is null`.execute(db);
 
+  // The subject is an API key id, or a user id for the storefront's Bearer requests; no foreign key, as it names
+  // either (uuids never collide), and counters outlive nothing: a timer purges old windows.
   await sql`
     create table rate_limit_counters (
-      api_key_id uuid not null references api_keys (id) on delete cascade,
+      subject_id uuid not null,
       bucket text not null,
       window_start timestamptz not null,
       count integer not null,
-      constraint rate_limit_counters_pkey primary key (api_key_id, bucket, window_start),
+      constraint rate_limit_counters_pkey primary key (subject_id, bucket, window_start),
       constraint rate_limit_counters_count_non_negative check (count >= 0)
     )`.execute(db);
   // Old windows are purged by time.

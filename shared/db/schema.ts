@@ -59,6 +59,8 @@ export interface UsersTable {
   external_subject: string | null;
   stripe_customer_id: string | null;
   default_payment_method_id: string | null;
+  /** What the user may grant to keys: `api` for everyone; the others by an operator. */
+  scopes: Generated<ApiKeyScope[]>;
   created_at: DefaultedTimestamp;
   updated_at: DefaultedTimestamp;
 }
@@ -80,7 +82,8 @@ export interface ApiKeysTable {
 }
 
 export interface RateLimitCountersTable {
-  api_key_id: string;
+  /** An API key id, or a user id for Bearer requests. */
+  subject_id: string;
   bucket: string;
   window_start: Timestamp;
   count: number;

@@ -1,16 +1,23 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
 import type { RouteConfig } from '@asteasolutions/zod-to-openapi';
 import type { z } from 'zod';
-import { authenticateRequest, type AuthContext } from '../auth/authenticate.js';
+import {
+  authenticateEntraIdentity,
+  authenticateRequest,
+  rateLimitHeaders,
+  type AuthContext,
+} from '../auth/authenticate.js';
+import type { EntraIdentity } from '../auth/entraTokens.js';
 import type { RateLimitBucket } from '../auth/rateLimitBuckets.js';
 import type { ApiKeyScope } from '../db/schema.js';
 import { ApiError, ERROR_STATUS, type ErrorCode } from '../errors/apiError.js';
-import { API_KEY_SECURITY, ErrorSchema, openApiRegistry } from '../openapi/registry.js';
+import { API_KEY_SECURITY, BEARER_SECURITY, ErrorSchema, openApiRegistry } from '../openapi/registry.js';
 import { errorToResponse } from './errorResponse.js';
 import { queryToObject, readJsonBody, validateInput } from './requestParsing.js';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
-type AuthMode = 'apiKey' | 'public';
+/** apiKey: a key or a registered user's token; entraIdentity: a verified Entra token, account or not. */
+type AuthMode = 'apiKey' | 'entraIdentity' | 'public';
 type Schema = z.ZodType | undefined;
 type Infer<S> = S extends z.ZodType ? z.infer<S> : undefined;
 
@@ -25,7 +32,7 @@ export interface RouteInput<P extends Schema, Q extends Schema, B extends Schema
   params: Infer<P>;
   query: Infer<Q>;
   body: Infer<B>;
-  auth: A extends 'apiKey' ? AuthContext : null;
+  auth: A extends 'apiKey' ? AuthContext : A extends 'entraIdentity' ? EntraIdentity : null;
   request: HttpRequest;
   context: InvocationContext;
 }
@@ -48,6 +55,8 @@ export interface RouteDefinition<P extends Schema, Q extends Schema, B extends S
   query?: Q;
   /** A JSON body schema. Routes with other bodies (multipart) read `request` themselves and pass none. */
   body?: B;
+  /** The body may be left out entirely; it then reads as `{}`. */
+  bodyOptional?: boolean;
   /** Success responses by status. */
   responses: Record<number, RouteResponseDoc>;
   /** Error responses beyond those implied by auth and input (401, 400, 422, 503). */
@@ -56,6 +65,12 @@ export interface RouteDefinition<P extends Schema, Q extends Schema, B extends S
   openapi?: Partial<RouteConfig>;
   handler: (input: RouteInput<P, Q, B, A>) => Promise<HttpResponseInit>;
 }
+
+const SECURITY_BY_AUTH: Record<AuthMode, RouteConfig['security']> = {
+  apiKey: [{ [API_KEY_SECURITY]: [] }, { [BEARER_SECURITY]: [] }],
+  entraIdentity: [{ [BEARER_SECURITY]: [] }],
+  public: [],
+};
 
 const ERROR_DESCRIPTIONS: Record<ErrorCode, string> = {
   bad_request: 'Malformed body, missing field or wrong content type.',
@@ -72,7 +87,8 @@ const ERROR_DESCRIPTIONS: Record<ErrorCode, string> = {
 
 function documentedErrors(definition: RouteDefinition<Schema, Schema, Schema, AuthMode>): ErrorCode[] {
   const codes = new Set<ErrorCode>(definition.errors ?? []);
-  if (definition.auth === 'apiKey') codes.add('unauthorized');
+  if (definition.auth !== 'public') codes.add('unauthorized');
+  if (definition.auth === 'apiKey') codes.add('rate_limited');
   if (definition.scope) codes.add('forbidden');
   if (definition.body) codes.add('bad_request');
   if (definition.body || definition.query || definition.params) codes.add('validation_error');
@@ -100,13 +116,18 @@ function registerOpenApiPath(definition: RouteDefinition<Schema, Schema, Schema,
     tags: definition.tags,
     summary: definition.summary,
     description: definition.description,
-    security: definition.auth === 'apiKey' ? [{ [API_KEY_SECURITY]: [] }] : [],
+    security: SECURITY_BY_AUTH[definition.auth],
     request: {
       // The request schemas are zod objects by contract of RouteDefinition; the registry types want ZodObject.
       ...(definition.params ? { params: definition.params as never } : {}),
       ...(definition.query ? { query: definition.query as never } : {}),
       ...(definition.body
-        ? { body: { required: true, content: { 'application/json': { schema: definition.body } } } }
+        ? {
+            body: {
+              required: !definition.bodyOptional,
+              content: { 'application/json': { schema: definition.body } },
+            },
+          }
         : {}),
     },
     responses,
@@ -134,19 +155,27 @@ export function defineRoute<
     authLevel: 'anonymous',
     handler: async (request, context) => {
       let response: HttpResponseInit;
+      let auth: AuthContext | EntraIdentity | null = null;
+      let limitHeaders: Record<string, string> = {};
       try {
-        const auth = definition.auth === 'apiKey' ? await authenticateRequest(request) : null;
-        if (auth && definition.scope && !auth.scopes.includes(definition.scope)) {
-          throw ApiError.forbidden(`This API key lacks the ${definition.scope} scope.`, {
-            required_scope: definition.scope,
-          });
+        if (definition.auth === 'apiKey') {
+          const context = await authenticateRequest(request, definition.rateLimit ?? 'default');
+          limitHeaders = rateLimitHeaders(context.rateLimit);
+          auth = context;
+          if (definition.scope && !context.scopes.includes(definition.scope)) {
+            throw ApiError.forbidden(`This API key lacks the ${definition.scope} scope.`, {
+              required_scope: definition.scope,
+            });
+          }
+        } else if (definition.auth === 'entraIdentity') {
+          auth = await authenticateEntraIdentity(request);
         }
         const params = definition.params ? validateInput(definition.params, request.params, 'path') : undefined;
         const query = definition.query
           ? validateInput(definition.query, queryToObject(request.query), 'query')
           : undefined;
         const body = definition.body
-          ? validateInput(definition.body, await readJsonBody(request), 'body')
+          ? validateInput(definition.body, await readJsonBody(request, { optional: definition.bodyOptional }), 'body')
           : undefined;
         response = await definition.handler({
           params: params as Infer<P>,
@@ -159,13 +188,16 @@ export function defineRoute<
       } catch (error) {
         response = errorToResponse(error, context);
       }
-      return withRequestId(response, context.invocationId);
+      return withHeaders(response, { ...limitHeaders, 'X-Request-Id': context.invocationId });
     },
   });
 }
 
-function withRequestId(response: HttpResponseInit, requestId: string): HttpResponseInit {
+/** Every response carries the request id and, once the caller is known, its rate-limit state. */
+function withHeaders(response: HttpResponseInit, extra: Record<string, string>): HttpResponseInit {
   const headers = new Headers(response.headers);
-  headers.set('X-Request-Id', requestId);
+  for (const [name, value] of Object.entries(extra)) {
+    if (!headers.has(name)) headers.set(name, value);
+  }
   return { ...response, headers };
 }

@@ -40,9 +40,17 @@ async function readTextWithLimit(request: HttpRequest, limit: number): Promise<s
   }
 }
 
-/** Reads a JSON body: wrong content type, an empty body or malformed JSON are 400, never 500. */
-export async function readJsonBody(request: HttpRequest): Promise<unknown> {
-  if (!isJsonContentType(request.headers.get('content-type'))) {
+/**
+ * Reads a JSON body: wrong content type, an empty body or malformed JSON are 400, never 500. An optional body
+ * may be left out entirely (no Content-Type, no bytes), which reads as `{}`.
+ */
+export async function readJsonBody(request: HttpRequest, options: { optional?: boolean } = {}): Promise<unknown> {
+  const contentType = request.headers.get('content-type');
+  if (options.optional && contentType === null) {
+    if ((await readTextWithLimit(request, MAX_JSON_BODY_BYTES)).trim() === '') return {};
+    throw ApiError.badRequest('Expected a JSON body with Content-Type: application/json.');
+  }
+  if (!isJsonContentType(contentType)) {
     throw ApiError.badRequest('Expected a JSON body with Content-Type: application/json.');
   }
   const text = await readTextWithLimit(request, MAX_JSON_BODY_BYTES);

@@ -133,7 +133,12 @@ export async function seedDatabase(db: Kysely<Database>, options: SeedOptions): 
   return db.transaction().execute(async (trx) => {
     const catalog = await seedCatalog(trx, rows);
     const users = await insertMissing(trx, 'users', [
-      { id: LOCAL_USER_ID, display_name: LOCAL_USER_DISPLAY_NAME, email: LOCAL_USER_EMAIL },
+      {
+        id: LOCAL_USER_ID,
+        display_name: LOCAL_USER_DISPLAY_NAME,
+        email: LOCAL_USER_EMAIL,
+        scopes: LOCAL_API_KEY_SCOPES,
+      },
     ]);
     const localApiKey = await seedLocalApiKey(trx, options);
     return { ...catalog, users, localApiKey };

@@ -17,3 +17,15 @@ export const UserSchema = z
   });
 
 export type UserResponse = z.infer<typeof UserSchema>;
+
+export const RegisterUserBodySchema = z
+  .object({
+    display_name: z.string().trim().min(1).max(200).optional(),
+    email: z.email().max(320).optional(),
+  })
+  .openapi('RegisterUser', {
+    description: 'Optional: defaults come from the token (`name`, `email`).',
+    example: { display_name: 'Ada Lovelace' },
+  });
+
+export type RegisterUserBody = z.infer<typeof RegisterUserBodySchema>;

@@ -10,8 +10,10 @@ export interface ApiResponse {
 
 export interface RequestOptions {
   method?: string;
-  /** An API key; `null` sends none. Defaults to the local user's key. */
+  /** An API key; `null` sends none. Defaults to the local user's key, unless a bearer token is given. */
   key?: string | null;
+  /** Sent as `Authorization: Bearer <token>`. */
+  bearer?: string;
   body?: unknown;
   headers?: Record<string, string>;
   baseUrl?: string;
@@ -20,8 +22,9 @@ export interface RequestOptions {
 /** One HTTP request to the API under test, as a client makes it. */
 export async function callApi(path: string, options: RequestOptions = {}): Promise<ApiResponse> {
   const headers: Record<string, string> = { ...options.headers };
-  const key = options.key === undefined ? inject('apiKey') : options.key;
+  const key = options.key === undefined ? (options.bearer ? null : inject('apiKey')) : options.key;
   if (key !== null) headers['X-API-Key'] = key;
+  if (options.bearer) headers.Authorization = `Bearer ${options.bearer}`;
   let body: string | undefined;
   if (options.body !== undefined) {
     body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);

@@ -1,0 +1,80 @@
+import type { Kysely } from 'kysely';
+import type { ApiKeyScope, Database } from '../db/schema.js';
+import { offsetOf, type Pagination } from '../http/pagination.js';
+
+const KEY_COLUMNS = ['id', 'prefix', 'name', 'scopes', 'suite_ids', 'created_at', 'last_used_at'] as const;
+
+export interface NewApiKey {
+  userId: string;
+  name: string;
+  prefix: string;
+  keyHash: string;
+  scopes: ApiKeyScope[];
+  suiteIds: string[] | null;
+}
+
+export async function insertApiKey(db: Kysely<Database>, key: NewApiKey) {
+  return db
+    .insertInto('api_keys')
+    .values({
+      user_id: key.userId,
+      name: key.name,
+      prefix: key.prefix,
+      key_hash: key.keyHash,
+      scopes: key.scopes,
+      suite_ids: key.suiteIds,
+    })
+    .returning(KEY_COLUMNS)
+    .executeTakeFirstOrThrow();
+}
+
+export async function listActiveApiKeys(db: Kysely<Database>, userId: string, pagination: Pagination) {
+  const active = db.selectFrom('api_keys').where('user_id', '=', userId).where('revoked_at', 'is', null);
+  const [rows, count] = await Promise.all([
+    active
+      .select(KEY_COLUMNS)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(pagination.per_page)
+      .offset(offsetOf(pagination))
+      .execute(),
+    active.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: count.total };
+}
+
+export async function findActiveApiKey(db: Kysely<Database>, userId: string, id: string) {
+  return db
+    .selectFrom('api_keys')
+    .select(KEY_COLUMNS)
+    .where('id', '=', id)
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+}
+
+/** Revokes the key if it is the user's and still active; false otherwise. */
+export async function revokeApiKey(db: Kysely<Database>, userId: string, id: string): Promise<boolean> {
+  const result = await db
+    .updateTable('api_keys')
+    .set({ revoked_at: new Date() })
+    .where('id', '=', id)
+    .where('user_id', '=', userId)
+    .where('revoked_at', 'is', null)
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+export async function findKeyCreator(db: Kysely<Database>, userId: string) {
+  return db
+    .selectFrom('users')
+    .select(['scopes', 'default_payment_method_id'])
+    .where('id', '=', userId)
+    .executeTakeFirst();
+}
+
+export async function findExistingSuiteIds(db: Kysely<Database>, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.selectFrom('suites').select('id').where('id', 'in', ids).execute();
+  return rows.map((row) => row.id);
+}
