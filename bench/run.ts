@@ -4,6 +4,7 @@
  */
 const benchmarks: Record<string, () => Promise<Record<string, unknown>>> = {
   startup: async () => (await import('./startup.js')).runStartupBenchmark(),
+  auth: async () => (await import('./auth.js')).runAuthBenchmark(),
 };
 
 const name = process.argv[2];
