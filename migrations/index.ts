@@ -1,4 +1,4 @@
-import type { Migration } from 'kysely/migration';
+import type { Migration } from 'kysely';
 import * as initial from './0001_initial.js';
 import * as catalog from './0002_catalog.js';
 import * as sessionsAndExamples from './0003_sessions_and_examples.js';

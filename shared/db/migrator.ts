@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { Migrator, NO_MIGRATIONS, type MigrationResultSet, type NoMigrations } from 'kysely/migration';
+import { Migrator, NO_MIGRATIONS, type MigrationResultSet, type NoMigrations } from 'kysely';
 import { migrations } from '../../migrations/index.js';
 
 /*
