@@ -35,19 +35,58 @@ export const ErrorSchema = z
   })
   .openapi('Error', { description: 'Every error has this shape.' });
 
+const API_DESCRIPTION = `Tracepipe turns recordings of people using web applications into fine-tuning data for AI agents.
+
+**Authentication.** Every endpoint except health, this document, the docs and the agent card needs an API key in
+\`X-API-Key: tp_live_sk_...\` (or \`Authorization: Bearer tp_live_sk_...\`). The storefront may send a Microsoft
+Entra External ID token as \`Authorization: Bearer <token>\` instead.
+
+**Errors** always have the shape \`{ "error": { "code", "message", "details" } }\`; \`details.fields\` names invalid
+fields (400 when missing, 422 when invalid). Another user's data is 404. 503 means a dependency is down: retry.
+
+**Lists** take \`page\` and \`per_page\` (1 to 100, default 20) and answer \`{ items, total, page, per_page }\`,
+newest first.
+
+**Rate limits** per key and minute: session creation 10, API-key management 10, everything else 100. Every
+authenticated response carries \`X-RateLimit-Limit\`, \`X-RateLimit-Remaining\` and \`X-RateLimit-Reset\`; over the
+limit the answer is 429 with \`Retry-After\`.
+
+**Uploading a trace.** \`POST /v1/sessions\` with JSON returns a session in \`awaiting_upload\` and an \`upload\`
+description: a SAS URL that allows creating and writing that one blob, for a short time. PUT the JSONL file there
+with the given headers (\`x-ms-blob-type: BlockBlob\`), or stage blocks with the Azure Storage SDK
+(\`BlockBlobClient(url).uploadFile\`) for large files on flaky networks; the API never sees the bytes. Smaller files
+can go through the API as \`multipart/form-data\`. Either way the session is then indexed (\`processing\`) and
+ends \`ready\` or \`invalid\` with line-numbered errors.
+
+**The pipelines hand-off.** \`POST /v1/examples\` puts a job on the storage queue \`example-jobs\` for the pipelines
+service, which reports back with \`PATCH /v1/pipeline/examples/{id}\` (a key with the \`pipeline\` scope):
+PENDING -> PROCESSING -> COMPLETED | FAILED. COMPLETED is accepted only when \`examples/<id>/messages.jsonl\`
+holds valid training messages; token usage is recorded once and billed monthly.`;
+
+const TAGS = [
+  { name: 'Sessions', description: 'Trace uploads (SAS or multipart) and their indexing.' },
+  { name: 'Catalog', description: 'Suites, actions, MCP servers, tools, action-tool maps and models.' },
+  { name: 'Suites', description: 'Catalog: applications and their canonical actions.' },
+  { name: 'MCP servers', description: 'Catalog: tool surfaces and their tools.' },
+  { name: 'Action-tool maps', description: 'Catalog: how a suite\'s actions map onto a server\'s tools.' },
+  { name: 'Models', description: 'Catalog: the models examples can be generated with.' },
+  { name: 'Examples', description: 'Training examples: requests, status and messages.' },
+  { name: 'Pipelines', description: 'The pipelines service reports results here.' },
+  { name: 'Users', description: 'Registration and the current user.' },
+  { name: 'API keys', description: 'Create, list and revoke keys.' },
+  { name: 'Billing', description: 'Usage, invoices, payment methods.' },
+  { name: 'Agents', description: 'MCP and agent-to-platform (A2A) endpoints.' },
+  { name: 'Meta', description: 'Health, this document and the interactive reference.' },
+];
+
 export function generateOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGeneratorV31['generateDocument']> {
   const generator = new OpenApiGeneratorV31(openApiRegistry.definitions);
-  return generator.generateDocument({
+  const document = generator.generateDocument({
     openapi: '3.1.0',
-    info: {
-      title: 'Tracepipe API',
-      version: '1.0.0',
-      description:
-        'Tracepipe turns recordings of people using web applications into fine-tuning data for AI agents. ' +
-        'Every endpoint except health, the OpenAPI document, the docs and the agent card needs an API key in ' +
-        '`X-API-Key`. Errors always have the shape `{ "error": { "code", "message", "details" } }`. Lists take ' +
-        '`page` and `per_page` (at most 100) and are ordered newest first.',
-    },
+    info: { title: 'Tracepipe API', version: '1.0.0', description: API_DESCRIPTION },
     servers: [{ url: serverUrl ?? '/' }],
   });
+  // Only the tags some operation uses, in the contract's order.
+  const used = new Set(Object.values(document.paths ?? {}).flatMap((item) => Object.values(item ?? {}).flatMap((op) => (op as { tags?: string[] }).tags ?? [])));
+  return { ...document, tags: TAGS.filter((tag) => used.has(tag.name)) };
 }

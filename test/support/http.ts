@@ -1,4 +1,5 @@
 import { inject } from 'vitest';
+import { openApiValidatorFor } from './openApiValidator.js';
 
 export interface ApiResponse {
   status: number;
@@ -17,6 +18,8 @@ export interface RequestOptions {
   body?: unknown;
   headers?: Record<string, string>;
   baseUrl?: string;
+  /** Skip the check against the OpenAPI document (for responses of other apps than the API). */
+  unchecked?: boolean;
 }
 
 /** One HTTP request to the API under test, as a client makes it. */
@@ -30,17 +33,19 @@ export async function callApi(path: string, options: RequestOptions = {}): Promi
     body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
     headers['Content-Type'] ??= 'application/json';
   }
-  const response = await fetch(`${options.baseUrl ?? inject('apiUrl')}${path}`, {
-    method: options.method ?? 'GET',
-    headers,
-    body,
-  });
+  const method = options.method ?? 'GET';
+  const url = `${options.baseUrl ?? inject('apiUrl')}${path}`;
+  const response = await fetch(url, { method, headers, body });
   const text = await response.text();
   let json: unknown;
   try {
     json = text ? JSON.parse(text) : undefined;
   } catch {
     json = undefined;
+  }
+  if (!options.unchecked) {
+    const validator = await openApiValidatorFor(inject('apiUrl'));
+    validator.check(method, url, response.status, response.headers.get('content-type'), json);
   }
   return { status: response.status, headers: response.headers, text, json };
 }
