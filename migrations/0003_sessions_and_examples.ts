@@ -64,6 +64,7 @@ export async function up(db: Kysely<any>): Promise<void> {
       input_tokens bigint,
       output_tokens bigint,
       idempotency_key text,
+      idempotency_fingerprint text,
       created_at timestamptz not null default now(),
       updated_at timestamptz not null default now(),
       completed_at timestamptz,
@@ -91,6 +92,21 @@ export async function up(db: Kysely<any>): Promise<void> {
   // Serves the foreign key check of DELETE /v1/action-tool-maps/{id}.
   await sql`create index examples_action_tool_map_id_idx on examples (action_tool_map_id)`.execute(db);
 
+  // The transactional outbox of example jobs: a row is written with its example, in one transaction, and removed
+  // once the job is on the queue, so that a failed enqueue is retried (by a timer) instead of leaving the
+  // example PENDING with no job.
+  await sql`
+    create table example_job_outbox (
+      example_id uuid primary key references examples (id) on delete cascade,
+      payload jsonb not null,
+      attempts integer not null default 0,
+      last_error text,
+      next_attempt_at timestamptz not null default now(),
+      created_at timestamptz not null default now(),
+      constraint example_job_outbox_payload_object check (jsonb_typeof(payload) = 'object')
+    )`.execute(db);
+  await sql`create index example_job_outbox_due_idx on example_job_outbox (next_attempt_at)`.execute(db);
+
   for (const table of ['sessions', 'examples']) {
     await sql`
       create trigger ${sql.id(`${table}_set_updated_at`)} before update on ${sql.table(table)}
@@ -99,6 +115,7 @@ export async function up(db: Kysely<any>): Promise<void> {
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
+  await sql`drop table example_job_outbox`.execute(db);
   await sql`drop table examples`.execute(db);
   await sql`drop table sessions`.execute(db);
   await sql`drop type example_status`.execute(db);

@@ -41,7 +41,7 @@ const TABLES_BY_MIGRATION: Record<string, string[]> = {
     'tool_parameters',
     'tools',
   ],
-  '0003_sessions_and_examples': ['examples', 'sessions'],
+  '0003_sessions_and_examples': ['example_job_outbox', 'examples', 'sessions'],
   '0004_usage_and_billing': ['invoices', 'storage_samples', 'stripe_webhook_events', 'token_usage'],
 };
 
@@ -132,7 +132,6 @@ describe('migrations, up and down', () => {
     expect(await migrateToLatest(db)).toEqual(ALL_MIGRATIONS);
 
     expect(await tableNames(db)).toEqual(tablesUpTo('0004_usage_and_billing'));
-    expect(await tableNames(db)).toHaveLength(19);
     const labels = await enumLabels(db);
     for (const [type, expected] of Object.entries(ENUM_TYPES)) expect(labels[type], type).toEqual([...expected]);
     expect(Object.keys(labels).sort()).toEqual(Object.keys(ENUM_TYPES).sort());

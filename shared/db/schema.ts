@@ -47,6 +47,7 @@ type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
 type NullableTimestamp = ColumnType<Date | null, Date | string | null, Date | string | null>;
 type DefaultedNumeric = ColumnType<string, number | string | undefined, number | string>;
+type Jsonb<T> = ColumnType<T, string, string>;
 type DefaultedJsonb<T> = ColumnType<T, string | undefined, string>;
 type NullableJsonb<T> = ColumnType<T | null, string | null, string | null>;
 
@@ -217,10 +218,22 @@ export interface ExamplesTable {
   input_tokens: number | null;
   output_tokens: number | null;
   idempotency_key: string | null;
+  /** sha256 of the creating request, so a reused Idempotency-Key with another request is refused. */
+  idempotency_fingerprint: string | null;
   created_at: DefaultedTimestamp;
   updated_at: DefaultedTimestamp;
   /** Set only in a final state (COMPLETED or FAILED). */
   completed_at: NullableTimestamp;
+}
+
+/** Jobs for the pipelines service not yet on the queue (see migrations/0003). */
+export interface ExampleJobOutboxTable {
+  example_id: string;
+  payload: Jsonb<JsonObject>;
+  attempts: Generated<number>;
+  last_error: string | null;
+  next_attempt_at: DefaultedTimestamp;
+  created_at: DefaultedTimestamp;
 }
 
 export interface TokenUsageTable {
@@ -292,6 +305,7 @@ export interface Database {
   models: ModelsTable;
   sessions: SessionsTable;
   examples: ExamplesTable;
+  example_job_outbox: ExampleJobOutboxTable;
   token_usage: TokenUsageTable;
   storage_samples: StorageSamplesTable;
   invoices: InvoicesTable;
