@@ -1,0 +1,45 @@
+import type { ParameterType } from '../db/schema.js';
+import type { ParameterResponse } from './catalogFieldSchemas.js';
+import type { McpToolList } from './toolSchemas.js';
+
+/** JSON Schema type of each ParameterType (https://json-schema.org/understanding-json-schema/reference/type). */
+export const JSON_SCHEMA_TYPE = {
+  STRING: 'string',
+  NUMBER: 'number',
+  BOOLEAN: 'boolean',
+  OBJECT: 'object',
+  ARRAY: 'array',
+} as const satisfies Record<ParameterType, string>;
+
+export interface ToolForMcp {
+  name: string;
+  description: string | null;
+  parameters: ParameterResponse[];
+}
+
+/**
+ * Tools in the shape of an MCP `tools/list` result, so that a server definition can be handed to an agent
+ * framework as it is (https://modelcontextprotocol.io/specification/2025-06-18/server/tools#listing-tools):
+ * each tool's `inputSchema` is a JSON Schema object with a property per parameter and the required ones listed.
+ */
+export function toMcpToolList(tools: ToolForMcp[]): McpToolList {
+  return {
+    tools: tools.map((tool) => ({
+      name: tool.name,
+      ...(tool.description !== null ? { description: tool.description } : {}),
+      inputSchema: {
+        type: 'object' as const,
+        properties: Object.fromEntries(
+          tool.parameters.map((parameter) => [
+            parameter.name,
+            {
+              type: JSON_SCHEMA_TYPE[parameter.type],
+              ...(parameter.description !== null ? { description: parameter.description } : {}),
+            },
+          ]),
+        ),
+        required: tool.parameters.filter((parameter) => parameter.required).map((parameter) => parameter.name),
+      },
+    })),
+  };
+}

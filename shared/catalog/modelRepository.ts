@@ -1,0 +1,36 @@
+import type { Kysely } from 'kysely';
+import type { Database, ModelProvider } from '../db/schema.js';
+import { offsetOf, type Pagination } from '../http/pagination.js';
+
+type Db = Kysely<Database>;
+
+const MODEL_COLUMNS = ['id', 'provider', 'name', 'display_name', 'created_at'] as const;
+
+export function findModel(db: Db, modelId: string) {
+  return db.selectFrom('models').select(MODEL_COLUMNS).where('id', '=', modelId).executeTakeFirst();
+}
+
+export type ModelRow = NonNullable<Awaited<ReturnType<typeof findModel>>>;
+
+export async function listModels(db: Db, filters: { provider?: ModelProvider | undefined }, pagination: Pagination) {
+  let base = db.selectFrom('models');
+  if (filters.provider !== undefined) base = base.where('provider', '=', filters.provider);
+  const [count, rows] = await Promise.all([
+    base.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
+    base
+      .select(MODEL_COLUMNS)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(pagination.per_page)
+      .offset(offsetOf(pagination))
+      .execute(),
+  ]);
+  return { rows, total: Number(count.total) };
+}
+
+export function insertModel(
+  db: Db,
+  values: { provider: ModelProvider; name: string; display_name: string | null },
+): Promise<ModelRow> {
+  return db.insertInto('models').values(values).returning(MODEL_COLUMNS).executeTakeFirstOrThrow();
+}

@@ -1,0 +1,86 @@
+import { sql, type Kysely } from 'kysely';
+import { jsonArrayFrom } from 'kysely/helpers/postgres';
+import type { Database } from '../db/schema.js';
+import { offsetOf, type Pagination } from '../http/pagination.js';
+import { ACTION_COLUMNS, actionParametersJson } from './actionRepository.js';
+
+type Db = Kysely<Database>;
+
+const SUITE_COLUMNS = [
+  'suites.id',
+  'suites.name',
+  'suites.description',
+  'suites.created_at',
+  'suites.updated_at',
+] as const;
+
+/** The suite with every action (by name) and each action's parameters, in one round trip. */
+export function findSuiteWithActions(db: Db, suiteId: string) {
+  return db
+    .selectFrom('suites')
+    .select(SUITE_COLUMNS)
+    .select((eb) =>
+      jsonArrayFrom(
+        eb
+          .selectFrom('actions')
+          .select(ACTION_COLUMNS)
+          .select(actionParametersJson)
+          .whereRef('actions.suite_id', '=', 'suites.id')
+          .orderBy('actions.name'),
+      ).as('actions'),
+    )
+    .where('suites.id', '=', suiteId)
+    .executeTakeFirst();
+}
+
+export type SuiteWithActionsRow = NonNullable<Awaited<ReturnType<typeof findSuiteWithActions>>>;
+
+export async function listSuites(db: Db, filters: { name?: string | undefined }, pagination: Pagination) {
+  let base = db.selectFrom('suites');
+  // lower(name) = lower($1) uses the unique index suites_name_lower_key.
+  if (filters.name !== undefined) base = base.where(sql`lower(suites.name)`, '=', sql`lower(${filters.name})`);
+  const [count, rows] = await Promise.all([
+    base.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
+    base
+      .select(SUITE_COLUMNS)
+      .orderBy('suites.created_at', 'desc')
+      .orderBy('suites.id', 'desc')
+      .limit(pagination.per_page)
+      .offset(offsetOf(pagination))
+      .execute(),
+  ]);
+  return { rows, total: Number(count.total) };
+}
+
+export async function suiteExists(db: Db, suiteId: string): Promise<boolean> {
+  const row = await db.selectFrom('suites').select('id').where('id', '=', suiteId).executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
+ * Whether the suite exists; in a transaction the row is then key-share locked, so that it cannot be deleted
+ * before the children written next (whose foreign keys would otherwise fail) are committed.
+ */
+export async function suiteExistsLocked(db: Db, suiteId: string): Promise<boolean> {
+  const row = await db.selectFrom('suites').select('id').where('id', '=', suiteId).forKeyShare().executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function insertSuite(db: Db, values: { name: string; description: string | null }): Promise<string> {
+  const row = await db.insertInto('suites').values(values).returning('id').executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export async function updateSuite(
+  db: Db,
+  suiteId: string,
+  changes: { name?: string; description?: string | null },
+): Promise<boolean> {
+  const result = await db.updateTable('suites').set(changes).where('id', '=', suiteId).executeTakeFirst();
+  return result.numUpdatedRows > 0n;
+}
+
+export async function deleteSuite(db: Db, suiteId: string): Promise<boolean> {
+  const result = await db.deleteFrom('suites').where('id', '=', suiteId).executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}
