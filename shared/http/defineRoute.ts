@@ -109,6 +109,19 @@ function registerOpenApiPath(definition: RouteDefinition<Schema, Schema, Schema,
       content: { 'application/json': { schema: ErrorSchema } },
     };
   }
+  const request: RouteConfig['request'] = {
+    // The request schemas are zod objects by contract of RouteDefinition; the registry types want ZodObject.
+    ...(definition.params ? { params: definition.params as never } : {}),
+    ...(definition.query ? { query: definition.query as never } : {}),
+    ...(definition.body
+      ? {
+          body: {
+            required: !definition.bodyOptional,
+            content: { 'application/json': { schema: definition.body } },
+          },
+        }
+      : {}),
+  };
   openApiRegistry.registerPath({
     method: definition.method.toLowerCase() as Lowercase<Method>,
     path: definition.path,
@@ -117,21 +130,10 @@ function registerOpenApiPath(definition: RouteDefinition<Schema, Schema, Schema,
     summary: definition.summary,
     description: definition.description,
     security: SECURITY_BY_AUTH[definition.auth],
-    request: {
-      // The request schemas are zod objects by contract of RouteDefinition; the registry types want ZodObject.
-      ...(definition.params ? { params: definition.params as never } : {}),
-      ...(definition.query ? { query: definition.query as never } : {}),
-      ...(definition.body
-        ? {
-            body: {
-              required: !definition.bodyOptional,
-              content: { 'application/json': { schema: definition.body } },
-            },
-          }
-        : {}),
-    },
-    responses,
     ...definition.openapi,
+    // The operation's own request parts (headers, or a non-JSON body) join those drawn from its schemas.
+    request: { ...request, ...definition.openapi?.request },
+    responses,
   });
 }
 

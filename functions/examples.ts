@@ -1,0 +1,128 @@
+import { app } from '@azure/functions';
+import { Readable } from 'node:stream';
+import type { ReadableStream } from 'node:stream/web';
+import { getDb } from '../shared/db/index.js';
+import { dispatchJob, drainJobOutbox } from '../shared/examples/exampleJobs.js';
+import {
+  CreateExampleBodySchema,
+  ExampleListQuery,
+  ExamplePageSchema,
+  ExampleParams,
+  ExampleSchema,
+} from '../shared/examples/exampleSchemas.js';
+import {
+  createExample,
+  getCompletedExample,
+  getExample,
+  listExamples,
+  toExampleResponse,
+} from '../shared/examples/exampleService.js';
+import { openMessagesBlob } from '../shared/examples/exampleMessages.js';
+import { defineRoute } from '../shared/http/defineRoute.js';
+import { jsonResponse } from '../shared/http/responses.js';
+import { z } from '../shared/openapi/zod.js';
+import { getBlobServiceClient, getQueueServiceClient } from '../shared/storage/clients.js';
+import { EXAMPLE_JOBS_QUEUE } from '../shared/storage/layout.js';
+
+defineRoute({
+  operationId: 'createExample',
+  method: 'POST',
+  path: '/v1/examples',
+  tags: ['Examples'],
+  summary: 'Request a training example from a session',
+  description:
+    'Creates an example (PENDING) from a `ready` session of yours and hands a job to the pipelines service ' +
+    '(queue `example-jobs`). Without `action_tool_map_id` the suite\'s only map is used (422 when it has none or ' +
+    'several). A session that is not ready is 409. With an `Idempotency-Key` header (1-255 characters), a ' +
+    'repeated request answers with the first one\'s example (header `Idempotent-Replayed: true`); the same key ' +
+    'with a different body is 409.',
+  auth: 'apiKey',
+  body: CreateExampleBodySchema,
+  responses: { 201: { description: 'The example, PENDING.', schema: ExampleSchema } },
+  errors: ['not_found', 'conflict'],
+  openapi: {
+    request: {
+      headers: z.object({
+        'Idempotency-Key': z.string().min(1).max(255).optional().openapi({ description: 'Makes retries safe.' }),
+      }),
+    },
+  },
+  handler: async ({ auth, body, request, context }) => {
+    const created = await createExample(getDb(), getBlobServiceClient(), auth, body, request.headers.get('idempotency-key'));
+    if (created.job) {
+      const queue = getQueueServiceClient().getQueueClient(EXAMPLE_JOBS_QUEUE);
+      await dispatchJob(getDb(), queue, created.example.id, created.job, (message) => context.warn(message));
+    }
+    return jsonResponse(201, created.example, {
+      Location: `/v1/examples/${created.example.id}`,
+      ...(created.replayed ? { 'Idempotent-Replayed': 'true' } : {}),
+    });
+  },
+});
+
+defineRoute({
+  operationId: 'listExamples',
+  method: 'GET',
+  path: '/v1/examples',
+  tags: ['Examples'],
+  summary: 'List your examples',
+  description: 'Newest first, filtered by session, suite, model and status.',
+  auth: 'apiKey',
+  query: ExampleListQuery,
+  responses: { 200: { description: 'A page of examples.', schema: ExamplePageSchema } },
+  handler: async ({ auth, query }) => jsonResponse(200, await listExamples(getDb(), auth, query)),
+});
+
+defineRoute({
+  operationId: 'getExample',
+  method: 'GET',
+  path: '/v1/examples/{id}',
+  tags: ['Examples'],
+  summary: 'An example, with its status, error and token usage',
+  description: 'Someone else\'s example is 404.',
+  auth: 'apiKey',
+  params: ExampleParams,
+  responses: { 200: { description: 'The example.', schema: ExampleSchema } },
+  errors: ['not_found'],
+  handler: async ({ auth, params }) => jsonResponse(200, toExampleResponse(await getExample(getDb(), auth, params.id))),
+});
+
+defineRoute({
+  operationId: 'getExampleMessages',
+  method: 'GET',
+  path: '/v1/examples/{id}/messages',
+  tags: ['Examples'],
+  summary: 'The training messages of a completed example (JSONL)',
+  description:
+    'Streams `examples/<id>/messages.jsonl` as `application/jsonl` with its `Content-Length`: one chat message ' +
+    'per line, ready for fine-tuning. 409 unless the example is COMPLETED.',
+  auth: 'apiKey',
+  params: ExampleParams,
+  responses: {
+    200: { description: 'The messages, one JSON object per line.', schema: z.string(), contentType: 'application/jsonl' },
+  },
+  errors: ['not_found', 'conflict'],
+  handler: async ({ auth, params }) => {
+    const example = await getCompletedExample(getDb(), auth, params.id);
+    const messages = await openMessagesBlob(getBlobServiceClient(), example.id);
+    return {
+      status: 200,
+      headers: {
+        'Content-Type': 'application/jsonl; charset=utf-8',
+        'Content-Length': String(messages.sizeBytes),
+        'Content-Disposition': `attachment; filename="${example.id}-messages.jsonl"`,
+      },
+      body: Readable.toWeb(messages.stream) as ReadableStream<Uint8Array>,
+    };
+  },
+});
+
+// Jobs whose enqueue failed when their example was created (see shared/examples/exampleJobs.ts).
+app.timer('drainExampleJobOutbox', {
+  schedule: '*/30 * * * * *',
+  handler: async (_timer, context) => {
+    const queue = getQueueServiceClient().getQueueClient(EXAMPLE_JOBS_QUEUE);
+    const { sent, failed } = await drainJobOutbox(getDb(), queue);
+    if (sent || failed) context.log(`Example job outbox: ${sent} sent, ${failed} postponed.`);
+  },
+});

@@ -1,0 +1,31 @@
+import { getDb } from '../shared/db/index.js';
+import { ExampleParams, ExampleSchema, PipelineUpdateBodySchema } from '../shared/examples/exampleSchemas.js';
+import { toExampleResponse } from '../shared/examples/exampleService.js';
+import { applyPipelineUpdate } from '../shared/examples/pipelineUpdates.js';
+import { defineRoute } from '../shared/http/defineRoute.js';
+import { jsonResponse } from '../shared/http/responses.js';
+import { getBlobServiceClient } from '../shared/storage/clients.js';
+
+defineRoute({
+  operationId: 'updatePipelineExample',
+  method: 'PATCH',
+  path: '/v1/pipeline/examples/{id}',
+  tags: ['Pipelines'],
+  summary: 'Report progress or a result of an example (pipelines service)',
+  description:
+    'For the pipelines service, with a key that has the `pipeline` scope; it acts on every user\'s examples. ' +
+    'Allowed moves: PENDING -> PROCESSING -> COMPLETED | FAILED, and PENDING -> FAILED; repeating the current ' +
+    'state is a no-op (200); any other move is 409. COMPLETED needs `usage` and is accepted only once ' +
+    '`examples/<id>/messages.jsonl` exists and every line is a valid training message (`system`/`user` with ' +
+    'string content, or `assistant` with `content: null` and `tool_calls` whose `arguments` are JSON strings); ' +
+    'otherwise 422 with `details.lines` (line numbers, first 20) and the status unchanged. Token usage is ' +
+    'recorded once per example.',
+  auth: 'apiKey',
+  scope: 'pipeline',
+  params: ExampleParams,
+  body: PipelineUpdateBodySchema,
+  responses: { 200: { description: 'The example after the update.', schema: ExampleSchema } },
+  errors: ['not_found', 'conflict'],
+  handler: async ({ params, body }) =>
+    jsonResponse(200, toExampleResponse(await applyPipelineUpdate(getDb(), getBlobServiceClient(), params.id, body))),
+});
