@@ -1,0 +1,335 @@
+import { BlobServiceClient } from '@azure/storage-blob';
+import { QueueServiceClient } from '@azure/storage-queue';
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { GITHUB_SUITE_ID, GMAIL_ACTION_TOOL_MAP_ID, GMAIL_SUITE_ID, GITHUB_ACTION_TOOL_MAP_ID, SEED_MODEL_IDS } from '../shared/seed/catalog.js';
+import { callApi } from './support/http.js';
+import { createSessionRow } from './support/sessions.js';
+import { createTestUser, type TestUser } from './support/users.js';
+
+const GPT_4O = SEED_MODEL_IDS['openai/gpt-4o'] as string;
+
+let db: pg.Client;
+let pipeline: TestUser;
+const blobs = () => BlobServiceClient.fromConnectionString(inject('storageConnectionString'));
+
+beforeAll(async () => {
+  db = new pg.Client({ connectionString: inject('databaseUrl') });
+  await db.connect();
+  pipeline = await createTestUser({ scopes: ['api', 'pipeline'] });
+});
+
+afterAll(async () => {
+  await db.end();
+});
+
+interface Example {
+  id: string;
+  status: string;
+  session_id: string;
+  suite_id: string;
+  action_tool_map_id: string;
+  usage: { input_tokens: number; output_tokens: number; total_tokens: number } | null;
+  error: string | null;
+}
+
+const VALID_MESSAGES = [
+  { role: 'system', content: 'You operate Gmail through tools.' },
+  { role: 'user', content: 'Archive the newsletter.' },
+  {
+    role: 'assistant',
+    content: null,
+    tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'archive_email', arguments: '{"message_id":"m1"}' } }],
+  },
+]
+  .map((message) => JSON.stringify(message))
+  .join('\n');
+
+async function uploadMessages(exampleId: string, text: string): Promise<void> {
+  const blob = blobs().getContainerClient('examples').getBlockBlobClient(`${exampleId}/messages.jsonl`);
+  await blob.upload(text, Buffer.byteLength(text));
+}
+
+async function newExample(user: TestUser, suiteId = GMAIL_SUITE_ID): Promise<Example> {
+  const sessionId = await createSessionRow(user.userId, suiteId);
+  const response = await callApi('/v1/examples', { method: 'POST', key: user.key, body: { session_id: sessionId, model_id: GPT_4O } });
+  expect(response.status).toBe(201);
+  return response.json as Example;
+}
+
+function report(exampleId: string, body: unknown, key = pipeline.key) {
+  return callApi(`/v1/pipeline/examples/${exampleId}`, { method: 'PATCH', key, body });
+}
+
+async function usageRows(exampleId: string): Promise<number> {
+  return (await db.query('select count(*)::int as n from token_usage where example_id = $1', [exampleId])).rows[0].n;
+}
+
+/** Reads the job of one example off the queue (other tests' jobs are left for them). */
+async function receiveJob(exampleId: string): Promise<Record<string, unknown>> {
+  const queue = QueueServiceClient.fromConnectionString(inject('storageConnectionString')).getQueueClient('example-jobs');
+  const deadline = Date.now() + 15_000;
+  while (Date.now() < deadline) {
+    const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32, visibilityTimeout: 1 });
+    for (const item of receivedMessageItems) {
+      const job = JSON.parse(Buffer.from(item.messageText, 'base64').toString('utf8')) as Record<string, unknown>;
+      if (job.example_id === exampleId) {
+        await queue.deleteMessage(item.messageId, item.popReceipt);
+        return job;
+      }
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`no job for example ${exampleId} on the queue`);
+}
+
+describe('the example flow', () => {
+  it('creates, hands off, processes, completes with usage once, and serves the messages', async () => {
+    const user = await createTestUser();
+    const sessionId = await createSessionRow(user.userId, GMAIL_SUITE_ID);
+    const created = await callApi('/v1/examples', {
+      method: 'POST',
+      key: user.key,
+      body: { session_id: sessionId, model_id: GPT_4O, model_configuration: { temperature: 0.2 } },
+    });
+    expect(created.status).toBe(201);
+    const example = created.json as Example;
+    expect(example).toMatchObject({
+      status: 'PENDING',
+      session_id: sessionId,
+      suite_id: GMAIL_SUITE_ID,
+      action_tool_map_id: GMAIL_ACTION_TOOL_MAP_ID,
+      usage: null,
+      error: null,
+    });
+    expect(created.headers.get('location')).toBe(`/v1/examples/${example.id}`);
+
+    const job = await receiveJob(example.id);
+    expect(job).toEqual({
+      example_id: example.id,
+      session_id: sessionId,
+      user_id: user.userId,
+      suite_id: GMAIL_SUITE_ID,
+      model: { id: GPT_4O, provider: 'OPENAI', name: 'gpt-4o' },
+      model_configuration: { temperature: 0.2 },
+      action_tool_map_id: GMAIL_ACTION_TOOL_MAP_ID,
+      input_blob: { container: 'sessions', name: `${sessionId}/input_events.jsonl`, url: expect.stringContaining(`/sessions/${sessionId}/input_events.jsonl`) },
+      output_blob: { container: 'examples', name: `${example.id}/messages.jsonl`, url: expect.stringContaining(`/examples/${example.id}/messages.jsonl`) },
+    });
+    expect((await db.query('select count(*)::int as n from example_job_outbox where example_id = $1', [example.id])).rows[0].n).toBe(0);
+
+    expect((await callApi(`/v1/examples/${example.id}/messages`, { key: user.key })).status).toBe(409);
+    expect((await report(example.id, { status: 'PROCESSING' })).json).toMatchObject({ status: 'PROCESSING' });
+    await uploadMessages(example.id, VALID_MESSAGES + '\n');
+    const completed = await report(example.id, { status: 'COMPLETED', usage: { input_tokens: 1200, output_tokens: 340 } });
+    expect(completed.status).toBe(200);
+    expect(completed.json).toMatchObject({
+      status: 'COMPLETED',
+      usage: { input_tokens: 1200, output_tokens: 340, total_tokens: 1540 },
+      completed_at: expect.any(String),
+    });
+    const again = await report(example.id, { status: 'COMPLETED', usage: { input_tokens: 9, output_tokens: 9 } });
+    expect(again.status).toBe(200);
+    expect((again.json as Example).usage?.input_tokens).toBe(1200);
+    expect(await usageRows(example.id)).toBe(1);
+    const { rows } = await db.query('select user_id, suite_id, model_id, input_tokens::int, output_tokens::int from token_usage where example_id = $1', [
+      example.id,
+    ]);
+    expect(rows[0]).toEqual({ user_id: user.userId, suite_id: GMAIL_SUITE_ID, model_id: GPT_4O, input_tokens: 1200, output_tokens: 340 });
+
+    const messages = await callApi(`/v1/examples/${example.id}/messages`, { key: user.key });
+    expect(messages.status).toBe(200);
+    expect(messages.headers.get('content-type')).toContain('application/jsonl');
+    expect(Number(messages.headers.get('content-length'))).toBe(Buffer.byteLength(VALID_MESSAGES + '\n'));
+    expect(messages.text).toBe(VALID_MESSAGES + '\n');
+    expect((await callApi(`/v1/examples/${example.id}`, { key: user.key })).json).toMatchObject({ status: 'COMPLETED' });
+  });
+});
+
+describe('the pipelines state machine', () => {
+  it.each([
+    ['PENDING', 'COMPLETED'],
+    ['COMPLETED', 'FAILED'],
+    ['COMPLETED', 'PROCESSING'],
+    ['FAILED', 'PROCESSING'],
+    ['FAILED', 'COMPLETED'],
+    ['PROCESSING', 'PROCESSING-then-PENDING'],
+  ])('refuses %s -> %s with 409', async (from, to) => {
+    const user = await createTestUser();
+    const example = await newExample(user);
+    if (from !== 'PENDING') {
+      if (from === 'COMPLETED' || from === 'PROCESSING') await report(example.id, { status: 'PROCESSING' });
+      if (from === 'COMPLETED') {
+        await uploadMessages(example.id, VALID_MESSAGES);
+        await report(example.id, { status: 'COMPLETED', usage: { input_tokens: 1, output_tokens: 1 } });
+      }
+      if (from === 'FAILED') await report(example.id, { status: 'FAILED', error: 'boom' });
+    }
+    if (to === 'PROCESSING-then-PENDING') {
+      // PENDING is not a state one can report at all.
+      expect((await report(example.id, { status: 'PENDING' })).status).toBe(422);
+      return;
+    }
+    const response = await report(example.id, { status: to, usage: { input_tokens: 1, output_tokens: 1 } });
+    expect(response.status).toBe(409);
+    expect(response.json).toMatchObject({ error: { code: 'conflict', details: { from, to } } });
+    expect((await callApi(`/v1/examples/${example.id}`, { key: user.key })).json).toMatchObject({ status: from });
+  });
+
+  it('accepts PENDING -> FAILED with the error, and repeating it is a no-op', async () => {
+    const user = await createTestUser();
+    const example = await newExample(user);
+    const failed = await report(example.id, { status: 'FAILED', error: 'model refused' });
+    expect(failed.json).toMatchObject({ status: 'FAILED', error: 'model refused', completed_at: expect.any(String) });
+    expect((await report(example.id, { status: 'FAILED', error: 'other' })).json).toMatchObject({ error: 'model refused' });
+    expect(await usageRows(example.id)).toBe(0);
+  });
+
+  it.each([
+    ['a line that is not JSON', `${VALID_MESSAGES}\n{"role":`, 4, /not valid JSON/],
+    ['a wrong role', `{"role":"tool","content":"x"}\n${VALID_MESSAGES}`, 1, /Unknown role "tool"/],
+    [
+      'tool_calls with arguments that are not JSON',
+      JSON.stringify({ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{oops' } }] }),
+      1,
+      /arguments is not valid JSON/,
+    ],
+    ['an assistant with text content', JSON.stringify({ role: 'assistant', content: 'hi' }), 1, /content: null/],
+    ['an empty file', '', 0, /empty/],
+  ])('refuses COMPLETED over %s with 422 naming the line, leaving it PROCESSING', async (_name, text, line, message) => {
+    const user = await createTestUser();
+    const example = await newExample(user);
+    await report(example.id, { status: 'PROCESSING' });
+    await uploadMessages(example.id, text);
+    const response = await report(example.id, { status: 'COMPLETED', usage: { input_tokens: 5, output_tokens: 5 } });
+    expect(response.status).toBe(422);
+    const details = (response.json as { error: { details: { lines: Array<{ line: number; message: string }> } } }).error.details;
+    expect(details.lines[0]?.line).toBe(line);
+    expect(details.lines[0]?.message).toMatch(message);
+    expect((await callApi(`/v1/examples/${example.id}`, { key: user.key })).json).toMatchObject({ status: 'PROCESSING', usage: null });
+    expect(await usageRows(example.id)).toBe(0);
+  });
+
+  it('refuses COMPLETED without a messages file, and without usage', async () => {
+    const user = await createTestUser();
+    const example = await newExample(user);
+    await report(example.id, { status: 'PROCESSING' });
+    const missing = await report(example.id, { status: 'COMPLETED', usage: { input_tokens: 5, output_tokens: 5 } });
+    expect(missing.status).toBe(422);
+    expect(JSON.stringify(missing.json)).toContain('does not exist');
+    await uploadMessages(example.id, VALID_MESSAGES);
+    expect((await report(example.id, { status: 'COMPLETED' })).status).toBe(400);
+    expect(await usageRows(example.id)).toBe(0);
+  });
+
+  it('records usage once when two COMPLETED reports race', async () => {
+    const user = await createTestUser();
+    const example = await newExample(user);
+    await report(example.id, { status: 'PROCESSING' });
+    await uploadMessages(example.id, VALID_MESSAGES);
+    const responses = await Promise.all(
+      Array.from({ length: 5 }, () => report(example.id, { status: 'COMPLETED', usage: { input_tokens: 7, output_tokens: 3 } })),
+    );
+    expect(responses.map((response) => response.status)).toEqual([200, 200, 200, 200, 200]);
+    expect(await usageRows(example.id)).toBe(1);
+  });
+
+  it('needs the pipeline scope, and 404s an unknown example', async () => {
+    const user = await createTestUser();
+    const example = await newExample(user);
+    const forbidden = await report(example.id, { status: 'PROCESSING' }, user.key);
+    expect(forbidden.status).toBe(403);
+    expect((await callApi(`/v1/examples/${example.id}`, { key: user.key })).json).toMatchObject({ status: 'PENDING' });
+    expect((await report('00000000-0000-4000-8000-00000000beef', { status: 'PROCESSING' })).status).toBe(404);
+  });
+});
+
+describe('creating examples: what is refused', () => {
+  it('answers a session that is not ready with 409, and someone else\'s with 404', async () => {
+    const user = await createTestUser();
+    const other = await createTestUser();
+    const processing = await createSessionRow(user.userId, GMAIL_SUITE_ID, 'processing');
+    const notReady = await callApi('/v1/examples', { method: 'POST', key: user.key, body: { session_id: processing, model_id: GPT_4O } });
+    expect(notReady.status).toBe(409);
+    const theirs = await createSessionRow(other.userId, GMAIL_SUITE_ID);
+    const foreign = await callApi('/v1/examples', { method: 'POST', key: user.key, body: { session_id: theirs, model_id: GPT_4O } });
+    expect(foreign.status).toBe(404);
+    const count = await db.query('select count(*)::int as n from examples where user_id = $1', [user.userId]);
+    expect(count.rows[0].n).toBe(0);
+  });
+
+  it('names an unknown model and a map of another suite with 422', async () => {
+    const user = await createTestUser();
+    const sessionId = await createSessionRow(user.userId, GMAIL_SUITE_ID);
+    const model = await callApi('/v1/examples', {
+      method: 'POST',
+      key: user.key,
+      body: { session_id: sessionId, model_id: '00000000-0000-4000-8000-00000000f00d' },
+    });
+    expect(model.status).toBe(422);
+    expect(JSON.stringify(model.json)).toContain('model_id');
+    const map = await callApi('/v1/examples', {
+      method: 'POST',
+      key: user.key,
+      body: { session_id: sessionId, model_id: GPT_4O, action_tool_map_id: GITHUB_ACTION_TOOL_MAP_ID },
+    });
+    expect(map.status).toBe(422);
+    expect(JSON.stringify(map.json)).toContain('action_tool_map_id');
+  });
+
+  it('replays a repeated Idempotency-Key and refuses it with another body', async () => {
+    const user = await createTestUser();
+    const sessionId = await createSessionRow(user.userId, GMAIL_SUITE_ID);
+    const body = { session_id: sessionId, model_id: GPT_4O };
+    const headers = { 'Idempotency-Key': `req-${sessionId}` };
+    const first = await callApi('/v1/examples', { method: 'POST', key: user.key, body, headers });
+    const second = await callApi('/v1/examples', { method: 'POST', key: user.key, body, headers });
+    expect(first.status).toBe(201);
+    expect(second.status).toBe(201);
+    expect((second.json as Example).id).toBe((first.json as Example).id);
+    expect(second.headers.get('idempotent-replayed')).toBe('true');
+    const changed = await callApi('/v1/examples', {
+      method: 'POST',
+      key: user.key,
+      body: { ...body, model_configuration: { temperature: 1 } },
+      headers,
+    });
+    expect(changed.status).toBe(409);
+    const count = await db.query('select count(*)::int as n from examples where session_id = $1', [sessionId]);
+    expect(count.rows[0].n).toBe(1);
+  });
+});
+
+describe('reading examples', () => {
+  it('filters by session, suite, model and status, and hides other users\' examples', async () => {
+    const user = await createTestUser();
+    const other = await createTestUser();
+    const gmail = await newExample(user, GMAIL_SUITE_ID);
+    const github = await newExample(user, GITHUB_SUITE_ID);
+    const theirs = await newExample(other, GMAIL_SUITE_ID);
+    await report(github.id, { status: 'FAILED', error: 'x' });
+    const ids = async (query: string) =>
+      ((await callApi(`/v1/examples${query}`, { key: user.key })).json as { items: Example[] }).items.map((item) => item.id);
+    expect(await ids('')).toEqual([github.id, gmail.id]);
+    expect(await ids(`?suite_id=${GMAIL_SUITE_ID}`)).toEqual([gmail.id]);
+    expect(await ids(`?session_id=${github.session_id}`)).toEqual([github.id]);
+    expect(await ids('?status=FAILED')).toEqual([github.id]);
+    expect(await ids(`?model_id=${GPT_4O}&per_page=1`)).toEqual([github.id]);
+    expect((await callApi('/v1/examples?status=DONE', { key: user.key })).status).toBe(422);
+    for (const path of [`/v1/examples/${theirs.id}`, `/v1/examples/${theirs.id}/messages`]) {
+      const response = await callApi(path, { key: user.key });
+      expect(response.status).toBe(404);
+    }
+  });
+
+  it('shows a suite-limited key only its suites\' examples', async () => {
+    const user = await createTestUser();
+    const gmail = await newExample(user, GMAIL_SUITE_ID);
+    const github = await newExample(user, GITHUB_SUITE_ID);
+    const limited = await callApi('/v1/api-keys', { method: 'POST', key: user.key, body: { suite_ids: [GMAIL_SUITE_ID] } });
+    const key = (limited.json as { key: string }).key;
+    const list = (await callApi('/v1/examples', { key })).json as { items: Example[] };
+    expect(list.items.map((item) => item.id)).toEqual([gmail.id]);
+    expect((await callApi(`/v1/examples/${github.id}`, { key })).status).toBe(404);
+  });
+});
