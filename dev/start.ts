@@ -13,6 +13,7 @@ import { seedDatabase } from '../shared/seed/seed.js';
 import { createBlobServiceClient, createQueueServiceClient } from '../shared/storage/clients.js';
 import { ensureStorageLayout } from '../shared/storage/layout.js';
 import { loadOrCreateDevSecrets } from './devSecrets.js';
+import { removeLocalHostInfo, writeLocalHostInfo } from './localHostFile.js';
 import { startAzurite, type RunningAzurite } from './embedded/azurite.js';
 import { startEmbeddedPostgres, type RunningEmbeddedPostgres } from './embedded/postgres.js';
 import { startFunctionsHost, type RunningFunctionsHost } from './host/index.js';
@@ -86,6 +87,7 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     console.log('Stopping...');
+    removeLocalHostInfo(dataDir);
     await host?.stop().catch((error: unknown) => console.error('Host stop failed:', error));
     await azurite?.stop().catch((error: unknown) => console.error('Azurite stop failed:', error));
     await postgres?.stop().catch((error: unknown) => console.error('PGlite stop failed:', error));
@@ -130,6 +132,11 @@ async function main(): Promise<void> {
   }
 
   const url = host.url;
+  writeLocalHostInfo(dataDir, {
+    url,
+    apiKey: localApiKey,
+    storageConnectionString: process.env.AZURE_STORAGE_CONNECTION_STRING ?? '',
+  });
   console.log(
     [
       '',

@@ -50,7 +50,7 @@ export function createOpenApiValidator(document: OpenApiDocument): Validator {
         throw new Error(`${method} ${route.template} answered ${status}, which its OpenAPI operation does not document`);
       }
       const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
-      if (!mediaType || !mediaType.includes('json') || body === undefined) return;
+      if (!mediaType || !(mediaType === 'application/json' || mediaType.endsWith('+json')) || body === undefined) return;
       const documented = response.content?.['application/json'] ?? response.content?.[mediaType];
       if (!documented?.schema) {
         throw new Error(`${method} ${route.template} ${status} returned JSON its document does not describe`);
