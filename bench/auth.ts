@@ -1,14 +1,11 @@
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { cpSync, mkdirSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import pg from 'pg';
+import { join } from 'node:path';
 import { generateApiKeySecret, hashApiKeySecret, maskApiKeySecret } from '../shared/auth/apiKeySecret.js';
 import { createDatabase } from '../shared/db/database.js';
 import { migrateToLatest } from '../shared/db/migrator.js';
+import { createBenchDatabase, projectRoot, spawnBenchHost } from './benchSupport.js';
 
-const root = resolve(fileURLToPath(import.meta.url), '../../..');
 const CONNECTIONS = 32;
 // The two routes are measured in alternating rounds, so that load elsewhere on the machine hits both alike.
 const ROUNDS = 5;
@@ -69,25 +66,6 @@ function figuresOf(samples: Samples): RouteFigures {
   };
 }
 
-async function createBenchDatabase(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
-  const name = `tracepipe_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: adminUrl });
-  await admin.connect();
-  await admin.query(`create database ${name}`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return {
-    url: url.toString(),
-    async drop() {
-      const client = new pg.Client({ connectionString: adminUrl });
-      await client.connect();
-      await client.query(`drop database if exists ${name} with (force)`);
-      await client.end();
-    },
-  };
-}
-
 export async function runAuthBenchmark(): Promise<Record<string, unknown>> {
   const database = await createBenchDatabase(process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
   const hmacSecret = randomBytes(32).toString('base64url');
@@ -118,33 +96,21 @@ export async function runAuthBenchmark(): Promise<Record<string, unknown>> {
   }
 
   // The bench app lives in dist/bench/authApp; the host needs a package.json and host.json beside it.
-  const appDir = join(root, 'dist/bench/authApp');
+  const appDir = join(projectRoot, 'dist/bench/authApp');
   mkdirSync(appDir, { recursive: true });
   writeFileSync(join(appDir, 'package.json'), JSON.stringify({ type: 'module', main: 'functions.js' }));
-  cpSync(join(root, 'host.json'), join(appDir, 'host.json'));
+  cpSync(join(projectRoot, 'host.json'), join(appDir, 'host.json'));
 
-  const host = spawn(process.execPath, [join(root, 'dist/dev/host/cli.js'), '--app', appDir, '--port', '0'], {
-    env: {
-      ...process.env,
-      DATABASE_URL: database.url,
-      AZURE_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true',
-      AzureWebJobsStorage: 'UseDevelopmentStorage=true',
-      API_KEY_HMAC_SECRET: hmacSecret,
-      BENCH_USER_ID: userId,
-      TRACEPIPE_ENV: 'test',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
+  const host = await spawnBenchHost(appDir, {
+    DATABASE_URL: database.url,
+    AZURE_STORAGE_CONNECTION_STRING: 'UseDevelopmentStorage=true',
+    AzureWebJobsStorage: 'UseDevelopmentStorage=true',
+    API_KEY_HMAC_SECRET: hmacSecret,
+    BENCH_USER_ID: userId,
+    TRACEPIPE_ENV: 'test',
   });
+  const url = host.url;
   try {
-    const url = await new Promise<string>((resolveUrl, reject) => {
-      let output = '';
-      host.stdout?.on('data', (chunk: Buffer) => {
-        output += chunk.toString('utf8');
-        const match = /Host listening on (\S+)/.exec(output);
-        if (match?.[1]) resolveUrl(match[1]);
-      });
-      host.once('exit', (code) => reject(new Error(`host exited with ${code}:\n${output}`)));
-    });
     const keyed = (i: number) => ({ 'X-API-Key': keys[i % KEYS] as string });
     const warmup: Samples = { latencies: [], non200: 0, seconds: 0 };
     await load(warmup, `${url}/v1/bench/users/me`, () => ({})); // JIT, pool connections
@@ -168,8 +134,7 @@ export async function runAuthBenchmark(): Promise<Record<string, unknown>> {
       auth_cost_fraction: Number((1 - withAuth.rps / withoutAuth.rps).toFixed(3)),
     };
   } finally {
-    host.kill('SIGTERM');
-    await new Promise((done) => host.once('exit', done));
+    await host.stop();
     await database.drop();
   }
 }
