@@ -1,0 +1,97 @@
+// The Function App on the Flex Consumption plan: Linux, Node.js 20, a system-assigned managed identity, and its
+// code package in a blob container read with that identity (Flex Consumption has no WEBSITE_RUN_FROM_PACKAGE).
+// App settings are applied later (functionAppSettings.bicep), once the identity holds its roles.
+// https://learn.microsoft.com/azure/azure-functions/functions-infrastructure-as-code?pivots=flex-consumption-plan
+
+param location string
+param tags object
+param planName string
+param name string
+param storageAccountName string
+param deploymentContainerName string
+@allowed([
+  512
+  2048
+  4096
+])
+param instanceMemoryMB int
+@minValue(40)
+@maxValue(1000)
+param maximumInstanceCount int
+
+resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
+  name: storageAccountName
+}
+
+resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {
+  name: planName
+  location: location
+  tags: tags
+  kind: 'functionapp'
+  sku: {
+    tier: 'FlexConsumption'
+    name: 'FC1'
+  }
+  properties: {
+    reserved: true
+  }
+}
+
+resource site 'Microsoft.Web/sites@2024-04-01' = {
+  name: name
+  location: location
+  // azd deploys the `api` service of azure.yaml to the app with this tag.
+  tags: union(tags, {
+    'azd-service-name': 'api'
+  })
+  kind: 'functionapp,linux'
+  identity: {
+    type: 'SystemAssigned'
+  }
+  properties: {
+    serverFarmId: plan.id
+    httpsOnly: true
+    siteConfig: {
+      minTlsVersion: '1.2'
+      ftpsState: 'Disabled'
+      // The host's storage from the start (functionAppSettings.bicep then writes the whole set, these included).
+      appSettings: [
+        {
+          name: 'AzureWebJobsStorage__blobServiceUri'
+          value: storage.properties.primaryEndpoints.blob
+        }
+        {
+          name: 'AzureWebJobsStorage__queueServiceUri'
+          value: storage.properties.primaryEndpoints.queue
+        }
+        {
+          name: 'AzureWebJobsStorage__credential'
+          value: 'managedidentity'
+        }
+      ]
+    }
+    functionAppConfig: {
+      deployment: {
+        storage: {
+          type: 'blobContainer'
+          value: '${storage.properties.primaryEndpoints.blob}${deploymentContainerName}'
+          authentication: {
+            type: 'SystemAssignedIdentity'
+          }
+        }
+      }
+      scaleAndConcurrency: {
+        maximumInstanceCount: maximumInstanceCount
+        instanceMemoryMB: instanceMemoryMB
+      }
+      runtime: {
+        name: 'node'
+        version: '20'
+      }
+    }
+  }
+}
+
+output name string = site.name
+output principalId string = site.identity.principalId
+output defaultHostName string = site.properties.defaultHostName

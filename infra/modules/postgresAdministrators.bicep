@@ -1,0 +1,24 @@
+// The server's Microsoft Entra administrators: the Function App's system-assigned identity (its role is named
+// after the app, principalType ServicePrincipal) and the deploying principal, who runs the migrations
+// (infra/hooks/postdeploy.mjs). The resource name is the principal's object id.
+// https://learn.microsoft.com/azure/templates/microsoft.dbforpostgresql/flexibleservers/administrators
+
+param serverName string
+@description('[{ objectId, principalName, principalType: User | Group | ServicePrincipal }]')
+param administrators array
+
+resource server 'Microsoft.DBforPostgreSQL/flexibleServers@2024-08-01' existing = {
+  name: serverName
+}
+
+// One at a time: the server refuses concurrent changes.
+@batchSize(1)
+resource admins 'Microsoft.DBforPostgreSQL/flexibleServers/administrators@2024-08-01' = [for admin in administrators: {
+  parent: server
+  name: admin.objectId
+  properties: {
+    principalName: admin.principalName
+    principalType: admin.principalType
+    tenantId: tenant().tenantId
+  }
+}]

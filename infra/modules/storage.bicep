@@ -1,0 +1,101 @@
+// The storage account: the Functions host's own storage (AzureWebJobsStorage: leases, keys, blob receipts, the
+// blob trigger's poison queue), the deployment package container, and the data (sessions, examples, the
+// example-jobs queue). Shared keys are off: every client authenticates with Microsoft Entra (the app's managed
+// identity; user-delegation SAS for uploads).
+// https://learn.microsoft.com/azure/storage/common/shared-key-authorization-prevent
+
+param location string
+param tags object
+param name string
+@description('Storage redundancy, e.g. Standard_LRS or Standard_ZRS')
+param skuName string
+@description('Blob containers to create')
+param containerNames array
+@description('Queues to create')
+param queueNames array
+@description('Blob name prefixes (container/) whose blobs the lifecycle rule deletes')
+param retentionPrefixes array
+@description('Days after its last modification that a blob under retentionPrefixes is deleted')
+param retentionDays int
+
+resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
+  name: name
+  location: location
+  tags: tags
+  kind: 'StorageV2'
+  sku: {
+    name: skuName
+  }
+  properties: {
+    accessTier: 'Hot'
+    allowBlobPublicAccess: false
+    allowSharedKeyAccess: false
+    defaultToOAuthAuthentication: true
+    minimumTlsVersion: 'TLS1_2'
+    supportsHttpsTrafficOnly: true
+    publicNetworkAccess: 'Enabled'
+    networkAcls: {
+      bypass: 'AzureServices'
+      defaultAction: 'Allow'
+    }
+  }
+}
+
+resource blobService 'Microsoft.Storage/storageAccounts/blobServices@2023-05-01' = {
+  parent: account
+  name: 'default'
+}
+
+resource containers 'Microsoft.Storage/storageAccounts/blobServices/containers@2023-05-01' = [for containerName in containerNames: {
+  parent: blobService
+  name: containerName
+  properties: {
+    publicAccess: 'None'
+  }
+}]
+
+resource queueService 'Microsoft.Storage/storageAccounts/queueServices@2023-05-01' = {
+  parent: account
+  name: 'default'
+}
+
+resource queues 'Microsoft.Storage/storageAccounts/queueServices/queues@2023-05-01' = [for queueName in queueNames: {
+  parent: queueService
+  name: queueName
+}]
+
+// Retention: traces and generated examples are deleted a fixed number of days after they were last written
+// (storage is billed by the GB-hour). https://learn.microsoft.com/azure/storage/blobs/lifecycle-management-overview
+resource retention 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05-01' = {
+  parent: account
+  name: 'default'
+  properties: {
+    policy: {
+      rules: [
+        {
+          name: 'delete-after-retention-days'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+              ]
+              prefixMatch: retentionPrefixes
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterModificationGreaterThan: retentionDays
+                }
+              }
+            }
+          }
+        }
+      ]
+    }
+  }
+}
+
+output name string = account.name
+output id string = account.id
