@@ -4,7 +4,9 @@
  */
 const benchmarks: Record<string, () => Promise<Record<string, unknown>>> = {
   startup: async () => (await import('./startup.js')).runStartupBenchmark(),
+  indexer: async () => (await import('./indexer.js')).runIndexerBenchmark(),
   auth: async () => (await import('./auth.js')).runAuthBenchmark(),
+  messages: async () => (await import('./messages.js')).runMessagesBenchmark(),
 };
 
 const name = process.argv[2];

@@ -1,0 +1,39 @@
+import { app, type InvocationContext } from '@azure/functions';
+import { getConfig } from '../shared/config.js';
+import { getDb } from '../shared/db/index.js';
+import { indexSessionBlob } from '../shared/sessions/indexSessionBlob.js';
+import { SESSION_BLOB_TRIGGER_PATH } from '../shared/sessions/sessionBlob.js';
+import { getBlobServiceClient } from '../shared/storage/clients.js';
+import { SESSIONS_CONTAINER } from '../shared/storage/layout.js';
+
+/**
+ * Indexes each uploaded trace (`sessions/{sessionId}/input_events.jsonl`), once per blob version.
+ *
+ * Event Grid source: the Flex Consumption plan does not poll containers; infra/ subscribes the function to the
+ * account's BlobCreated events (https://learn.microsoft.com/azure/azure-functions/functions-event-grid-blob-trigger).
+ * Locally the host fires it by container scan.
+ *
+ * The trigger's input (the blob's bytes) is deliberately unused: the indexer streams the blob itself with the SDK,
+ * so that its own memory stays flat. KNOWN LIMIT: the Functions host still reads the whole triggering blob to hand
+ * it to the worker, so a multi-GB trace costs that much memory (and time) in the trigger path before this handler
+ * runs. For traces of gigabytes, an Event Grid trigger (`app.eventGrid`, BlobCreated events carry only the URL and
+ * ETag) calling the same `indexSessionBlob` avoids that; see README, Sessions.
+ */
+app.storageBlob('indexSessionUpload', {
+  path: SESSION_BLOB_TRIGGER_PATH,
+  connection: 'AzureWebJobsStorage',
+  source: 'EventGrid',
+  handler: async (_content: unknown, context: InvocationContext) => {
+    const sessionId = String(context.triggerMetadata?.sessionId ?? '');
+    // Whatever this throws fails the invocation, and the host retries it (then poisons the blob after 5 tries).
+    await indexSessionBlob(
+      {
+        db: getDb(),
+        container: getBlobServiceClient().getContainerClient(SESSIONS_CONTAINER),
+        maxBytes: getConfig().sessions.uploadMaxBytes,
+        logger: context,
+      },
+      sessionId,
+    );
+  },
+});
