@@ -1,4 +1,4 @@
-import { describeJsonType, JsonlObjectReader } from '../jsonl/jsonlObjectReader.js';
+import { describeJsonType, JsonlObjectReader, LineErrors, type LineError } from '../jsonl/jsonlObjectReader.js';
 
 /**
  * What a line of `messages.jsonl` must be (CONTRACT.md, pipelines hand-off): a `system` or `user` message with
@@ -7,10 +7,7 @@ import { describeJsonType, JsonlObjectReader } from '../jsonl/jsonlObjectReader.
  */
 export const MAX_REPORTED_MESSAGE_ERRORS = 20;
 
-export interface MessageLineError {
-  line: number;
-  message: string;
-}
+export type MessageLineError = LineError;
 
 export interface MessagesCheck {
   valid: boolean;
@@ -62,13 +59,9 @@ export function trainingMessageProblem(value: Record<string, unknown>): string |
 
 /** Checks a whole `messages.jsonl` as it streams by, in memory bounded by one line. */
 export async function checkTrainingMessages(stream: AsyncIterable<Uint8Array | string>): Promise<MessagesCheck> {
-  const errors: MessageLineError[] = [];
-  let errorCount = 0;
+  const errors = new LineErrors(MAX_REPORTED_MESSAGE_ERRORS);
+  const error = (line: number, message: string) => errors.add(line, message);
   let messageCount = 0;
-  const error = (line: number, message: string) => {
-    errorCount++;
-    if (errors.length < MAX_REPORTED_MESSAGE_ERRORS) errors.push({ line, message });
-  };
   const reader = new JsonlObjectReader({
     object(line, value) {
       const problem = trainingMessageProblem(value);
@@ -80,5 +73,5 @@ export async function checkTrainingMessages(stream: AsyncIterable<Uint8Array | s
   for await (const chunk of stream) reader.push(typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk);
   reader.finish();
   if (reader.sizeBytes === 0) error(0, 'The file is empty: an example needs at least one message.');
-  return { valid: errorCount === 0, messageCount, sizeBytes: reader.sizeBytes, errors, errorCount };
+  return { valid: errors.count === 0, messageCount, sizeBytes: reader.sizeBytes, errors: errors.kept, errorCount: errors.count };
 }

@@ -77,7 +77,8 @@ export class JsonlObjectReader {
   }
 
   #tooLong(line: number): void {
-    this.handlers.error(line, `The line is longer than ${this.maxLineBytes} bytes.`);
+    const mib = this.maxLineBytes / (1024 * 1024);
+    this.handlers.error(line, `The line is longer than ${this.maxLineBytes} bytes${Number.isInteger(mib) ? ` (${mib} MiB)` : ''}.`);
   }
 
   #holdPartialLine(buffer: Buffer, start: number): void {
@@ -152,5 +153,23 @@ export class JsonlObjectReader {
       return;
     }
     this.handlers.object(lineNumber, value as Record<string, unknown>);
+  }
+}
+
+export interface LineError {
+  line: number;
+  message: string;
+}
+
+/** Every error counted, the first `keep` of them kept (in line order), so reports stay small for any file. */
+export class LineErrors {
+  readonly kept: LineError[] = [];
+  count = 0;
+
+  constructor(private readonly keep: number) {}
+
+  add(line: number, message: string): void {
+    this.count++;
+    if (this.kept.length < this.keep) this.kept.push({ line, message });
   }
 }
