@@ -9,6 +9,8 @@ import {
   ExamplePageSchema,
   ExampleParams,
   ExampleSchema,
+  MessagesDownloadSchema,
+  MessagesQuery,
 } from '../shared/examples/exampleSchemas.js';
 import {
   createExample,
@@ -17,7 +19,12 @@ import {
   listExamples,
   toExampleResponse,
 } from '../shared/examples/exampleService.js';
-import { openMessagesBlob } from '../shared/examples/exampleMessages.js';
+import {
+  createMessagesDownloadUrl,
+  MESSAGES_DOWNLOAD_URL_TTL_SECONDS,
+  openMessagesBlob,
+} from '../shared/examples/exampleMessages.js';
+import { getConfig } from '../shared/config.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { jsonResponse } from '../shared/http/responses.js';
 import { z } from '../shared/openapi/zod.js';
@@ -95,15 +102,32 @@ defineRoute({
   summary: 'The training messages of a completed example (JSONL)',
   description:
     'Streams `examples/<id>/messages.jsonl` as `application/jsonl` with its `Content-Length`: one chat message ' +
-    'per line, ready for fine-tuning. 409 unless the example is COMPLETED.',
+    'per line, ready for fine-tuning. 409 unless the example is COMPLETED. With `?download=url` it answers JSON ' +
+    `instead: a read-only URL of the file in storage, valid for ${MESSAGES_DOWNLOAD_URL_TTL_SECONDS / 60} minutes, ` +
+    'for very large files.',
   auth: 'apiKey',
   params: ExampleParams,
+  query: MessagesQuery,
   responses: {
     200: { description: 'The messages, one JSON object per line.', schema: z.string(), contentType: 'application/jsonl' },
   },
   errors: ['not_found', 'conflict'],
-  handler: async ({ auth, params }) => {
+  openapi: {
+    responses: {
+      200: {
+        description: 'The messages (JSONL), or with `download=url` a short-lived download URL (JSON).',
+        content: {
+          'application/jsonl': { schema: z.string() },
+          'application/json': { schema: MessagesDownloadSchema },
+        },
+      },
+    },
+  },
+  handler: async ({ auth, params, query }) => {
     const example = await getCompletedExample(getDb(), auth, params.id);
+    if (query.download === 'url') {
+      return jsonResponse(200, await createMessagesDownloadUrl(getBlobServiceClient(), getConfig(), example.id));
+    }
     const messages = await openMessagesBlob(getBlobServiceClient(), example.id);
     return {
       status: 200,

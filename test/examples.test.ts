@@ -333,3 +333,25 @@ describe('reading examples', () => {
     expect((await callApi(`/v1/examples/${github.id}`, { key })).status).toBe(404);
   });
 });
+
+describe('downloading large messages by URL', () => {
+  it('answers a read-only URL that reads the file and cannot write it', async () => {
+    const user = await createTestUser();
+    const example = await newExample(user);
+    await report(example.id, { status: 'PROCESSING' });
+    await uploadMessages(example.id, VALID_MESSAGES);
+    await report(example.id, { status: 'COMPLETED', usage: { input_tokens: 1, output_tokens: 1 } });
+    const response = await callApi(`/v1/examples/${example.id}/messages?download=url`, { key: user.key });
+    expect(response.status).toBe(200);
+    const download = response.json as { url: string; expires_at: string; size_bytes: number };
+    expect(download.size_bytes).toBe(Buffer.byteLength(VALID_MESSAGES));
+    expect(new Date(download.expires_at).getTime()).toBeGreaterThan(Date.now());
+    expect(new URL(download.url).searchParams.get('sp')).toBe('r');
+    const read = await fetch(download.url);
+    expect(read.status).toBe(200);
+    expect(await read.text()).toBe(VALID_MESSAGES);
+    const write = await fetch(download.url, { method: 'PUT', headers: { 'x-ms-blob-type': 'BlockBlob' }, body: 'overwritten' });
+    expect(write.status).toBe(403);
+    expect((await callApi(`/v1/examples/${example.id}/messages?download=file`, { key: user.key })).status).toBe(422);
+  });
+});

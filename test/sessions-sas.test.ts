@@ -3,12 +3,12 @@ import { BlobServiceClient, BlockBlobClient, type UserDelegationKey } from '@azu
 import { beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import {
   CLOCK_SKEW_SECONDS,
-  createSharedKeyUploadUrl,
-  createUploadUrl,
-  createUserDelegationUploadUrl,
+  createSharedKeyBlobSasUrl,
+  createBlobSasUrl,
+  createUserDelegationBlobSasUrl,
   SAS_VERSION,
   type UserDelegationKeySource,
-} from '../shared/sessions/uploadSas.js';
+} from '../shared/storage/blobSas.js';
 
 /**
  * Upload URLs, at the unit level: what the user-delegation SAS (Azure, managed identity) signs, checked against
@@ -84,7 +84,7 @@ describe('user-delegation upload URL (Azure, managed identity)', () => {
 
   it('signs create+write on the one blob, for the TTL, HTTPS only, with the delegation key', async () => {
     const source = fakeKeySource();
-    const signed = await createUserDelegationUploadUrl(source, {
+    const signed = await createUserDelegationBlobSasUrl(source, {
       containerName: 'sessions',
       blobName,
       ttlSeconds: 3600,
@@ -124,7 +124,7 @@ describe('user-delegation upload URL (Azure, managed identity)', () => {
   });
 
   it('allows plain HTTP too only when asked (local development)', async () => {
-    const signed = await createUserDelegationUploadUrl(fakeKeySource(), {
+    const signed = await createUserDelegationBlobSasUrl(fakeKeySource(), {
       containerName: 'sessions',
       blobName,
       ttlSeconds: 600,
@@ -137,16 +137,16 @@ describe('user-delegation upload URL (Azure, managed identity)', () => {
   it('reuses a delegation key while it covers the next URL', async () => {
     const source = fakeKeySource();
     const request = { containerName: 'sessions', blobName, ttlSeconds: 3600, httpsOnly: true };
-    await createUserDelegationUploadUrl(source, { ...request, now });
-    await createUserDelegationUploadUrl(source, { ...request, now: new Date(now.getTime() + 30 * 60_000) });
+    await createUserDelegationBlobSasUrl(source, { ...request, now });
+    await createUserDelegationBlobSasUrl(source, { ...request, now: new Date(now.getTime() + 30 * 60_000) });
     expect(source.getUserDelegationKey).toHaveBeenCalledTimes(1);
-    await createUserDelegationUploadUrl(source, { ...request, now: new Date(now.getTime() + 2 * 3600_000) });
+    await createUserDelegationBlobSasUrl(source, { ...request, now: new Date(now.getTime() + 2 * 3600_000) });
     expect(source.getUserDelegationKey).toHaveBeenCalledTimes(2);
   });
 
   it('is the path chosen when storage is configured by account URL', async () => {
     const source = fakeKeySource();
-    const signed = await createUploadUrl(source as never, { accountUrl: ACCOUNT_URL }, {
+    const signed = await createBlobSasUrl(source as never, { accountUrl: ACCOUNT_URL }, {
       containerName: 'sessions',
       blobName,
       ttlSeconds: 3600,
@@ -169,7 +169,7 @@ describe('shared-key upload URL (connection string, Azurite)', () => {
 
   it('is the path chosen when storage is configured by connection string, and uploads', async () => {
     const blobName = `${randomUUID()}/input_events.jsonl`;
-    const signed = await createUploadUrl(service, { connectionString: inject('storageConnectionString') }, {
+    const signed = await createBlobSasUrl(service, { connectionString: inject('storageConnectionString') }, {
       containerName: container,
       blobName,
       ttlSeconds: 3600,
@@ -184,7 +184,7 @@ describe('shared-key upload URL (connection string, Azurite)', () => {
   });
 
   it('stops working once expired', async () => {
-    const signed = createSharedKeyUploadUrl(service, {
+    const signed = createSharedKeyBlobSasUrl(service, {
       containerName: container,
       blobName: `${randomUUID()}/input_events.jsonl`,
       ttlSeconds: 3600,
@@ -196,7 +196,7 @@ describe('shared-key upload URL (connection string, Azurite)', () => {
   });
 
   it('is refused over plain HTTP when HTTPS-only', async () => {
-    const signed = createSharedKeyUploadUrl(service, {
+    const signed = createSharedKeyBlobSasUrl(service, {
       containerName: container,
       blobName: `${randomUUID()}/input_events.jsonl`,
       ttlSeconds: 3600,

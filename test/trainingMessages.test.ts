@@ -28,7 +28,9 @@ describe('training messages', () => {
     const text = [good, ...Array.from({ length: 25 }, () => '{"role":"tool"}'), good].join('\r\n') + '\r\n';
     const bytes = Buffer.from(text);
     const chunks = Array.from({ length: Math.ceil(bytes.length / 7) }, (_, i) => bytes.subarray(i * 7, i * 7 + 7));
-    const result = await checkTrainingMessages(chunks);
+    const result = await checkTrainingMessages((async function* () {
+      yield* chunks;
+    })());
     expect(result).toMatchObject({ valid: false, messageCount: 2, errorCount: 25, sizeBytes: bytes.length });
     expect(result.errors).toHaveLength(20);
     expect(result.errors[0]).toEqual({ line: 2, message: expect.stringContaining('Unknown role "tool"') });

@@ -1,4 +1,6 @@
 import { RestError, type BlobServiceClient } from '@azure/storage-blob';
+import type { Config } from '../config.js';
+import { createBlobSasUrl, READ_PERMISSIONS } from '../storage/blobSas.js';
 import { Readable } from 'node:stream';
 import { ApiError } from '../errors/apiError.js';
 import { EXAMPLES_CONTAINER } from '../storage/layout.js';
@@ -27,4 +29,32 @@ export async function openMessagesBlob(blobs: BlobServiceClient, exampleId: stri
     }
     throw error;
   }
+}
+
+/** Download links for large message files live this long (the client fetches right away). */
+export const MESSAGES_DOWNLOAD_URL_TTL_SECONDS = 15 * 60;
+
+/**
+ * A short-lived read-only URL of the messages file (a SAS on that one blob, `r` only), for files too large to
+ * stream through the API comfortably; the client downloads straight from storage.
+ */
+export async function createMessagesDownloadUrl(blobs: BlobServiceClient, config: Config, exampleId: string) {
+  const blobName = messagesBlobName(exampleId);
+  let sizeBytes: number;
+  try {
+    sizeBytes = (await blobs.getContainerClient(EXAMPLES_CONTAINER).getBlobClient(blobName).getProperties()).contentLength ?? 0;
+  } catch (error) {
+    if (error instanceof RestError && error.statusCode === 404) {
+      throw ApiError.notFound('The messages of this example are no longer stored.');
+    }
+    throw error;
+  }
+  const signed = await createBlobSasUrl(blobs, config.storage, {
+    containerName: EXAMPLES_CONTAINER,
+    blobName,
+    ttlSeconds: MESSAGES_DOWNLOAD_URL_TTL_SECONDS,
+    httpsOnly: config.environment !== 'development' && config.environment !== 'test',
+    permissions: READ_PERMISSIONS,
+  });
+  return { url: signed.url, expires_at: signed.expiresOn.toISOString(), size_bytes: sizeBytes };
 }

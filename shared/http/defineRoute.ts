@@ -133,7 +133,8 @@ function registerOpenApiPath(definition: RouteDefinition<Schema, Schema, Schema,
     ...definition.openapi,
     // The operation's own request parts (headers, or a non-JSON body) join those drawn from its schemas.
     request: { ...request, ...definition.openapi?.request },
-    responses,
+    // A response documented there (one with two media types, say) replaces the one drawn from `responses`.
+    responses: { ...responses, ...definition.openapi?.responses },
   });
 }
 

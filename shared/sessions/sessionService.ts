@@ -29,7 +29,7 @@ import {
   type SessionResponse,
   type SessionUpload,
 } from './sessionSchemas.js';
-import { createUploadUrl } from './uploadSas.js';
+import { createBlobSasUrl } from '../storage/blobSas.js';
 
 type Db = Kysely<Database>;
 
@@ -91,7 +91,7 @@ export async function createSessionWithUploadUrl(
   const config = getConfig();
   const id = randomUUID();
   // Signed before the row is written, so that a signing failure (storage down) leaves nothing behind.
-  const signed = await createUploadUrl(getBlobServiceClient(), config.storage, {
+  const signed = await createBlobSasUrl(getBlobServiceClient(), config.storage, {
     containerName: SESSIONS_CONTAINER,
     blobName: sessionBlobName(id),
     ttlSeconds: config.sessions.uploadUrlTtlSeconds,

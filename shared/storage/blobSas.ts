@@ -10,8 +10,9 @@ import {
 import type { Config } from '../config.js';
 
 /**
- * Upload URLs for sessions: a service SAS on one blob that allows create and write (`cw`) and nothing else (no
- * read, list or delete; no other blob), for a short time. Two ways to sign, chosen by configuration:
+ * Short-lived URLs for one blob: a service SAS on that blob alone, with exactly the permissions asked for (uploads
+ * of sessions: create and write, `cw`; downloads of example messages: read, `r`). Two ways to sign, chosen by
+ * configuration:
  * - storage by account URL (Azure, managed identity): a user-delegation SAS, signed with a user delegation key
  *   that the identity fetches from the service (https://learn.microsoft.com/rest/api/storageservices/create-user-delegation-sas);
  *   no account key exists anywhere.
@@ -25,22 +26,25 @@ import type { Config } from '../config.js';
  */
 export const SAS_VERSION = '2025-07-05';
 export const UPLOAD_PERMISSIONS = 'cw';
+export const READ_PERMISSIONS = 'r';
 /** The SAS starts a little in the past, so that a client whose clock runs behind can use it at once. */
 export const CLOCK_SKEW_SECONDS = 5 * 60;
 /** A delegation key is fetched for longer than one SAS needs, and reused while it covers a new SAS. */
 const DELEGATION_KEY_EXTRA_SECONDS = 3600;
 const MAX_DELEGATION_KEY_SECONDS = 7 * 24 * 3600;
 
-export interface UploadUrlRequest {
+export interface BlobSasRequest {
   containerName: string;
   blobName: string;
+  /** Defaults to UPLOAD_PERMISSIONS (create and write), what session uploads need. */
+  permissions?: typeof UPLOAD_PERMISSIONS | typeof READ_PERMISSIONS;
   ttlSeconds: number;
   /** Outside local development the SAS is HTTPS-only (Azurite speaks HTTP). */
   httpsOnly: boolean;
   now?: Date;
 }
 
-export interface SignedUploadUrl {
+export interface SignedBlobUrl {
   url: string;
   startsOn: Date;
   expiresOn: Date;
@@ -54,13 +58,13 @@ export interface UserDelegationKeySource {
 }
 
 /** What is signed, for either path. Times are whole seconds, as the SAS carries them. */
-export function uploadSasValues(request: UploadUrlRequest): BlobSASSignatureValues {
+export function blobSasValues(request: BlobSasRequest): BlobSASSignatureValues {
   const now = wholeSeconds(request.now ?? new Date());
   return {
     version: SAS_VERSION,
     containerName: request.containerName,
     blobName: request.blobName,
-    permissions: BlobSASPermissions.parse(UPLOAD_PERMISSIONS),
+    permissions: BlobSASPermissions.parse(request.permissions ?? UPLOAD_PERMISSIONS),
     startsOn: new Date(now.getTime() - CLOCK_SKEW_SECONDS * 1000),
     expiresOn: new Date(now.getTime() + request.ttlSeconds * 1000),
     protocol: request.httpsOnly ? SASProtocol.Https : SASProtocol.HttpsAndHttp,
@@ -68,17 +72,17 @@ export function uploadSasValues(request: UploadUrlRequest): BlobSASSignatureValu
 }
 
 /** Signs an upload URL the way the storage configuration says. */
-export async function createUploadUrl(
+export async function createBlobSasUrl(
   service: BlobServiceClient,
   storage: Config['storage'],
-  request: UploadUrlRequest,
-): Promise<SignedUploadUrl> {
+  request: BlobSasRequest,
+): Promise<SignedBlobUrl> {
   return 'accountUrl' in storage
-    ? createUserDelegationUploadUrl(service, request)
-    : createSharedKeyUploadUrl(service, request);
+    ? createUserDelegationBlobSasUrl(service, request)
+    : createSharedKeyBlobSasUrl(service, request);
 }
 
-export function createSharedKeyUploadUrl(service: BlobServiceClient, request: UploadUrlRequest): SignedUploadUrl {
+export function createSharedKeyBlobSasUrl(service: BlobServiceClient, request: BlobSasRequest): SignedBlobUrl {
   const credential = service.credential;
   if (!(credential instanceof StorageSharedKeyCredential)) {
     throw new Error(
@@ -86,16 +90,16 @@ export function createSharedKeyUploadUrl(service: BlobServiceClient, request: Up
         'AZURE_STORAGE_ACCOUNT_URL with a managed identity for user-delegation SAS.',
     );
   }
-  const values = uploadSasValues(request);
+  const values = blobSasValues(request);
   const sas = generateBlobSASQueryParameters(values, credential).toString();
   return { url: `${blobUrl(service.url, request)}?${sas}`, startsOn: values.startsOn!, expiresOn: values.expiresOn! };
 }
 
-export async function createUserDelegationUploadUrl(
+export async function createUserDelegationBlobSasUrl(
   source: UserDelegationKeySource,
-  request: UploadUrlRequest,
-): Promise<SignedUploadUrl> {
-  const values = uploadSasValues(request);
+  request: BlobSasRequest,
+): Promise<SignedBlobUrl> {
+  const values = blobSasValues(request);
   const key = await delegationKeyCovering(source, values.startsOn!, values.expiresOn!);
   // A SAS is valid only while its key is; at the 7-day maximum the key may end a few minutes before the SAS would.
   if (key.signedExpiresOn < values.expiresOn!) values.expiresOn = key.signedExpiresOn;
@@ -124,7 +128,7 @@ async function delegationKeyCovering(
   return key;
 }
 
-function blobUrl(serviceUrl: string, request: UploadUrlRequest): string {
+function blobUrl(serviceUrl: string, request: BlobSasRequest): string {
   const base = serviceUrl.endsWith('/') ? serviceUrl : `${serviceUrl}/`;
   const path = [request.containerName, ...request.blobName.split('/')].map(encodeURIComponent).join('/');
   return new URL(path, base).toString();
