@@ -1,20 +1,11 @@
 import { request as httpRequest } from 'node:http';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
+import { useApiDatabaseClient } from './support/database.js';
 import { callApi } from './support/http.js';
 import { waitForFreshWindow } from './support/rateLimitWindow.js';
 import { createTestUser } from './support/users.js';
 
-let db: pg.Client;
-
-beforeAll(async () => {
-  db = new pg.Client({ connectionString: inject('databaseUrl') });
-  await db.connect();
-});
-
-afterAll(async () => {
-  await db.end();
-});
+const db = useApiDatabaseClient();
 
 /** A request with raw header values, as fetch would refuse to send some of them. */
 function rawGet(path: string, headers: Array<[string, string | Buffer]>): Promise<{ status: number; body: string }> {

@@ -1,6 +1,6 @@
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { GMAIL_SUITE_ID, SEED_MODEL_IDS } from '../shared/seed/catalog.js';
+import { useApiDatabaseClient } from './support/database.js';
 import { callApi } from './support/http.js';
 import { createSessionRow } from './support/sessions.js';
 import { createTestUser, type TestUser } from './support/users.js';
@@ -9,7 +9,7 @@ import { createTestUser, type TestUser } from './support/users.js';
  * Every endpoint that takes the id of a user's own data, called by another user with the first one's ids:
  * 404 everywhere (never 403, which would tell the id exists), and nothing changed.
  */
-let db: pg.Client;
+const db = useApiDatabaseClient();
 let alice: TestUser;
 let bob: TestUser;
 const ids: Record<string, string> = {};
@@ -24,8 +24,6 @@ async function snapshot(): Promise<unknown> {
 }
 
 beforeAll(async () => {
-  db = new pg.Client({ connectionString: inject('databaseUrl') });
-  await db.connect();
   alice = await createTestUser();
   bob = await createTestUser();
   ids.key = alice.apiKeyId;
@@ -42,9 +40,6 @@ beforeAll(async () => {
   ids.example = (example.json as { id: string }).id;
 });
 
-afterAll(async () => {
-  await db.end();
-});
 
 describe("another user's ids", () => {
   it('are 404 on every endpoint, and change nothing', async () => {

@@ -1,26 +1,20 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { GITHUB_SUITE_ID, GMAIL_ACTION_TOOL_MAP_ID, GMAIL_SUITE_ID, GITHUB_ACTION_TOOL_MAP_ID, SEED_MODEL_IDS } from '../shared/seed/catalog.js';
+import { useApiDatabaseClient } from './support/database.js';
 import { callApi } from './support/http.js';
 import { createSessionRow } from './support/sessions.js';
 import { createTestUser, type TestUser } from './support/users.js';
 
 const GPT_4O = SEED_MODEL_IDS['openai/gpt-4o'] as string;
 
-let db: pg.Client;
+const db = useApiDatabaseClient();
 let pipeline: TestUser;
 const blobs = () => BlobServiceClient.fromConnectionString(inject('storageConnectionString'));
 
 beforeAll(async () => {
-  db = new pg.Client({ connectionString: inject('databaseUrl') });
-  await db.connect();
   pipeline = await createTestUser({ scopes: ['api', 'pipeline'] });
-});
-
-afterAll(async () => {
-  await db.end();
 });
 
 interface Example {

@@ -1,19 +1,10 @@
 import { generateKeyPair, exportJWK } from 'jose';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { signEntraToken } from './support/fakeEntra.js';
+import { useApiDatabaseClient } from './support/database.js';
 import { callApi } from './support/http.js';
 
-let db: pg.Client;
-
-beforeAll(async () => {
-  db = new pg.Client({ connectionString: inject('databaseUrl') });
-  await db.connect();
-});
-
-afterAll(async () => {
-  await db.end();
-});
+const db = useApiDatabaseClient();
 
 async function usersWithSubject(subject: string): Promise<number> {
   const { rows } = await db.query('select count(*)::int as n from users where external_subject = $1', [subject]);
