@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { generateApiKeySecret, hashApiKeySecret, maskApiKeySecret } from '../shared/auth/apiKeySecret.js';
 import { createDatabase } from '../shared/db/database.js';
 import { migrateToLatest } from '../shared/db/migrator.js';
-import { createBenchDatabase, projectRoot, spawnBenchHost } from './benchSupport.js';
+import { createBenchDatabase, percentile, projectRoot, spawnBenchHost } from './benchSupport.js';
 
 const CONNECTIONS = 32;
 // The two routes are measured in alternating rounds, so that load elsewhere on the machine hits both alike.
@@ -19,10 +19,6 @@ interface RouteFigures {
   rps: number;
   p50_ms: number;
   p99_ms: number;
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
 interface Samples {

@@ -5,6 +5,11 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 
+/** The value below which p percent of the sorted samples fall. */
+export function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
 export const projectRoot = resolve(fileURLToPath(import.meta.url), '../../..');
 
 /** A database of the benchmark's own on BENCH_DATABASE_URL's server (default: the local PostgreSQL). */
@@ -41,15 +46,17 @@ export interface BenchHost {
 export async function spawnBenchHost(appDir: string, env: Record<string, string>): Promise<BenchHost> {
   const child = spawn(process.execPath, [join(projectRoot, 'dist/dev/host/cli.js'), '--app', appDir, '--port', '0'], {
     env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'inherit'],
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
   const url = await new Promise<string>((resolveUrl, reject) => {
     let output = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer) => {
       output += chunk.toString('utf8');
       const match = /Host listening on (\S+)/.exec(output);
       if (match?.[1]) resolveUrl(match[1]);
-    });
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
     child.once('exit', (code) => reject(new Error(`host exited with ${code}:\n${output}`)));
   });
   return {

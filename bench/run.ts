@@ -7,6 +7,7 @@ const benchmarks: Record<string, () => Promise<Record<string, unknown>>> = {
   indexer: async () => (await import('./indexer.js')).runIndexerBenchmark(),
   auth: async () => (await import('./auth.js')).runAuthBenchmark(),
   messages: async () => (await import('./messages.js')).runMessagesBenchmark(),
+  'stripe-sync': async () => (await import('./stripeSync.js')).runStripeSyncBenchmark(),
 };
 
 const name = process.argv[2];

@@ -10,6 +10,140 @@ const optionalString = z
   .transform((value) => (value === '' ? undefined : value))
   .optional();
 
+/*
+ * ---- Billing and Stripe (issue 7) -------------------------------------------------------------------------------
+ * Stripe is on exactly when STRIPE_SECRET_KEY is set (above); usage accrues and GET /v1/usage works either way.
+ * Money is in minor units of BILLING_CURRENCY (cents for usd), as Stripe counts it; prices may carry decimals.
+ * GB means 10^9 bytes. Storage goes to Stripe in MB-hours (10^6 bytes for one hour), because a meter event's
+ * value must be a whole number (https://docs.stripe.com/billing/subscriptions/usage-based/recording-usage-api).
+ */
+const DECIMAL_PRICE = /^\d{1,12}(\.\d{1,12})?$/;
+// NCRONTAB as Azure Functions timers read it: six fields, seconds first.
+const NCRONTAB = /^\S+(\s+\S+){5}$/;
+const METER_EVENT_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
+
+const decimalPrice = (fallback: string) =>
+  z
+    .string()
+    .trim()
+    .regex(DECIMAL_PRICE, 'must be a non-negative decimal number of minor currency units (e.g. 200 or 0.005)')
+    .default(fallback);
+const timerSchedule = (fallback: string) =>
+  z.string().trim().regex(NCRONTAB, 'must be an NCRONTAB expression of six fields (e.g. "0 */15 * * * *")').default(fallback);
+const meterEventName = (fallback: string) =>
+  z.string().trim().regex(METER_EVENT_NAME, 'must be 1 to 100 letters, digits or _ . : -').default(fallback);
+
+const billingSchedules = {
+  STRIPE_SYNC_SCHEDULE: timerSchedule('0 */15 * * * *'),
+  STORAGE_SAMPLE_SCHEDULE: timerSchedule('0 1 * * * *'),
+};
+
+const billingSettings = {
+  ...billingSchedules,
+  // Another Stripe endpoint (stripe-mock, or the tests' fake): its host, port and protocol go to the SDK.
+  STRIPE_API_URL: optionalString.pipe(z.url({ error: 'must be a URL such as http://127.0.0.1:12111' }).optional()),
+  STRIPE_TIMEOUT_MS: z.coerce
+    .number({ error: 'must be a whole number of milliseconds' })
+    .int('must be a whole number of milliseconds')
+    .min(100, 'must be at least 100')
+    .max(120_000, 'must be at most 120000')
+    .default(20_000),
+  STRIPE_TOKENS_METER_EVENT: meterEventName('tracepipe_tokens'),
+  STRIPE_STORAGE_METER_EVENT: meterEventName('tracepipe_storage_mb_hours'),
+  // The metered prices (printed by `npm run stripe:setup`): subscriptions are made of them, invoices read by them.
+  STRIPE_TOKENS_PRICE_ID: optionalString,
+  STRIPE_STORAGE_PRICE_ID: optionalString,
+  STRIPE_SYNC_CONCURRENCY: z.coerce
+    .number({ error: 'must be a whole number' })
+    .int('must be a whole number')
+    .min(1, 'must be at least 1')
+    .max(64, 'must be at most 64')
+    .default(8),
+  STRIPE_SYNC_TIME_BUDGET_SECONDS: z.coerce
+    .number({ error: 'must be a whole number of seconds' })
+    .int('must be a whole number of seconds')
+    .min(5, 'must be at least 5')
+    .max(3600, 'must be at most 3600')
+    .default(600),
+  BILLING_CURRENCY: z
+    .string()
+    .trim()
+    .toLowerCase()
+    .regex(/^[a-z]{3}$/, 'must be a three-letter ISO 4217 code such as usd')
+    .default('usd'),
+  BILLING_TOKEN_PRICE_PER_MILLION: decimalPrice('200'),
+  BILLING_STORAGE_PRICE_PER_GB_HOUR: decimalPrice('0.005'),
+};
+
+export interface BillingConfig {
+  currency: string;
+  /** Minor units per million tokens (input plus output), as a decimal string. */
+  tokenPricePerMillion: string;
+  /** Minor units per GB-hour, as a decimal string. */
+  storagePricePerGbHour: string;
+  stripeApiUrl: string | undefined;
+  stripeTimeoutMs: number;
+  meterEvents: { tokens: string; storage: string };
+  stripePriceIds: { tokens: string | undefined; storage: string | undefined };
+  sync: { schedule: string; concurrency: number; timeBudgetSeconds: number };
+  storageSampleSchedule: string;
+}
+
+/**
+ * The two metering timers' schedules, for registering them when the functions load (before the rest of the
+ * configuration may be read: `npm run openapi` loads the functions with no settings at all).
+ */
+export function timerSchedules(env: Record<string, string | undefined> = process.env): {
+  stripeSync: string;
+  storageSample: string;
+} {
+  const parsed = z.object(billingSchedules).safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({ setting: issue.path.join('.'), message: issue.message })),
+    );
+  }
+  return { stripeSync: parsed.data.STRIPE_SYNC_SCHEDULE, storageSample: parsed.data.STORAGE_SAMPLE_SCHEDULE };
+}
+const billingSchema = z.object(billingSettings);
+
+function billingConfigOf(value: z.infer<typeof billingSchema>): BillingConfig {
+  return {
+    currency: value.BILLING_CURRENCY,
+    tokenPricePerMillion: value.BILLING_TOKEN_PRICE_PER_MILLION,
+    storagePricePerGbHour: value.BILLING_STORAGE_PRICE_PER_GB_HOUR,
+    stripeApiUrl: value.STRIPE_API_URL,
+    stripeTimeoutMs: value.STRIPE_TIMEOUT_MS,
+    meterEvents: { tokens: value.STRIPE_TOKENS_METER_EVENT, storage: value.STRIPE_STORAGE_METER_EVENT },
+    stripePriceIds: { tokens: value.STRIPE_TOKENS_PRICE_ID, storage: value.STRIPE_STORAGE_PRICE_ID },
+    sync: {
+      schedule: value.STRIPE_SYNC_SCHEDULE,
+      concurrency: value.STRIPE_SYNC_CONCURRENCY,
+      timeBudgetSeconds: value.STRIPE_SYNC_TIME_BUDGET_SECONDS,
+    },
+    storageSampleSchedule: value.STORAGE_SAMPLE_SCHEDULE,
+  };
+}
+
+/** For `npm run stripe:setup`: the Stripe key and the billing settings only (no database or storage needed). */
+export function loadStripeSetupConfig(env: Record<string, string | undefined>): { secretKey: string; billing: BillingConfig } {
+  const parsed = billingSchema
+    .extend({
+      STRIPE_SECRET_KEY: z
+        .string({ error: 'is required: the secret key of the Stripe account to set up' })
+        .trim()
+        .min(1, 'is required: the secret key of the Stripe account to set up'),
+    })
+    .safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({ setting: issue.path.join('.'), message: issue.message })),
+    );
+  }
+  return { secretKey: parsed.data.STRIPE_SECRET_KEY, billing: billingConfigOf(parsed.data) };
+}
+// ---- end of billing and Stripe --------------------------------------------------------------------------------
+
 const configSchema = z
   .object({
     TRACEPIPE_ENV: z
@@ -28,6 +162,8 @@ const configSchema = z
       .min(1, 'must be at least 1')
       .max(100, 'must be at most 100')
       .default(10),
+    // entra: the password is a Microsoft Entra access token of the app's identity (Azure; see superRefine below).
+    DATABASE_AUTH: z.enum(['password', 'entra'], { error: 'must be password or entra' }).default('password'),
     AZURE_STORAGE_CONNECTION_STRING: optionalString,
     AzureWebJobsStorage: optionalString,
     AZURE_STORAGE_ACCOUNT_URL: optionalString.pipe(z.url({ error: 'must be an https:// URL' }).optional()),
@@ -58,6 +194,7 @@ const configSchema = z
       .int('must be a whole number of bytes')
       .min(1, 'must be positive')
       .default(5 * 1024 * 1024 * 1024),
+    ...billingSettings,
   })
   .superRefine((env, ctx) => {
     if (!env.AZURE_STORAGE_CONNECTION_STRING && !env.AzureWebJobsStorage && !env.AZURE_STORAGE_ACCOUNT_URL) {
@@ -71,13 +208,47 @@ const configSchema = z
     if (env.ENTRA_ISSUER && !env.ENTRA_AUDIENCE) {
       ctx.addIssue({ code: 'custom', path: ['ENTRA_AUDIENCE'], message: 'is required with ENTRA_ISSUER' });
     }
+    if (env.DATABASE_AUTH === 'entra') {
+      for (const message of entraDatabaseUrlProblems(env.DATABASE_URL)) {
+        ctx.addIssue({ code: 'custom', path: ['DATABASE_URL'], message });
+      }
+    }
   });
+
+/**
+ * With DATABASE_AUTH=entra the URL names the role and the server, and the app brings the password: an access
+ * token, which must only travel over TLS to a server whose certificate is verified.
+ */
+function entraDatabaseUrlProblems(databaseUrl: string): string[] {
+  const example = 'postgres://<function-app-name>@<server>.postgres.database.azure.com:5432/<database>?sslmode=verify-full';
+  let url: URL;
+  try {
+    url = new URL(databaseUrl);
+  } catch {
+    return [];
+  }
+  const problems: string[] = [];
+  if (!url.username) {
+    problems.push(`must name the database role with DATABASE_AUTH=entra: the app identity's name (${example})`);
+  }
+  if (url.password) {
+    problems.push('must not carry a password with DATABASE_AUTH=entra: the Microsoft Entra access token is the password');
+  }
+  if (url.searchParams.get('sslmode') !== 'verify-full') {
+    problems.push('must set sslmode=verify-full with DATABASE_AUTH=entra: the access token goes only to a verified server over TLS');
+  }
+  return problems;
+}
 
 export type ConfigEnv = z.input<typeof configSchema>;
 
+/** Every setting the schema knows (infra/main.bicep may set no other, see test/infra.test.ts). */
+export const CONFIG_SETTING_NAMES: readonly string[] = Object.keys(configSchema.shape);
+
 export interface Config {
   environment: 'development' | 'test' | 'production';
-  database: { url: string; poolMax: number };
+  /** auth 'entra': connect with a Microsoft Entra access token as the password (absent: whatever the URL says). */
+  database: { url: string; poolMax: number; auth?: 'entra' };
   /** Exactly one way to reach storage: a connection string (Azurite, or keys) or an account URL (managed identity). */
   storage: { connectionString: string } | { accountUrl: string };
   apiKeyHmacSecret: string;
@@ -86,6 +257,7 @@ export interface Config {
   /** null: Bearer tokens are not accepted. jwksUrl defaults to the issuer's OpenID discovery document's. */
   entra: { issuer: string; audience: string; jwksUrl: string | undefined } | null;
   sessions: { uploadUrlTtlSeconds: number; multipartMaxBytes: number; uploadMaxBytes: number };
+  billing: BillingConfig;
 }
 
 export class ConfigError extends Error {
@@ -108,7 +280,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const connectionString = value.AZURE_STORAGE_CONNECTION_STRING ?? value.AzureWebJobsStorage;
   return {
     environment: value.TRACEPIPE_ENV,
-    database: { url: value.DATABASE_URL, poolMax: value.DATABASE_POOL_MAX },
+    database: {
+      url: value.DATABASE_URL,
+      poolMax: value.DATABASE_POOL_MAX,
+      ...(value.DATABASE_AUTH === 'entra' ? { auth: 'entra' as const } : {}),
+    },
     storage: value.AZURE_STORAGE_ACCOUNT_URL
       ? { accountUrl: value.AZURE_STORAGE_ACCOUNT_URL }
       : { connectionString: connectionString as string },
@@ -125,6 +301,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       multipartMaxBytes: value.SESSION_MULTIPART_MAX_BYTES,
       uploadMaxBytes: value.SESSION_UPLOAD_MAX_BYTES,
     },
+    billing: billingConfigOf(value),
   };
 }
 

@@ -29,6 +29,8 @@ describe('configuration', () => {
       publicBaseUrl: undefined,
       entra: null,
       sessions: { uploadUrlTtlSeconds: 3600, multipartMaxBytes: 104857600, uploadMaxBytes: 5368709120 },
+      // Its defaults are checked in test/billing-units.test.ts.
+      billing: expect.objectContaining({ currency: 'usd' }),
     });
   });
 

@@ -25,7 +25,15 @@ import { runMigrateCommand } from '../scripts/migrate.js';
 import { createTestDatabase, useTestDatabase, type TestDatabase } from './support/database.js';
 
 
-const ALL_MIGRATIONS = ['0001_initial', '0002_catalog', '0003_sessions_and_examples', '0004_usage_and_billing'];
+const ALL_MIGRATIONS = [
+  '0001_initial',
+  '0002_catalog',
+  '0003_sessions_and_examples',
+  '0004_usage_and_billing',
+  '0005_billing_metering',
+];
+const LATEST = ALL_MIGRATIONS[ALL_MIGRATIONS.length - 1] as string;
+const BEFORE_LATEST = ALL_MIGRATIONS[ALL_MIGRATIONS.length - 2] as string;
 
 const TABLES_BY_MIGRATION: Record<string, string[]> = {
   '0001_initial': ['api_keys', 'rate_limit_counters', 'users'],
@@ -43,6 +51,7 @@ const TABLES_BY_MIGRATION: Record<string, string[]> = {
   ],
   '0003_sessions_and_examples': ['example_job_outbox', 'examples', 'sessions'],
   '0004_usage_and_billing': ['invoices', 'storage_samples', 'stripe_webhook_events', 'token_usage'],
+  '0005_billing_metering': ['example_storage_totals', 'stripe_sync_runs', 'token_usage_daily'],
 };
 
 const ENUM_TYPES: Record<string, readonly string[]> = {
@@ -131,7 +140,7 @@ describe('migrations, up and down', () => {
 
     expect(await migrateToLatest(db)).toEqual(ALL_MIGRATIONS);
 
-    expect(await tableNames(db)).toEqual(tablesUpTo('0004_usage_and_billing'));
+    expect(await tableNames(db)).toEqual(tablesUpTo(LATEST));
     const labels = await enumLabels(db);
     for (const [type, expected] of Object.entries(ENUM_TYPES)) expect(labels[type], type).toEqual([...expected]);
     expect(Object.keys(labels).sort()).toEqual(Object.keys(ENUM_TYPES).sort());
@@ -145,16 +154,13 @@ describe('migrations, up and down', () => {
   it('undoes the last migration with migrateDown, and moves to a named migration with migrateTo', async () => {
     await migrateToLatest(db);
 
-    expect(await migrateDown(db)).toEqual(['0004_usage_and_billing']);
-    expect(await tableNames(db)).toEqual(tablesUpTo('0003_sessions_and_examples'));
-    expect((await migrationStatus(db)).map((migration) => migration.executedAt !== null)).toEqual([
-      true,
-      true,
-      true,
-      false,
-    ]);
+    expect(await migrateDown(db)).toEqual([LATEST]);
+    expect(await tableNames(db)).toEqual(tablesUpTo(BEFORE_LATEST));
+    expect((await migrationStatus(db)).map((migration) => migration.executedAt !== null)).toEqual(
+      ALL_MIGRATIONS.map((name) => name !== LATEST),
+    );
 
-    expect(await migrateTo(db, '0001_initial')).toEqual(['0003_sessions_and_examples', '0002_catalog']);
+    expect(await migrateTo(db, '0001_initial')).toEqual(ALL_MIGRATIONS.slice(1, -1).reverse());
     expect(await tableNames(db)).toEqual(tablesUpTo('0001_initial'));
     expect(Object.keys(await enumLabels(db))).toEqual([]);
 
@@ -172,7 +178,7 @@ describe('migrations, up and down', () => {
     expect(await migrateDown(db)).toEqual([]);
 
     expect(await migrateToLatest(db)).toEqual(ALL_MIGRATIONS);
-    expect(await tableNames(db)).toEqual(tablesUpTo('0004_usage_and_billing'));
+    expect(await tableNames(db)).toEqual(tablesUpTo(LATEST));
     expect(await functionExists(db, 'set_updated_at')).toBe(true);
   });
 
@@ -217,7 +223,7 @@ describe('migrations started by two processes at once', () => {
     try {
       const results = await Promise.all([migrateToLatest(first), migrateToLatest(second)]);
       expect(results.flat().sort()).toEqual(ALL_MIGRATIONS);
-      expect(await tableNames(first)).toEqual(tablesUpTo('0004_usage_and_billing'));
+      expect(await tableNames(first)).toEqual(tablesUpTo(LATEST));
       const { rows } = await sql<{ count: number }>`select count(*)::int as count from kysely_migration`.execute(first);
       expect(rows[0]?.count).toBe(ALL_MIGRATIONS.length);
     } finally {
@@ -566,21 +572,18 @@ describe('the migrate command', () => {
     const status = await run('status');
     expect(status.code).toBe(0);
     expect(status.log).toHaveLength(ALL_MIGRATIONS.length);
-    expect(status.log[3]).toMatch(/^0004_usage_and_billing {2}applied \d{4}-/);
-    expect(await run('down')).toEqual({ code: 0, log: ['reverted 0004_usage_and_billing'], error: [] });
+    expect(status.log[ALL_MIGRATIONS.length - 1]).toMatch(new RegExp(`^${LATEST} {2}applied \\d{4}-`));
+    expect(await run('down')).toEqual({ code: 0, log: [`reverted ${LATEST}`], error: [] });
     expect(await run('to', '0002_catalog')).toEqual({
       code: 0,
-      log: ['reverted 0003_sessions_and_examples'],
+      log: ALL_MIGRATIONS.slice(2, -1).reverse().map((name) => `reverted ${name}`),
       error: [],
     });
-    expect((await run('status')).log.slice(2)).toEqual([
-      '0003_sessions_and_examples  pending',
-      '0004_usage_and_billing  pending',
-    ]);
+    expect((await run('status')).log.slice(2)).toEqual(ALL_MIGRATIONS.slice(2).map((name) => `${name}  pending`));
     expect(await run('up')).toEqual({ code: 0, log: ['applied 0003_sessions_and_examples'], error: [] });
-    expect(await run('to', '0004_usage_and_billing')).toEqual({
+    expect(await run('to', LATEST)).toEqual({
       code: 0,
-      log: ['applied 0004_usage_and_billing'],
+      log: ALL_MIGRATIONS.slice(3).map((name) => `applied ${name}`),
       error: [],
     });
   });

@@ -60,6 +60,10 @@ export interface UsersTable {
   external_subject: string | null;
   stripe_customer_id: string | null;
   default_payment_method_id: string | null;
+  /** The subscription to the metered prices, made once a payment method is on file (0005). */
+  stripe_subscription_id: ColumnType<string | null, string | null | undefined, string | null>;
+  /** `created` of the Stripe event that last set default_payment_method_id (0005). */
+  payment_method_event_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   /** What the user may grant to keys: `api` for everyone; the others by an operator. */
   scopes: Generated<ApiKeyScope[]>;
   created_at: DefaultedTimestamp;
@@ -249,6 +253,12 @@ export interface TokenUsageTable {
   stripe_sent_at: NullableTimestamp;
   stripe_error: string | null;
   stripe_attempts: Generated<number>;
+  /** First call to Stripe whose outcome may be unknown; the row is in doubt from then until it is sent (0005). */
+  stripe_attempted_at: NullableTimestamp;
+  /** A permanent failure (see stripe_error); the sync leaves the row alone from then on (0005). */
+  stripe_failed_at: NullableTimestamp;
+  /** What the sync decided for the row, e.g. `sent`, `already_in_stripe`, `expired` (0005; STRIPE_RESOLUTIONS). */
+  stripe_resolution: string | null;
 }
 
 export interface StorageSamplesTable {
@@ -261,6 +271,12 @@ export interface StorageSamplesTable {
   stripe_sent_at: NullableTimestamp;
   stripe_error: string | null;
   stripe_attempts: Generated<number>;
+  /** First call to Stripe whose outcome may be unknown; the row is in doubt from then until it is sent (0005). */
+  stripe_attempted_at: NullableTimestamp;
+  /** A permanent failure (see stripe_error); the sync leaves the row alone from then on (0005). */
+  stripe_failed_at: NullableTimestamp;
+  /** What the sync decided for the row, e.g. `sent`, `already_in_stripe`, `expired` (0005; STRIPE_RESOLUTIONS). */
+  stripe_resolution: string | null;
 }
 
 export interface InvoicesTable {
@@ -280,6 +296,45 @@ export interface InvoicesTable {
   stripe_invoice_url: string | null;
   created_at: DefaultedTimestamp;
   updated_at: DefaultedTimestamp;
+  /** `created` of the Stripe event that last wrote this row: older events delivered late do not apply (0005). */
+  stripe_event_at: NullableTimestamp;
+}
+
+/** Token usage summed per user, UTC day, suite and model; maintained by triggers on token_usage (0005). */
+export interface TokenUsageDailyTable {
+  user_id: string;
+  day: ColumnType<string, string, string>;
+  suite_id: string;
+  model_id: string;
+  input_tokens: number;
+  output_tokens: number;
+  examples: number;
+}
+
+/** Bytes of a user's example files in Blob, as the storage sampler last listed them (0005). */
+export interface ExampleStorageTotalsTable {
+  user_id: string;
+  bytes: number;
+  measured_at: Timestamp;
+}
+
+export const STRIPE_SYNC_OUTCOMES = [
+  'running',
+  'completed',
+  'backed_off',
+  'waiting_for_configuration',
+  'skipped_locked',
+  'failed',
+] as const;
+export type StripeSyncOutcome = (typeof STRIPE_SYNC_OUTCOMES)[number];
+
+/** One run of the Stripe sync and what it did (0005). */
+export interface StripeSyncRunsTable {
+  id: Generated<string>;
+  started_at: DefaultedTimestamp;
+  finished_at: NullableTimestamp;
+  outcome: ColumnType<StripeSyncOutcome, StripeSyncOutcome | undefined, StripeSyncOutcome>;
+  details: DefaultedJsonb<JsonObject>;
 }
 
 export interface StripeWebhookEventsTable {
@@ -310,6 +365,9 @@ export interface Database {
   storage_samples: StorageSamplesTable;
   invoices: InvoicesTable;
   stripe_webhook_events: StripeWebhookEventsTable;
+  token_usage_daily: TokenUsageDailyTable;
+  example_storage_totals: ExampleStorageTotalsTable;
+  stripe_sync_runs: StripeSyncRunsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

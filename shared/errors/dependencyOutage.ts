@@ -1,5 +1,5 @@
 /**
- * Tells a dependency outage (database or storage unreachable, shutting down, overloaded) from a bug, so that the
+ * Tells a dependency outage (database, storage or Stripe unreachable, shutting down, overloaded) from a bug, so that the
  * caller gets 503 "retry later" instead of 500. Anything not recognised here is treated as a bug.
  */
 
@@ -44,6 +44,14 @@ export function isDependencyOutage(error: unknown, depth = 0): boolean {
   if (readProp(error, 'name') === 'RestError') {
     const statusCode = readProp(error, 'statusCode');
     if (statusCode === undefined || (typeof statusCode === 'number' && statusCode >= 500)) return true;
+  }
+  // stripe-node errors (https://github.com/stripe/stripe-node/blob/master/src/Error.ts): no answer at all
+  // (StripeConnectionError, which includes timeouts), Stripe's own 5xx, or its rate limit (429) mean "retry later".
+  const type = readProp(error, 'type');
+  if (typeof type === 'string' && type.startsWith('Stripe')) {
+    if (type === 'StripeConnectionError' || type === 'StripeRateLimitError') return true;
+    const statusCode = readProp(error, 'statusCode');
+    if (typeof statusCode === 'number' && (statusCode >= 500 || statusCode === 429)) return true;
   }
   // AggregateError (several addresses refused) and wrapped causes.
   const errors = readProp(error, 'errors');

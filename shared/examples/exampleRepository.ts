@@ -154,22 +154,6 @@ export async function transitionExample(db: Db, id: string, move: ExampleTransit
     .executeTakeFirst();
 }
 
-/** Usage is recorded once per example: a repeated report finds the row there and adds nothing. */
-export async function recordExampleTokenUsage(trx: Transaction<Database>, example: ExampleRow) {
-  await trx
-    .insertInto('token_usage')
-    .values({
-      user_id: example.user_id,
-      example_id: example.id,
-      suite_id: example.suite_id,
-      model_id: example.model_id,
-      input_tokens: example.input_tokens ?? 0,
-      output_tokens: example.output_tokens ?? 0,
-    })
-    .onConflict((conflict) => conflict.column('example_id').doNothing())
-    .execute();
-}
-
 /** Outbox rows that are due, locked for this drainer (SKIP LOCKED: concurrent drainers take different rows). */
 export async function claimDueJobs(trx: Transaction<Database>, limit: number) {
   return trx

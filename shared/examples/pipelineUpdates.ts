@@ -3,12 +3,8 @@ import type { Kysely } from 'kysely';
 import type { Database, ExampleStatus } from '../db/schema.js';
 import { ApiError } from '../errors/apiError.js';
 import { EXAMPLES_CONTAINER } from '../storage/layout.js';
-import {
-  findExampleById,
-  recordExampleTokenUsage,
-  transitionExample,
-  type ExampleRow,
-} from './exampleRepository.js';
+import { recordTokenUsage } from '../billing/tokenUsage.js';
+import { findExampleById, transitionExample, type ExampleRow } from './exampleRepository.js';
 import type { PipelineUpdateBody } from './exampleSchemas.js';
 import { messagesBlobName } from './exampleService.js';
 import { checkTrainingMessages } from './trainingMessages.js';
@@ -79,7 +75,16 @@ export async function applyPipelineUpdate(
       ...(update.status === 'FAILED' ? { error: update.error ?? 'The pipelines service reported a failure.' } : {}),
       ...(update.status === 'COMPLETED' ? { usage: update.usage } : {}),
     });
-    if (row?.status === 'COMPLETED') await recordExampleTokenUsage(trx, row);
+    if (row?.status === 'COMPLETED') {
+      await recordTokenUsage(trx, {
+        userId: row.user_id,
+        exampleId: row.id,
+        suiteId: row.suite_id,
+        modelId: row.model_id,
+        inputTokens: row.input_tokens ?? 0,
+        outputTokens: row.output_tokens ?? 0,
+      });
+    }
     return row;
   });
   if (moved) return moved;

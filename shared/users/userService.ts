@@ -1,5 +1,8 @@
 import type { Kysely } from 'kysely';
+import type Stripe from 'stripe';
 import type { EntraIdentity } from '../auth/entraTokens.js';
+import { ensureStripeCustomer } from '../billing/customers.js';
+import { getStripe } from '../billing/stripeClient.js';
 import type { Database } from '../db/schema.js';
 import { ApiError } from '../errors/apiError.js';
 import { findUserById, upsertUserByIdentity } from './userRepository.js';
@@ -21,11 +24,16 @@ export async function getCurrentUser(db: Kysely<Database>, userId: string): Prom
   return toUserResponse(user);
 }
 
-/** Creates the user for a storefront identity, or returns the existing one (idempotent). */
+/**
+ * Creates the user for a storefront identity, or returns the existing one (idempotent). With billing on, the user
+ * also gets a Stripe customer (created once, even under concurrent calls); if Stripe is down the call is 503 and
+ * a retry finishes the job. `stripe` defaults to the configured client (null: billing off).
+ */
 export async function registerUser(
   db: Kysely<Database>,
   identity: EntraIdentity,
   body: RegisterUserBody | undefined,
+  stripe: Stripe | null = getStripe(),
 ): Promise<{ user: UserResponse; created: boolean }> {
   const row = await upsertUserByIdentity(db, {
     issuer: identity.issuer,
@@ -33,5 +41,6 @@ export async function registerUser(
     displayName: body?.display_name ?? identity.name ?? identity.email ?? 'Tracepipe user',
     email: body?.email ?? identity.email ?? null,
   });
+  if (stripe && !row.stripe_customer_id) await ensureStripeCustomer(db, stripe, row);
   return { user: toUserResponse(row), created: row.created };
 }

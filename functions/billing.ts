@@ -1,0 +1,23 @@
+import { getDb } from '../shared/db/index.js';
+import { defineRoute } from '../shared/http/defineRoute.js';
+import { jsonResponse } from '../shared/http/responses.js';
+import { getStripe } from '../shared/billing/stripeClient.js';
+import { SetupIntentSchema } from '../shared/billing/setupIntentSchemas.js';
+import { createSetupIntent } from '../shared/billing/setupIntentService.js';
+
+defineRoute({
+  operationId: 'createBillingSetupIntent',
+  method: 'POST',
+  path: '/v1/billing/setup-intent',
+  tags: ['Billing'],
+  summary: 'Start adding a card (Stripe SetupIntent)',
+  description:
+    'Creates a Stripe SetupIntent for the user\'s Stripe customer and returns its `client_secret` for Stripe ' +
+    'Elements. Once Stripe confirms the card, its webhook makes it the default payment method, and API keys can ' +
+    'be created. No body. 409 (`details.reason: billing_disabled`) when this deployment does not bill; 503 when ' +
+    'Stripe is unavailable.',
+  auth: 'apiKey',
+  responses: { 201: { description: 'The SetupIntent\'s client secret.', schema: SetupIntentSchema } },
+  errors: ['conflict'],
+  handler: async ({ auth }) => jsonResponse(201, await createSetupIntent(getDb(), getStripe(), auth.userId)),
+});

@@ -1,0 +1,20 @@
+import { getDb } from '../shared/db/index.js';
+import { defineRoute } from '../shared/http/defineRoute.js';
+import { jsonResponse } from '../shared/http/responses.js';
+import { InvoicePageSchema, InvoicesQuery } from '../shared/billing/invoiceSchemas.js';
+import { listInvoices } from '../shared/billing/invoiceService.js';
+
+defineRoute({
+  operationId: 'listInvoices',
+  method: 'GET',
+  path: '/v1/invoices',
+  tags: ['Billing'],
+  summary: 'List invoices',
+  description:
+    'The user\'s invoices from the local copy kept from Stripe\'s webhooks, newest billing period first, 12 per ' +
+    'page by default. Amounts are in minor units (cents for usd).',
+  auth: 'apiKey',
+  query: InvoicesQuery,
+  responses: { 200: { description: 'A page of invoices.', schema: InvoicePageSchema } },
+  handler: async ({ auth, query }) => jsonResponse(200, await listInvoices(getDb(), auth.userId, query)),
+});

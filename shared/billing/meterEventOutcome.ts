@@ -1,0 +1,55 @@
+/**
+ * What one `billing.meterEvents.create` call means for its usage row. Stripe's rules this relies on
+ * (https://docs.stripe.com/api/billing/meter-event/create, https://docs.stripe.com/rate-limits,
+ * https://docs.stripe.com/error-handling):
+ * - 200: accepted.
+ * - 400 saying an event with that `identifier` already exists: an earlier call reached Stripe; delivered.
+ * - 429: Stripe processed nothing; back off.
+ * - 409 (lock timeout, idempotency conflict): nothing processed; try again later.
+ * - 401 / 403: the key is wrong or lacks the right; nothing about this row.
+ * - other 4xx: this row is wrong for Stripe (unknown customer, bad value, timestamp out of range): permanent.
+ * - 5xx, a timeout, no connection: Stripe may or may not have taken it; the row is in doubt.
+ */
+export type MeterEventOutcome =
+  | { kind: 'accepted' }
+  | { kind: 'already_in_stripe' }
+  | { kind: 'rejected'; error: string }
+  | { kind: 'rate_limited'; error: string }
+  | { kind: 'not_processed'; error: string }
+  | { kind: 'configuration'; error: string }
+  | { kind: 'unknown'; error: string };
+
+function prop(value: unknown, key: string): unknown {
+  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+}
+
+/** Stripe's duplicate-identifier answer. Its exact code is not documented, so the message counts too. */
+export function isDuplicateIdentifier(error: unknown): boolean {
+  if (prop(error, 'statusCode') !== 400) return false;
+  const code = prop(error, 'code');
+  if (code === 'duplicate_meter_event' || code === 'resource_already_exists') return true;
+  const message = String(prop(error, 'message') ?? '');
+  return /already exists/i.test(message) && (prop(error, 'param') === 'identifier' || /identifier/i.test(message));
+}
+
+function describe(error: unknown): string {
+  const status = prop(error, 'statusCode');
+  const code = prop(error, 'code');
+  const message = String(prop(error, 'message') ?? error);
+  const prefix = [status, code].filter((part) => part !== undefined && part !== null).join(' ');
+  return `${prefix ? `${prefix}: ` : ''}${message}`.slice(0, 500);
+}
+
+/** The outcome of a failed call, or null when the error is not Stripe's (a bug of ours: let it surface). */
+export function outcomeOfError(error: unknown): MeterEventOutcome | null {
+  const status = prop(error, 'statusCode');
+  const type = prop(error, 'type');
+  if (typeof type !== 'string' || !type.startsWith('Stripe')) return null;
+  if (isDuplicateIdentifier(error)) return { kind: 'already_in_stripe' };
+  if (type === 'StripeConnectionError' || typeof status !== 'number') return { kind: 'unknown', error: describe(error) };
+  if (status === 429) return { kind: 'rate_limited', error: describe(error) };
+  if (status === 409) return { kind: 'not_processed', error: describe(error) };
+  if (status === 401 || status === 403) return { kind: 'configuration', error: describe(error) };
+  if (status >= 400 && status < 500) return { kind: 'rejected', error: describe(error) };
+  return { kind: 'unknown', error: describe(error) };
+}

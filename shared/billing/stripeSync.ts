@@ -1,0 +1,367 @@
+import type { Kysely } from 'kysely';
+import type Stripe from 'stripe';
+import type { Database, JsonObject, StripeSyncOutcome } from '../db/schema.js';
+import { outcomeOfError, type MeterEventOutcome } from './meterEventOutcome.js';
+import { meterEventParams, type PendingUsage, type UsageKind } from './meterEvents.js';
+import { MeterIds, reconcileInDoubt } from './meterReconciliation.js';
+import {
+  countPending,
+  countWaitingWithoutCustomer,
+  finishSyncRun,
+  markAttempted,
+  markFailed,
+  markSent,
+  selectPendingUsage,
+  startSyncRun,
+  tryLockSync,
+  unlockSync,
+  unmarkNotAttempted,
+  type Cursor,
+} from './stripeSyncRepository.js';
+
+/*
+ * The Stripe sync: sends every unsent usage row as a Billing Meter event and marks it sent only once Stripe has
+ * accepted it. The rules, and the Stripe facts behind them:
+ *
+ * - One run at a time: a PostgreSQL session advisory lock, held on the run's own connection; a second run that
+ *   starts meanwhile records `skipped_locked` and does nothing.
+ * - Before a batch's calls, its rows are marked attempted (one UPDATE), so that a crash after Stripe accepted an
+ *   event and before the row was marked leaves the row "in doubt" rather than "never sent". A row in doubt is
+ *   resent with the same identifier; Stripe answers a repeated identifier with "already exists" within a rolling
+ *   window of at least 24 hours (https://docs.stripe.com/api/billing/meter-event/create#create_billing_meter_event-identifier),
+ *   which the sync reads as delivered. Retries therefore stay inside 23 hours of the first call; a row in doubt for
+ *   longer is reconciled against Stripe's event summaries instead (meterReconciliation.ts), never resent blindly.
+ * - 429, 5xx, timeouts: stop sending (back off) and leave the rest for the next run. 5xx and timeouts leave their
+ *   row in doubt (Stripe may have taken it); 429 does not (Stripe processed nothing).
+ * - A permanent 4xx is recorded on its row (stripe_failed_at, stripe_error) and the others go on.
+ * - Stripe takes timestamps of the past 35 days only: older rows that never reached it are marked `expired` and
+ *   counted in the run's report and the log, not dropped silently.
+ * - Rows of users without a Stripe customer are not selected; they wait, unsent, and are counted in the report.
+ * - Stripe allows one concurrent meter-event call per customer and meter
+ *   (https://docs.stripe.com/billing/subscriptions/usage-based/recording-usage-api#rate-limits): calls run on
+ *   `concurrency` lanes, each lane serving one customer-and-meter at a time.
+ * - Without Stripe configured, a run records `waiting_for_configuration` with the counts that wait.
+ */
+
+const HOUR_MS = 3_600_000;
+/** Retry a row in doubt with the same identifier only this long after its first call (Stripe: at least 24 h). */
+export const DUPLICATE_WINDOW_MS = 23 * HOUR_MS;
+/** Stripe takes meter events whose timestamp is within the past 35 days; an hour's margin for clocks and the run. */
+export const MAX_EVENT_AGE_MS = 35 * 24 * HOUR_MS - HOUR_MS;
+const BATCH_SIZE = 500;
+
+export interface SyncLog {
+  log(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+}
+
+export interface SyncOptions {
+  eventNames: Record<UsageKind, string>;
+  concurrency: number;
+  timeBudgetMs: number;
+  batchSize?: number;
+  clock?: () => Date;
+}
+
+interface Counters {
+  sent: number;
+  already_in_stripe: number;
+  nothing_to_send: number;
+  rejected: number;
+  expired: number;
+  reconciled_in_stripe: number;
+  reconciled_resent: number;
+  reconcile_ambiguous: number;
+  left_in_doubt: number;
+  left_unsent: number;
+  calls: number;
+}
+
+export interface SyncReport {
+  runId: string;
+  outcome: StripeSyncOutcome;
+  details: JsonObject;
+}
+
+type StopReason = 'rate_limited' | 'stripe_unavailable' | 'configuration' | 'time_budget';
+
+class SyncRun {
+  readonly counters: Counters = {
+    sent: 0,
+    already_in_stripe: 0,
+    nothing_to_send: 0,
+    rejected: 0,
+    expired: 0,
+    reconciled_in_stripe: 0,
+    reconciled_resent: 0,
+    reconcile_ambiguous: 0,
+    left_in_doubt: 0,
+    left_unsent: 0,
+    calls: 0,
+  };
+  stop: { reason: StopReason; error?: string } | null = null;
+  readonly expiredSamples: string[] = [];
+  readonly #deadline: number;
+  readonly #clock: () => Date;
+  readonly #meterIds: MeterIds;
+
+  constructor(
+    readonly db: Kysely<Database>,
+    readonly stripe: Stripe,
+    readonly options: SyncOptions,
+    readonly log: SyncLog,
+  ) {
+    this.#clock = options.clock ?? (() => new Date());
+    this.#deadline = Date.now() + options.timeBudgetMs;
+    this.#meterIds = new MeterIds(stripe);
+  }
+
+  now(): Date {
+    return this.#clock();
+  }
+
+  #halt(reason: StopReason, error?: string): void {
+    this.stop ??= error === undefined ? { reason } : { reason, error };
+  }
+
+  #outOfTime(): boolean {
+    if (Date.now() >= this.#deadline) this.#halt('time_budget');
+    return this.stop !== null;
+  }
+
+  canStillSend = (row: PendingUsage): boolean => row.occurredAt.getTime() >= this.now().getTime() - MAX_EVENT_AGE_MS;
+
+  async runKind(kind: UsageKind): Promise<void> {
+    let cursor: Cursor | null = null;
+    while (!this.#outOfTime()) {
+      const rows = await selectPendingUsage(this.db, kind, cursor, this.options.batchSize ?? BATCH_SIZE);
+      if (rows.length === 0) return;
+      const last = rows[rows.length - 1] as PendingUsage;
+      cursor = { occurredAt: last.occurredAt, id: last.id };
+      await this.#processBatch(kind, rows);
+    }
+  }
+
+  async #processBatch(kind: UsageKind, rows: PendingUsage[]): Promise<void> {
+    const now = this.now().getTime();
+    const nothing: PendingUsage[] = [];
+    const expired: PendingUsage[] = [];
+    const reconcile: PendingUsage[] = [];
+    const send: PendingUsage[] = [];
+    for (const row of rows) {
+      if (row.value <= 0) nothing.push(row);
+      else if (row.attemptedAt && (now - row.attemptedAt.getTime() > DUPLICATE_WINDOW_MS || !this.canStillSend(row))) {
+        reconcile.push(row);
+      } else if (!this.canStillSend(row)) expired.push(row);
+      else send.push(row);
+    }
+
+    await markSent(this.db, kind, nothing.map((row) => row.id), 'nothing_to_send');
+    this.counters.nothing_to_send += nothing.length;
+
+    await markFailed(
+      this.db,
+      kind,
+      expired.map((row) => ({
+        id: row.id,
+        error: `Never reached Stripe, and its time (${row.occurredAt.toISOString()}) is now older than the 35 days Stripe accepts.`,
+      })),
+      'expired',
+    );
+    if (expired.length > 0) {
+      this.counters.expired += expired.length;
+      this.expiredSamples.push(...expired.slice(0, 10 - this.expiredSamples.length).map((row) => `${kind}:${row.id}`));
+      this.log.warn(
+        `Stripe sync: ${expired.length} ${kind} usage rows are older than 35 days and never reached Stripe; ` +
+          'recorded as expired (stripe_resolution = expired).',
+      );
+    }
+
+    let resend: PendingUsage[] = [];
+    if (reconcile.length > 0) {
+      try {
+        const reconciled = await reconcileInDoubt(
+          this.db,
+          this.stripe,
+          this.#meterIds,
+          this.options.eventNames,
+          reconcile,
+          this.canStillSend,
+        );
+        resend = reconciled.resend;
+        this.counters.reconciled_in_stripe += reconciled.inStripe;
+        this.counters.reconcile_ambiguous += reconciled.ambiguous;
+        this.counters.expired += reconciled.expired;
+      } catch (error) {
+        const outcome = outcomeOfError(error);
+        if (!outcome) throw error;
+        this.#stopFor(outcome);
+        this.counters.left_in_doubt += reconcile.length;
+      }
+    }
+    if (this.stop) {
+      this.counters.left_unsent += send.length;
+      return;
+    }
+    await this.#send(kind, send, resend);
+  }
+
+  #stopFor(outcome: MeterEventOutcome): void {
+    if (outcome.kind === 'rate_limited') this.#halt('rate_limited', outcome.error);
+    else if (outcome.kind === 'configuration') this.#halt('configuration', outcome.error);
+    else if (outcome.kind === 'unknown') this.#halt('stripe_unavailable', outcome.error);
+  }
+
+  async #send(kind: UsageKind, rows: PendingUsage[], resend: PendingUsage[]): Promise<void> {
+    if (rows.length === 0 && resend.length === 0) return;
+    await markAttempted(this.db, kind, rows.map((row) => row.id));
+    await markAttempted(this.db, kind, resend.map((row) => row.id), true);
+    const resent = new Set(resend.map((row) => row.id));
+    const all = [...rows, ...resend];
+    const outcomes = await this.#dispatch(all);
+
+    const accepted: string[] = [];
+    const reconciledResent: string[] = [];
+    const alreadyInStripe: string[] = [];
+    const rejected: Array<{ id: string; error: string }> = [];
+    const notAttempted: PendingUsage[] = [];
+    for (const row of all) {
+      const outcome = outcomes.get(row.id);
+      if (outcome === undefined || outcome.kind === 'rate_limited' || outcome.kind === 'not_processed' || outcome.kind === 'configuration') {
+        // No call, or Stripe processed nothing: the row is exactly as it was before this run.
+        notAttempted.push(row);
+      } else if (outcome.kind === 'accepted') {
+        (resent.has(row.id) ? reconciledResent : accepted).push(row.id);
+      } else if (outcome.kind === 'already_in_stripe') {
+        alreadyInStripe.push(row.id);
+      } else if (outcome.kind === 'rejected' && (row.attemptedAt === null || resent.has(row.id))) {
+        rejected.push({ id: row.id, error: outcome.error });
+      } else {
+        // unknown, or a rejection of a row an earlier call may have delivered: in doubt until Stripe says.
+        this.counters.left_in_doubt++;
+      }
+    }
+    await markSent(this.db, kind, accepted, 'sent');
+    await markSent(this.db, kind, reconciledResent, 'reconciled_resent');
+    await markSent(this.db, kind, alreadyInStripe, 'already_in_stripe');
+    await markFailed(this.db, kind, rejected, 'rejected');
+    await unmarkNotAttempted(this.db, kind, notAttempted);
+    this.counters.sent += accepted.length;
+    this.counters.reconciled_resent += reconciledResent.length;
+    this.counters.already_in_stripe += alreadyInStripe.length;
+    this.counters.rejected += rejected.length;
+    this.counters.left_unsent += notAttempted.length;
+    for (const failure of rejected) this.log.warn(`Stripe sync: ${kind} usage ${failure.id} rejected: ${failure.error}`);
+  }
+
+  /** Sends on `concurrency` lanes, one customer-and-meter per lane at a time; stops early when told to. */
+  async #dispatch(rows: PendingUsage[]): Promise<Map<string, MeterEventOutcome>> {
+    const lanes = new Map<string, PendingUsage[]>();
+    for (const row of rows) {
+      const key = `${row.customerId}|${row.kind}`;
+      const lane = lanes.get(key);
+      if (lane) lane.push(row);
+      else lanes.set(key, [row]);
+    }
+    const queue = [...lanes.values()];
+    const outcomes = new Map<string, MeterEventOutcome>();
+    let bug: unknown;
+    const worker = async () => {
+      for (let lane = queue.shift(); lane; lane = queue.shift()) {
+        for (const row of lane) {
+          if (bug !== undefined || this.#outOfTime()) return;
+          this.counters.calls++;
+          try {
+            await this.stripe.billing.meterEvents.create(meterEventParams(row, this.options.eventNames));
+            outcomes.set(row.id, { kind: 'accepted' });
+          } catch (error) {
+            const outcome = outcomeOfError(error);
+            if (!outcome) {
+              bug = error;
+              return;
+            }
+            outcomes.set(row.id, outcome);
+            this.#stopFor(outcome);
+          }
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(this.options.concurrency, queue.length)) }, worker));
+    if (bug !== undefined) throw bug;
+    return outcomes;
+  }
+}
+
+function outcomeOf(run: SyncRun): StripeSyncOutcome {
+  if (!run.stop || run.stop.reason === 'time_budget') return 'completed';
+  return run.stop.reason === 'configuration' ? 'failed' : 'backed_off';
+}
+
+/**
+ * One run of the Stripe sync (the `syncUsageToStripe` timer, or a test, or the bench). `stripe` null means billing
+ * is off: the run only records that it waits for configuration.
+ */
+export async function syncUsageToStripe(
+  db: Kysely<Database>,
+  stripe: Stripe | null,
+  options: SyncOptions,
+  log: SyncLog,
+): Promise<SyncReport> {
+  if (!stripe) {
+    const pending = await countPending(db);
+    const details = {
+      reason: 'Stripe is not configured (STRIPE_SECRET_KEY); usage accrues and will be sent once it is.',
+      waiting_tokens: pending.tokens,
+      waiting_storage: pending.storage,
+    };
+    const runId = await startSyncRun(db, 'waiting_for_configuration', details);
+    log.log(`Stripe sync: waiting for configuration; ${pending.tokens} token and ${pending.storage} storage rows wait.`);
+    return { runId, outcome: 'waiting_for_configuration', details };
+  }
+
+  // The whole run on one connection, which holds the advisory lock; if the process dies, the connection closes
+  // and the lock goes with it.
+  return db.connection().execute(async (connection) => {
+    if (!(await tryLockSync(connection))) {
+      const runId = await startSyncRun(connection, 'skipped_locked', { reason: 'another sync run holds the lock' });
+      log.log('Stripe sync: another run is in progress; skipped.');
+      return { runId, outcome: 'skipped_locked' as const, details: {} };
+    }
+    try {
+      const runId = await startSyncRun(connection);
+      const started = performance.now();
+      const run = new SyncRun(connection, stripe, options, log);
+      let outcome: StripeSyncOutcome;
+      let failure: unknown;
+      try {
+        await run.runKind('tokens');
+        await run.runKind('storage');
+        outcome = outcomeOf(run);
+      } catch (error) {
+        failure = error;
+        outcome = 'failed';
+      }
+      const waiting = await countWaitingWithoutCustomer(connection);
+      const seconds = (performance.now() - started) / 1000;
+      const details: JsonObject = {
+        ...run.counters,
+        seconds: Number(seconds.toFixed(3)),
+        waiting_without_customer: waiting.tokens + waiting.storage,
+        ...(run.stop ? { stopped: run.stop.reason, ...(run.stop.error ? { stop_error: run.stop.error } : {}) } : {}),
+        ...(run.expiredSamples.length > 0 ? { expired_examples: run.expiredSamples } : {}),
+        ...(failure !== undefined ? { error: String(failure) } : {}),
+      };
+      await finishSyncRun(connection, runId, outcome, details);
+      const summary = `Stripe sync ${outcome}: ${JSON.stringify(details)}`;
+      if (outcome === 'completed') log.log(summary);
+      else if (outcome === 'backed_off') log.warn(summary);
+      else log.error(summary);
+      if (failure !== undefined) throw failure;
+      return { runId, outcome, details };
+    } finally {
+      // If the connection broke, the lock went with its session; nothing else to undo.
+      await unlockSync(connection).catch((error: unknown) => log.warn('Stripe sync: could not release the lock:', error));
+    }
+  });
+}

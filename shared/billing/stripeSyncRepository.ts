@@ -1,0 +1,218 @@
+import { sql, type Kysely } from 'kysely';
+import type { Database, JsonObject, StripeSyncOutcome } from '../db/schema.js';
+import {
+  storageSampleIdentifier,
+  tokenUsageIdentifier,
+  type PendingUsage,
+  type UsageKind,
+} from './meterEvents.js';
+import { storageMeterValue } from './pricing.js';
+
+type Db = Kysely<Database>;
+
+const TABLE: Record<UsageKind, 'token_usage' | 'storage_samples'> = {
+  tokens: 'token_usage',
+  storage: 'storage_samples',
+};
+
+export interface Cursor {
+  occurredAt: Date;
+  id: string;
+}
+
+/**
+ * The next unsent, not failed rows of one kind after `cursor`, oldest first, with their user's Stripe customer.
+ * Users without a customer are left out (their rows wait, unsent). Served by the partial *_stripe_pending_idx.
+ */
+export async function selectPendingUsage(
+  db: Db,
+  kind: UsageKind,
+  after: Cursor | null,
+  limit: number,
+): Promise<PendingUsage[]> {
+  if (kind === 'tokens') {
+    const { rows } = await sql<{
+      id: string;
+      example_id: string;
+      user_id: string;
+      customer_id: string;
+      value: number;
+      occurred_at: Date;
+      attempted_at: Date | null;
+    }>`
+      select t.id, t.example_id, t.user_id, u.stripe_customer_id as customer_id,
+        (t.input_tokens + t.output_tokens) as value, t.recorded_at as occurred_at, t.stripe_attempted_at as attempted_at
+      from token_usage t
+      join users u on u.id = t.user_id
+      where t.stripe_sent_at is null and t.stripe_failed_at is null and u.stripe_customer_id is not null
+        ${after ? sql`and (t.recorded_at, t.id) > (${after.occurredAt}, ${after.id})` : sql``}
+      order by t.recorded_at, t.id
+      limit ${limit}`.execute(db);
+    return rows.map((row) => ({
+      kind,
+      id: row.id,
+      userId: row.user_id,
+      customerId: row.customer_id,
+      value: row.value,
+      occurredAt: row.occurred_at,
+      attemptedAt: row.attempted_at,
+      identifier: tokenUsageIdentifier(row.example_id),
+    }));
+  }
+  const { rows } = await sql<{
+    id: string;
+    user_id: string;
+    customer_id: string;
+    bytes: number;
+    occurred_at: Date;
+    attempted_at: Date | null;
+  }>`
+    select s.id, s.user_id, u.stripe_customer_id as customer_id, s.bytes, s.hour as occurred_at,
+      s.stripe_attempted_at as attempted_at
+    from storage_samples s
+    join users u on u.id = s.user_id
+    where s.stripe_sent_at is null and s.stripe_failed_at is null and u.stripe_customer_id is not null
+      ${after ? sql`and (s.hour, s.id) > (${after.occurredAt}, ${after.id})` : sql``}
+    order by s.hour, s.id
+    limit ${limit}`.execute(db);
+  return rows.map((row) => ({
+    kind,
+    id: row.id,
+    userId: row.user_id,
+    customerId: row.customer_id,
+    value: storageMeterValue(row.bytes),
+    occurredAt: row.occurred_at,
+    attemptedAt: row.attempted_at,
+    identifier: storageSampleIdentifier(row.user_id, row.occurred_at),
+  }));
+}
+
+/**
+ * Notes, before the calls are made, that these rows may reach Stripe: from here until Stripe confirms, they are
+ * in doubt, even if this process dies. The first attempt's time is kept (Stripe's duplicate window runs from it)
+ * unless `restartWindow` (a resend after reconciliation showed Stripe never had the event).
+ */
+export async function markAttempted(db: Db, kind: UsageKind, ids: string[], restartWindow = false): Promise<void> {
+  if (ids.length === 0) return;
+  const table = sql.table(TABLE[kind]);
+  await sql`
+    update ${table} set
+      stripe_attempted_at = ${restartWindow ? sql`now()` : sql`coalesce(stripe_attempted_at, now())`},
+      stripe_attempts = stripe_attempts + 1
+    where id = any(${ids}::uuid[])`.execute(db);
+}
+
+/**
+ * Undoes markAttempted for rows whose call was never made (the run stopped first): rows without an earlier call
+ * are no longer in doubt; rows with one keep the time of that call.
+ */
+export async function unmarkNotAttempted(db: Db, kind: UsageKind, rows: PendingUsage[]): Promise<void> {
+  if (rows.length === 0) return;
+  const fresh = rows.filter((row) => row.attemptedAt === null).map((row) => row.id);
+  const earlier = rows.filter((row) => row.attemptedAt !== null).map((row) => row.id);
+  await sql`
+    update ${sql.table(TABLE[kind])} set
+      stripe_attempted_at = case when id = any(${fresh}::uuid[]) then null else stripe_attempted_at end,
+      stripe_attempts = greatest(stripe_attempts - 1, 0)
+    where id = any(${[...fresh, ...earlier]}::uuid[]) and stripe_sent_at is null`.execute(db);
+}
+
+export async function markSent(db: Db, kind: UsageKind, ids: string[], resolution: string): Promise<void> {
+  if (ids.length === 0) return;
+  await sql`
+    update ${sql.table(TABLE[kind])} set stripe_sent_at = now(), stripe_resolution = ${resolution}, stripe_error = null
+    where id = any(${ids}::uuid[]) and stripe_sent_at is null`.execute(db);
+}
+
+export async function markFailed(
+  db: Db,
+  kind: UsageKind,
+  failures: Array<{ id: string; error: string }>,
+  resolution: string,
+): Promise<void> {
+  if (failures.length === 0) return;
+  await sql`
+    update ${sql.table(TABLE[kind])} as t set
+      stripe_failed_at = now(), stripe_resolution = ${resolution}, stripe_error = f.error
+    from unnest(${failures.map((f) => f.id)}::uuid[], ${failures.map((f) => f.error)}::text[]) as f(id, error)
+    where t.id = f.id and t.stripe_sent_at is null`.execute(db);
+}
+
+/** A user's rows of one kind whose event timestamp falls in [from, to): for reconciling with Stripe's summaries. */
+export async function usageInMinute(
+  db: Db,
+  kind: UsageKind,
+  userId: string,
+  from: Date,
+  to: Date,
+): Promise<Array<{ id: string; value: number; sent: boolean; inDoubt: boolean }>> {
+  if (kind === 'tokens') {
+    const { rows } = await sql<{ id: string; value: number; sent: boolean; in_doubt: boolean }>`
+      select id, (input_tokens + output_tokens) as value, stripe_sent_at is not null as sent,
+        (stripe_sent_at is null and stripe_failed_at is null and stripe_attempted_at is not null) as in_doubt
+      from token_usage where user_id = ${userId} and recorded_at >= ${from} and recorded_at < ${to}`.execute(db);
+    return rows.map((row) => ({ id: row.id, value: row.value, sent: row.sent, inDoubt: row.in_doubt }));
+  }
+  const { rows } = await sql<{ id: string; bytes: number; sent: boolean; in_doubt: boolean }>`
+    select id, bytes, stripe_sent_at is not null as sent,
+      (stripe_sent_at is null and stripe_failed_at is null and stripe_attempted_at is not null) as in_doubt
+    from storage_samples where user_id = ${userId} and hour >= ${from} and hour < ${to}`.execute(db);
+  return rows.map((row) => ({ id: row.id, value: storageMeterValue(row.bytes), sent: row.sent, inDoubt: row.in_doubt }));
+}
+
+/** Rows that wait only because their user has no Stripe customer yet. */
+export async function countWaitingWithoutCustomer(db: Db): Promise<{ tokens: number; storage: number }> {
+  const { rows } = await sql<{ tokens: number; storage: number }>`
+    select
+      (select count(*) from token_usage t join users u on u.id = t.user_id
+        where t.stripe_sent_at is null and t.stripe_failed_at is null and u.stripe_customer_id is null) as tokens,
+      (select count(*) from storage_samples s join users u on u.id = s.user_id
+        where s.stripe_sent_at is null and s.stripe_failed_at is null and u.stripe_customer_id is null) as storage`.execute(
+    db,
+  );
+  return rows[0] ?? { tokens: 0, storage: 0 };
+}
+
+export async function countPending(db: Db): Promise<{ tokens: number; storage: number }> {
+  const { rows } = await sql<{ tokens: number; storage: number }>`
+    select
+      (select count(*) from token_usage where stripe_sent_at is null and stripe_failed_at is null) as tokens,
+      (select count(*) from storage_samples where stripe_sent_at is null and stripe_failed_at is null) as storage`.execute(
+    db,
+  );
+  return rows[0] ?? { tokens: 0, storage: 0 };
+}
+
+// One key for "the Stripe sync runs": a session advisory lock held for the whole run
+// (https://www.postgresql.org/docs/current/explicit-locking.html#ADVISORY-LOCKS).
+const SYNC_LOCK = sql`hashtext('tracepipe.stripe_sync')`;
+
+export async function tryLockSync(db: Db): Promise<boolean> {
+  const { rows } = await sql<{ locked: boolean }>`select pg_try_advisory_lock(${SYNC_LOCK}) as locked`.execute(db);
+  return rows[0]?.locked === true;
+}
+
+export async function unlockSync(db: Db): Promise<void> {
+  await sql`select pg_advisory_unlock(${SYNC_LOCK})`.execute(db);
+}
+
+export async function startSyncRun(db: Db, outcome: StripeSyncOutcome = 'running', details: JsonObject = {}): Promise<string> {
+  const row = await db
+    .insertInto('stripe_sync_runs')
+    .values({
+      outcome,
+      details: JSON.stringify(details),
+      ...(outcome === 'running' ? {} : { finished_at: new Date() }),
+    })
+    .returning('id')
+    .executeTakeFirstOrThrow();
+  return row.id;
+}
+
+export async function finishSyncRun(db: Db, id: string, outcome: StripeSyncOutcome, details: JsonObject): Promise<void> {
+  await db
+    .updateTable('stripe_sync_runs')
+    .set({ outcome, details: JSON.stringify(details), finished_at: new Date() })
+    .where('id', '=', id)
+    .execute();
+}
