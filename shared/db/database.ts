@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Database } from './schema.js';
@@ -8,14 +9,42 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (value: string) => Number(value))
 
 export interface DatabaseOptions {
   connectionString: string;
+  /**
+   * The password, asked for each new connection, when the connection string carries none: a Microsoft Entra
+   * access token in Azure (./entraPassword.ts).
+   */
+  password?: () => Promise<string>;
   poolMax?: number;
   /** Milliseconds to wait for a connection before failing (so an outage surfaces as 503, not a hang). */
   connectionTimeoutMs?: number;
 }
 
+/**
+ * Where to connect. With a password function the URL is taken apart here: pg lays the parsed connection string
+ * over the rest of the config, its empty password included, which would drop the function. Of the URL's query
+ * only `sslmode` and `sslrootcert` are read then: any mode but `disable` is TLS with the server's certificate
+ * verified (node-postgres treats require and verify-ca as verify-full too), against Node's CA list or the
+ * certificates in the `sslrootcert` file.
+ */
+function connectionConfig(options: DatabaseOptions): pg.PoolConfig {
+  if (!options.password) return { connectionString: options.connectionString };
+  const url = new URL(options.connectionString);
+  const sslmode = url.searchParams.get('sslmode');
+  const rootCertFile = url.searchParams.get('sslrootcert');
+  const tls = sslmode !== null && sslmode !== 'disable';
+  return {
+    host: decodeURIComponent(url.hostname).replace(/^\[(.*)\]$/, '$1'),
+    port: url.port ? Number(url.port) : 5432,
+    database: decodeURIComponent(url.pathname.replace(/^\//, '')) || undefined,
+    user: decodeURIComponent(url.username),
+    password: options.password,
+    ssl: tls && rootCertFile ? { ca: readFileSync(rootCertFile, 'utf8') } : tls,
+  };
+}
+
 export function createDatabase(options: DatabaseOptions): Kysely<Database> {
   const pool = new pg.Pool({
-    connectionString: options.connectionString,
+    ...connectionConfig(options),
     max: options.poolMax ?? 10,
     connectionTimeoutMillis: options.connectionTimeoutMs ?? 5_000,
     idleTimeoutMillis: 30_000,

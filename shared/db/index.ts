@@ -1,16 +1,31 @@
+import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
 import type { Kysely } from 'kysely';
-import { getConfig } from '../config.js';
+import { getConfig, type Config } from '../config.js';
 import { createDatabase } from './database.js';
+import { createEntraPasswordProvider } from './entraPassword.js';
 import type { Database } from './schema.js';
 
 let instance: Kysely<Database> | undefined;
 
+/**
+ * The database the configuration describes. With DATABASE_AUTH=entra every new connection logs in with a
+ * Microsoft Entra access token of `credential` (DefaultAzureCredential: the Function App's managed identity in
+ * Azure, the developer's `az login`/`azd auth login` elsewhere).
+ */
+export function createDatabaseFromConfig(
+  database: Config['database'],
+  credential: () => TokenCredential = () => new DefaultAzureCredential(),
+): Kysely<Database> {
+  return createDatabase({
+    connectionString: database.url,
+    poolMax: database.poolMax,
+    ...(database.auth === 'entra' ? { password: createEntraPasswordProvider(credential()) } : {}),
+  });
+}
+
 /** The process-wide Kysely instance (one pool per function instance), created on first use. */
 export function getDb(): Kysely<Database> {
-  if (!instance) {
-    const config = getConfig();
-    instance = createDatabase({ connectionString: config.database.url, poolMax: config.database.poolMax });
-  }
+  instance ??= createDatabaseFromConfig(getConfig().database);
   return instance;
 }
 
