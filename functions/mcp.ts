@@ -1,0 +1,83 @@
+import { authenticateRequest } from '../shared/auth/authenticate.js';
+import { getDb } from '../shared/db/index.js';
+import { defineRoute } from '../shared/http/defineRoute.js';
+import { jsonResponse } from '../shared/http/responses.js';
+import { MAX_MCP_REQUEST_BYTES, METHOD_NOT_ALLOWED_BODY, serveMcpPost } from '../shared/mcp/mcpHttp.js';
+import { JsonRpcErrorResponseSchema, McpRequestBodySchema, McpResponseBodySchema } from '../shared/mcp/mcpSchemas.js';
+import { createTracepipeMcpServer } from '../shared/mcp/tracepipeMcpServer.js';
+import { getBlobServiceClient, getQueueServiceClient } from '../shared/storage/clients.js';
+import { EXAMPLE_JOBS_QUEUE } from '../shared/storage/layout.js';
+
+const TAGS = ['Agents'];
+
+defineRoute({
+  operationId: 'postMcpMessage',
+  method: 'POST',
+  path: '/v1/mcp',
+  tags: TAGS,
+  summary: 'MCP server: Tracepipe\'s tools for LLM agents',
+  description:
+    'A Model Context Protocol server over Streamable HTTP, stateless: POST one JSON-RPC 2.0 message (or a batch) ' +
+    'with `Accept: application/json, text/event-stream` and get the answer as JSON (202 with no body for ' +
+    'notifications). No `Mcp-Session-Id` is issued; every request stands alone, so any MCP client connects with ' +
+    'just this URL and its API key (`X-API-Key`, or `Authorization: Bearer <api key>`). Tools: list_suites, ' +
+    'get_suite, list_mcp_servers, get_mcp_server, list_models, list_sessions, get_session, create_session, ' +
+    'list_examples, get_example, create_example, get_example_messages, get_usage; resource template ' +
+    '`tracepipe://examples/{id}/messages`. The tools follow the REST rules: your own data only, the key\'s suite ' +
+    'restriction, and the per-key rate limits (each POST counts once; create_session also counts against the ' +
+    'session-creation limit). A failed operation is a tool result with `isError: true` and ' +
+    '`structuredContent.error` in the API\'s error shape, not an HTTP error. Transport refusals (malformed ' +
+    `JSON-RPC 400, missing Accept 406, body over ${MAX_MCP_REQUEST_BYTES} bytes 413, not JSON 415) are JSON-RPC errors.`,
+  auth: 'apiKey',
+  responses: {
+    200: { description: 'The JSON-RPC answer(s).', schema: McpResponseBodySchema },
+    202: { description: 'Notifications or responses only: accepted, no body.' },
+    400: { description: 'Not JSON, or not a JSON-RPC message.', schema: JsonRpcErrorResponseSchema },
+    406: { description: 'Accept must list application/json and text/event-stream.', schema: JsonRpcErrorResponseSchema },
+    413: { description: `The body is over ${MAX_MCP_REQUEST_BYTES} bytes.`, schema: JsonRpcErrorResponseSchema },
+    415: { description: 'Content-Type must be application/json.', schema: JsonRpcErrorResponseSchema },
+  },
+  openapi: {
+    request: { body: { required: true, content: { 'application/json': { schema: McpRequestBodySchema } } } },
+  },
+  handler: async ({ auth, request, context }) => {
+    const server = createTracepipeMcpServer({
+      db: getDb(),
+      blobs: getBlobServiceClient(),
+      exampleJobs: getQueueServiceClient().getQueueClient(EXAMPLE_JOBS_QUEUE),
+      auth,
+      apiBaseUrl: new URL(request.url).origin,
+      requestId: context.invocationId,
+      countAgainst: async (bucket) => {
+        await authenticateRequest(request, bucket);
+      },
+      log: { warn: (...args) => context.warn(...args), error: (...args) => context.error(...args) },
+    });
+    return serveMcpPost(request, server, (error) => context.warn('MCP transport:', error.message));
+  },
+});
+
+/**
+ * A client may GET the endpoint for a stream of server-initiated messages; a server without one answers 405
+ * (https://modelcontextprotocol.io/specification/2025-06-18/basic/transports#listening-for-messages-from-the-server),
+ * and the SDK's client then carries on with POSTs alone. A stateless server has no session to DELETE either.
+ * Neither needs the caller's key: the answer is the same for everyone and costs nothing against its rate limit.
+ */
+for (const [method, operationId, summary] of [
+  ['GET', 'getMcpEventStream', 'MCP event stream (not offered: 405)'],
+  ['DELETE', 'deleteMcpSession', 'End an MCP session (none exist: 405)'],
+] as const) {
+  defineRoute({
+    operationId,
+    method,
+    path: '/v1/mcp',
+    tags: TAGS,
+    summary,
+    description:
+      'Always 405 with `Allow: POST`: the MCP server is stateless, so it offers no server-to-client event stream ' +
+      '(GET) and has no sessions to end (DELETE). MCP clients treat the 405 as "POST only" and carry on.',
+    auth: 'public',
+    responses: { 405: { description: 'Only POST is supported.', schema: JsonRpcErrorResponseSchema } },
+    handler: async () => jsonResponse(405, METHOD_NOT_ALLOWED_BODY, { Allow: 'POST' }),
+  });
+}

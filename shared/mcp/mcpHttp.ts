@@ -1,0 +1,62 @@
+import type { HttpRequest, HttpResponseInit } from '@azure/functions';
+import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+
+/**
+ * The largest JSON-RPC body read (the SDK answers 413 over it, before parsing). Tool arguments are small: the
+ * largest is create_example's model_configuration, at most 16 KiB. The SDK's default is 4 MiB.
+ */
+export const MAX_MCP_REQUEST_BYTES = 256 * 1024;
+
+/** The JSON-RPC error the SDK itself answers unsupported methods with, for GET and DELETE (see functions/mcp.ts). */
+export const METHOD_NOT_ALLOWED_BODY = {
+  jsonrpc: '2.0',
+  error: { code: -32000, message: 'Method not allowed: this MCP server is stateless and offers no event stream; POST JSON-RPC messages.' },
+  id: null,
+} as const;
+
+/**
+ * The Functions request as a fetch Request. With HTTP streaming on, the body is a web stream, passed through
+ * unread; a stream body needs `duplex: 'half'` (https://fetch.spec.whatwg.org/#dom-requestinit-duplex), which the
+ * DOM lib's RequestInit does not declare yet.
+ */
+function toFetchRequest(request: HttpRequest): Request {
+  const init: RequestInit & { duplex: 'half' } = {
+    method: request.method,
+    headers: request.headers,
+    body: request.body as unknown as ReadableStream<Uint8Array> | null,
+    duplex: 'half',
+  };
+  return new Request(request.url, init);
+}
+
+/**
+ * Answers one POST with a fresh transport for the given server. Stateless (`sessionIdGenerator: undefined`, no
+ * Mcp-Session-Id) and with `enableJsonResponse`, the transport's Response is plain JSON (200), or 202 for
+ * notifications, resolved once every request in the body has its answer: nothing streams and nothing is left
+ * open, so the server is closed when it is returned. (SDK: server/webStandardStreamableHttp.js, handleRequest and
+ * handlePostRequest; a stateless transport refuses a second request, hence one per request.)
+ */
+export async function serveMcpPost(
+  request: HttpRequest,
+  server: McpServer,
+  onError: (error: Error) => void,
+): Promise<HttpResponseInit> {
+  const transport = new WebStandardStreamableHTTPServerTransport({
+    sessionIdGenerator: undefined,
+    enableJsonResponse: true,
+    maxRequestBodySize: MAX_MCP_REQUEST_BYTES,
+  });
+  server.server.onerror = onError;
+  try {
+    await server.connect(transport);
+    const response = await transport.handleRequest(toFetchRequest(request));
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: response.body ? await response.text() : undefined,
+    };
+  } finally {
+    await server.close();
+  }
+}
