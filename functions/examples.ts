@@ -1,6 +1,4 @@
 import { app } from '@azure/functions';
-import { Readable } from 'node:stream';
-import type { ReadableStream } from 'node:stream/web';
 import { getDb } from '../shared/db/index.js';
 import { dispatchJob, drainJobOutbox } from '../shared/examples/exampleJobs.js';
 import {
@@ -136,7 +134,7 @@ defineRoute({
         'Content-Length': String(messages.sizeBytes),
         'Content-Disposition': `attachment; filename="${example.id}-messages.jsonl"`,
       },
-      body: Readable.toWeb(messages.stream) as ReadableStream<Uint8Array>,
+      body: messages.stream,
     };
   },
 });
