@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GMAIL_ACTION_TOOL_MAP_ID, GMAIL_SUITE_ID, SEED_MODEL_IDS } from '../shared/seed/catalog.js';
+import { readerKey, uniqueName, useCatalogDatabase } from './support/catalog.js';
 import { callApi } from './support/http.js';
 import { createTestUser } from './support/users.js';
 
@@ -10,23 +10,7 @@ import { createTestUser } from './support/users.js';
  * full-tree read, filters, deletion, and the references that make deleting or retyping catalog entries a 409.
  */
 
-let db: pg.Client;
-
-beforeAll(async () => {
-  db = new pg.Client({ connectionString: inject('databaseUrl') });
-  await db.connect();
-});
-
-afterAll(async () => {
-  await db.end();
-});
-
-const uniqueName = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
-
-/** A key with only the `api` scope, of a user of the test's own. */
-async function readerKey(): Promise<string> {
-  return (await createTestUser({ scopes: ['api'] })).key;
-}
+const { db, countRows } = useCatalogDatabase();
 
 interface Parameter {
   id: string;
@@ -67,11 +51,6 @@ interface Violation {
   rule: string;
   field: string;
   [id: string]: string;
-}
-
-async function countRows(sql: string, params: unknown[]): Promise<number> {
-  const { rows } = await db.query<{ n: string }>(`select count(*) as n from (${sql}) as counted`, params);
-  return Number(rows[0]!.n);
 }
 
 function byName<T extends { name: string }>(items: T[], name: string): T {

@@ -1,7 +1,16 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GMAIL_MCP_SERVER_ID } from '../shared/seed/catalog.js';
+import {
+  createServer,
+  readerKey,
+  uniqueName,
+  useCatalogDatabase,
+  writerKey,
+  type McpServer,
+  type Page,
+  type Tool,
+} from './support/catalog.js';
 import { callApi } from './support/http.js';
 import { createTestUser } from './support/users.js';
 
@@ -10,74 +19,7 @@ import { createTestUser } from './support/users.js';
  * its own with unique names and counts only what it created (other files write the catalog at the same time).
  */
 
-let db: pg.Client;
-
-beforeAll(async () => {
-  db = new pg.Client({ connectionString: inject('databaseUrl') });
-  await db.connect();
-});
-
-afterAll(async () => {
-  await db.end();
-});
-
-const uniqueName = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
-
-async function writerKey(): Promise<string> {
-  return (await createTestUser({ scopes: ['api', 'catalog:write'] })).key;
-}
-
-/** A key with only the `api` scope, of a user of the test's own. */
-async function readerKey(): Promise<string> {
-  return (await createTestUser({ scopes: ['api'] })).key;
-}
-
-interface Parameter {
-  id: string;
-  name: string;
-  type: string;
-  required: boolean;
-  description: string | null;
-}
-interface Tool {
-  id: string;
-  mcp_server_id: string;
-  name: string;
-  description: string | null;
-  parameters: Parameter[];
-  created_at: string;
-  updated_at: string;
-}
-interface McpServer {
-  id: string;
-  name: string;
-  description: string | null;
-  url: string | null;
-  created_at: string;
-  updated_at: string;
-  tools: Tool[];
-}
-interface Page<T> {
-  items: T[];
-  total: number;
-  page: number;
-  per_page: number;
-}
-
-async function createServer(key: string, body: Record<string, unknown> = {}): Promise<McpServer> {
-  const response = await callApi('/v1/mcp-servers', {
-    method: 'POST',
-    key,
-    body: { name: uniqueName('server'), ...body },
-  });
-  expect(response.status, response.text).toBe(201);
-  return response.json as McpServer;
-}
-
-async function countRows(sql: string, params: unknown[]): Promise<number> {
-  const { rows } = await db.query<{ n: string }>(`select count(*) as n from (${sql}) as counted`, params);
-  return Number(rows[0]!.n);
-}
+const { countRows } = useCatalogDatabase();
 
 describe('MCP servers', () => {
   it('creates a server with its tools, reads, updates and deletes it', async () => {

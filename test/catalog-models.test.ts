@@ -1,20 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SEED_MODEL_IDS } from '../shared/seed/catalog.js';
+import { readerKey, uniqueName, useCatalogDatabase, writerKey } from './support/catalog.js';
 import { callApi } from './support/http.js';
 import { createTestUser } from './support/users.js';
 
-let db: pg.Client;
-
-beforeAll(async () => {
-  db = new pg.Client({ connectionString: inject('databaseUrl') });
-  await db.connect();
-});
-
-afterAll(async () => {
-  await db.end();
-});
+const { db } = useCatalogDatabase();
 
 interface Model {
   id: string;
@@ -25,16 +16,7 @@ interface Model {
   created_at: string;
 }
 
-const uniqueModelName = () => `Model-${randomUUID().slice(0, 8)}`;
-
-async function writerKey(): Promise<string> {
-  return (await createTestUser({ scopes: ['api', 'catalog:write'] })).key;
-}
-
-/** A key with only the `api` scope, of a user of the test's own. */
-async function readerKey(): Promise<string> {
-  return (await createTestUser({ scopes: ['api'] })).key;
-}
+const uniqueModelName = () => uniqueName('Model');
 
 describe('models', () => {
   it('registers a model and reads it back with its usage name', async () => {

@@ -1,7 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { GMAIL_SUITE_ID } from '../shared/seed/catalog.js';
+import {
+  createSuite,
+  readerKey,
+  uniqueName,
+  useCatalogDatabase,
+  writerKey,
+  type Action,
+  type ErrorBody,
+  type Page,
+  type Suite,
+} from './support/catalog.js';
 import { callApi } from './support/http.js';
 import { createTestUser } from './support/users.js';
 
@@ -10,73 +20,7 @@ import { createTestUser } from './support/users.js';
  * test creates suites of its own with unique names and only ever counts what it created.
  */
 
-let db: pg.Client;
-
-beforeAll(async () => {
-  db = new pg.Client({ connectionString: inject('databaseUrl') });
-  await db.connect();
-});
-
-afterAll(async () => {
-  await db.end();
-});
-
-const uniqueName = (prefix: string) => `${prefix}-${randomUUID().slice(0, 8)}`;
-
-/** A key that may write the catalog, of a user of the test's own (so that no test eats another's rate limit). */
-async function writerKey(): Promise<string> {
-  return (await createTestUser({ scopes: ['api', 'catalog:write'] })).key;
-}
-
-/** A key with only the `api` scope, of a user of the test's own. */
-async function readerKey(): Promise<string> {
-  return (await createTestUser({ scopes: ['api'] })).key;
-}
-
-interface Parameter {
-  id: string;
-  name: string;
-  type: string;
-  required: boolean;
-  description: string | null;
-}
-interface Action {
-  id: string;
-  suite_id: string;
-  name: string;
-  description: string | null;
-  parameters: Parameter[];
-  created_at: string;
-  updated_at: string;
-}
-interface Suite {
-  id: string;
-  name: string;
-  description: string | null;
-  created_at: string;
-  updated_at: string;
-  actions: Action[];
-}
-interface Page<T> {
-  items: T[];
-  total: number;
-  page: number;
-  per_page: number;
-}
-interface ErrorBody {
-  error: { code: string; message: string; details?: Record<string, unknown> };
-}
-
-async function createSuite(key: string, body: Record<string, unknown> = {}): Promise<Suite> {
-  const response = await callApi('/v1/suites', { method: 'POST', key, body: { name: uniqueName('Suite'), ...body } });
-  expect(response.status, response.text).toBe(201);
-  return response.json as Suite;
-}
-
-async function countRows(sql: string, params: unknown[]): Promise<number> {
-  const { rows } = await db.query<{ n: string }>(`select count(*) as n from (${sql}) as counted`, params);
-  return Number(rows[0]!.n);
-}
+const { db, countRows } = useCatalogDatabase();
 
 async function insertSession(userId: string, suiteId: string): Promise<string> {
   const { rows } = await db.query<{ id: string }>(

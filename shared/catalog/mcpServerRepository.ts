@@ -1,8 +1,7 @@
 import { sql, type Kysely } from 'kysely';
-import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { Database } from '../db/schema.js';
 import { offsetOf, type Pagination } from '../http/pagination.js';
-import { TOOL_COLUMNS, toolParametersJson } from './toolRepository.js';
+import { childrenJson, TOOL_TABLES } from './parameterizedChildRepository.js';
 
 type Db = Kysely<Database>;
 
@@ -20,16 +19,7 @@ export function findMcpServerWithTools(db: Db, mcpServerId: string) {
   return db
     .selectFrom('mcp_servers')
     .select(MCP_SERVER_COLUMNS)
-    .select((eb) =>
-      jsonArrayFrom(
-        eb
-          .selectFrom('tools')
-          .select(TOOL_COLUMNS)
-          .select(toolParametersJson)
-          .whereRef('tools.mcp_server_id', '=', 'mcp_servers.id')
-          .orderBy('tools.name'),
-      ).as('tools'),
-    )
+    .select(childrenJson(TOOL_TABLES, 'tools'))
     .where('mcp_servers.id', '=', mcpServerId)
     .executeTakeFirst();
 }

@@ -1,8 +1,7 @@
 import { sql, type Kysely } from 'kysely';
-import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { Database } from '../db/schema.js';
 import { offsetOf, type Pagination } from '../http/pagination.js';
-import { ACTION_COLUMNS, actionParametersJson } from './actionRepository.js';
+import { ACTION_TABLES, childrenJson } from './parameterizedChildRepository.js';
 
 type Db = Kysely<Database>;
 
@@ -19,16 +18,7 @@ export function findSuiteWithActions(db: Db, suiteId: string) {
   return db
     .selectFrom('suites')
     .select(SUITE_COLUMNS)
-    .select((eb) =>
-      jsonArrayFrom(
-        eb
-          .selectFrom('actions')
-          .select(ACTION_COLUMNS)
-          .select(actionParametersJson)
-          .whereRef('actions.suite_id', '=', 'suites.id')
-          .orderBy('actions.name'),
-      ).as('actions'),
-    )
+    .select(childrenJson(ACTION_TABLES, 'actions'))
     .where('suites.id', '=', suiteId)
     .executeTakeFirst();
 }
