@@ -4,9 +4,7 @@ import type { Kysely } from 'kysely';
 import { createDatabase } from '../shared/db/database.js';
 import type { Database } from '../shared/db/schema.js';
 import { dispatchJob, drainJobOutbox } from '../shared/examples/exampleJobs.js';
-import { GMAIL_SUITE_ID, SEED_MODEL_IDS } from '../shared/seed/catalog.js';
-import { callApi } from './support/http.js';
-import { createSessionRow } from './support/sessions.js';
+import { createExampleViaApi } from './support/examples.js';
 import { createTestUser } from './support/users.js';
 
 let db: Kysely<Database>;
@@ -43,13 +41,7 @@ async function queuedJobFor(exampleId: string): Promise<boolean> {
 describe('the example job outbox', () => {
   it('keeps the job when the queue is down, postpones it on a failed drain, and sends it once the queue is back', async () => {
     const user = await createTestUser();
-    const sessionId = await createSessionRow(user.userId, GMAIL_SUITE_ID);
-    const created = await callApi('/v1/examples', {
-      method: 'POST',
-      key: user.key,
-      body: { session_id: sessionId, model_id: SEED_MODEL_IDS['openai/gpt-4o'] },
-    });
-    const exampleId = (created.json as { id: string }).id;
+    const { id: exampleId, session_id: sessionId } = await createExampleViaApi(user);
     expect(await queuedJobFor(exampleId)).toBe(true); // the API sent it; now replay a failed send
     const job = { example_id: exampleId, session_id: sessionId };
     await db.insertInto('example_job_outbox').values({ example_id: exampleId, payload: JSON.stringify(job) }).execute();

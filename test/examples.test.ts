@@ -1,13 +1,13 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
-import { GITHUB_SUITE_ID, GMAIL_ACTION_TOOL_MAP_ID, GMAIL_SUITE_ID, GITHUB_ACTION_TOOL_MAP_ID, SEED_MODEL_IDS } from '../shared/seed/catalog.js';
+import { GITHUB_SUITE_ID, GMAIL_ACTION_TOOL_MAP_ID, GMAIL_SUITE_ID, GITHUB_ACTION_TOOL_MAP_ID } from '../shared/seed/catalog.js';
 import { useApiDatabaseClient } from './support/database.js';
+import { createExampleViaApi, GPT_4O, type CreatedExample } from './support/examples.js';
 import { callApi } from './support/http.js';
 import { createSessionRow } from './support/sessions.js';
 import { createTestUser, type TestUser } from './support/users.js';
 
-const GPT_4O = SEED_MODEL_IDS['openai/gpt-4o'] as string;
 
 const db = useApiDatabaseClient();
 let pipeline: TestUser;
@@ -17,15 +17,7 @@ beforeAll(async () => {
   pipeline = await createTestUser({ scopes: ['api', 'pipeline'] });
 });
 
-interface Example {
-  id: string;
-  status: string;
-  session_id: string;
-  suite_id: string;
-  action_tool_map_id: string;
-  usage: { input_tokens: number; output_tokens: number; total_tokens: number } | null;
-  error: string | null;
-}
+type Example = CreatedExample;
 
 const VALID_MESSAGES = [
   { role: 'system', content: 'You operate Gmail through tools.' },
@@ -44,12 +36,7 @@ async function uploadMessages(exampleId: string, text: string): Promise<void> {
   await blob.upload(text, Buffer.byteLength(text));
 }
 
-async function newExample(user: TestUser, suiteId = GMAIL_SUITE_ID): Promise<Example> {
-  const sessionId = await createSessionRow(user.userId, suiteId);
-  const response = await callApi('/v1/examples', { method: 'POST', key: user.key, body: { session_id: sessionId, model_id: GPT_4O } });
-  expect(response.status).toBe(201);
-  return response.json as Example;
-}
+const newExample = createExampleViaApi;
 
 function report(exampleId: string, body: unknown, key = pipeline.key) {
   return callApi(`/v1/pipeline/examples/${exampleId}`, { method: 'PATCH', key, body });

@@ -2,23 +2,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
-import { GMAIL_SUITE_ID, SEED_MODEL_IDS } from '../shared/seed/catalog.js';
 import { runToExit } from './support/apiProcess.js';
+import { createExampleViaApi } from './support/examples.js';
 import { callApi } from './support/http.js';
-import { createSessionRow } from './support/sessions.js';
 import { createTestUser } from './support/users.js';
 
 describe('npm run pipeline:complete', () => {
   it('plays the pipelines service: the example ends COMPLETED with the file and the tokens given', async () => {
     const user = await createTestUser();
     const pipeline = await createTestUser({ scopes: ['api', 'pipeline'] });
-    const sessionId = await createSessionRow(user.userId, GMAIL_SUITE_ID);
-    const created = await callApi('/v1/examples', {
-      method: 'POST',
-      key: user.key,
-      body: { session_id: sessionId, model_id: SEED_MODEL_IDS['openai/gpt-4o'] },
-    });
-    const exampleId = (created.json as { id: string }).id;
+    const { id: exampleId } = await createExampleViaApi(user);
     const folder = mkdtempSync(join(tmpdir(), 'pipeline-complete-'));
     const file = join(folder, 'messages.jsonl');
     const text = `${JSON.stringify({ role: 'user', content: 'Star the repository.' })}\n`;
