@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GITHUB_SUITE_ID, GMAIL_SUITE_ID } from '../shared/seed/catalog.js';
-import { useApiDatabaseClient } from './support/database.js';
+import { useApiDatabaseClient } from './support/apiDatabase.js';
 import { callApi } from './support/http.js';
 import { waitForFreshWindow } from './support/rateLimitWindow.js';
 import { createTestUser } from './support/users.js';

@@ -1,6 +1,6 @@
 import { request as httpRequest } from 'node:http';
 import { describe, expect, inject, it } from 'vitest';
-import { useApiDatabaseClient } from './support/database.js';
+import { useApiDatabaseClient } from './support/apiDatabase.js';
 import { callApi } from './support/http.js';
 import { waitForFreshWindow } from './support/rateLimitWindow.js';
 import { createTestUser } from './support/users.js';

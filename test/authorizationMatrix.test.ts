@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { GMAIL_SUITE_ID, SEED_MODEL_IDS } from '../shared/seed/catalog.js';
-import { useApiDatabaseClient } from './support/database.js';
+import { useApiDatabaseClient } from './support/apiDatabase.js';
 import { callApi } from './support/http.js';
 import { createSessionRow } from './support/sessions.js';
 import { createTestUser, type TestUser } from './support/users.js';

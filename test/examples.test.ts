@@ -2,7 +2,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { GITHUB_SUITE_ID, GMAIL_ACTION_TOOL_MAP_ID, GMAIL_SUITE_ID, GITHUB_ACTION_TOOL_MAP_ID } from '../shared/seed/catalog.js';
-import { useApiDatabaseClient } from './support/database.js';
+import { useApiDatabaseClient } from './support/apiDatabase.js';
 import { createExampleViaApi, GPT_4O, type CreatedExample } from './support/examples.js';
 import { callApi } from './support/http.js';
 import { createSessionRow } from './support/sessions.js';

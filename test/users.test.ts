@@ -1,7 +1,7 @@
 import { generateKeyPair, exportJWK } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { signEntraToken } from './support/fakeEntra.js';
-import { useApiDatabaseClient } from './support/database.js';
+import { useApiDatabaseClient } from './support/apiDatabase.js';
 import { callApi } from './support/http.js';
 
 const db = useApiDatabaseClient();

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import pg from 'pg';
-import { afterAll, beforeAll, inject } from 'vitest';
+import { afterAll, beforeAll } from 'vitest';
 import { createDatabase } from '../../shared/db/database.js';
 import { migrateToLatest } from '../../shared/db/migrator.js';
 import type { Database } from '../../shared/db/schema.js';
@@ -133,12 +133,4 @@ export function useTestDatabase(options: { migrated?: boolean } = {}): {
       return testDatabase;
     },
   };
-}
-
-/** A pg client on the database of the API under test, open for the test file's tests (to check rows). */
-export function useApiDatabaseClient(): pg.Client {
-  const client = new pg.Client({ connectionString: inject('databaseUrl') });
-  beforeAll(() => client.connect());
-  afterAll(() => client.end());
-  return client;
 }
