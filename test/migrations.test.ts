@@ -31,6 +31,7 @@ const ALL_MIGRATIONS = [
   '0003_sessions_and_examples',
   '0004_usage_and_billing',
   '0005_billing_metering',
+  '0006_a2p',
 ];
 const LATEST = ALL_MIGRATIONS[ALL_MIGRATIONS.length - 1] as string;
 const BEFORE_LATEST = ALL_MIGRATIONS[ALL_MIGRATIONS.length - 2] as string;
@@ -52,6 +53,7 @@ const TABLES_BY_MIGRATION: Record<string, string[]> = {
   '0003_sessions_and_examples': ['example_job_outbox', 'examples', 'sessions'],
   '0004_usage_and_billing': ['invoices', 'storage_samples', 'stripe_webhook_events', 'token_usage'],
   '0005_billing_metering': ['example_storage_totals', 'stripe_sync_runs', 'token_usage_daily'],
+  '0006_a2p': ['a2p_requests', 'a2p_tasks'],
 };
 
 const ENUM_TYPES: Record<string, readonly string[]> = {

@@ -344,6 +344,52 @@ export interface StripeWebhookEventsTable {
   received_at: DefaultedTimestamp;
 }
 
+/** The A2A task states, as the SDK names them on the wire (`TaskState` JSON names); 0006 checks the column. */
+export const A2P_TASK_STATES = [
+  'TASK_STATE_SUBMITTED',
+  'TASK_STATE_WORKING',
+  'TASK_STATE_COMPLETED',
+  'TASK_STATE_FAILED',
+  'TASK_STATE_CANCELED',
+  'TASK_STATE_INPUT_REQUIRED',
+  'TASK_STATE_REJECTED',
+  'TASK_STATE_AUTH_REQUIRED',
+] as const;
+export type A2pTaskState = (typeof A2P_TASK_STATES)[number];
+
+/** An A2A task (0006); status, artifacts, history and metadata are the SDK's `Task.toJSON` fields. */
+export interface A2pTasksTable {
+  id: string;
+  user_id: string;
+  context_id: string;
+  state: A2pTaskState;
+  status_timestamp: ColumnType<Date, Date | string, Date | string>;
+  status: Jsonb<JsonObject>;
+  artifacts: DefaultedJsonb<JsonValue[]>;
+  history: DefaultedJsonb<JsonValue[]>;
+  metadata: NullableJsonb<JsonObject>;
+  session_id: string | null;
+  example_id: string | null;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+/** One A2P JSON-RPC request, for audit (0006). */
+export interface A2pRequestsTable {
+  id: Generated<number>;
+  request_id: string;
+  user_id: string | null;
+  api_key_id: string | null;
+  method: string | null;
+  protocol_version: string;
+  task_id: string | null;
+  outcome: 'ok' | 'error';
+  error_code: number | null;
+  error_message: string | null;
+  duration_ms: number;
+  created_at: DefaultedTimestamp;
+}
+
 export interface Database {
   users: UsersTable;
   api_keys: ApiKeysTable;
@@ -368,6 +414,8 @@ export interface Database {
   token_usage_daily: TokenUsageDailyTable;
   example_storage_totals: ExampleStorageTotalsTable;
   stripe_sync_runs: StripeSyncRunsTable;
+  a2p_tasks: A2pTasksTable;
+  a2p_requests: A2pRequestsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

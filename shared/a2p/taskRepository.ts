@@ -1,0 +1,117 @@
+import type { Kysely, Selectable } from 'kysely';
+import type { A2pTasksTable, A2pTaskState, Database, JsonObject, JsonValue } from '../db/schema.js';
+
+export type TaskRow = Selectable<A2pTasksTable>;
+
+/** A task in one of these states never changes again (A2A: terminal states). */
+export const TERMINAL_STATES: readonly A2pTaskState[] = [
+  'TASK_STATE_COMPLETED',
+  'TASK_STATE_FAILED',
+  'TASK_STATE_CANCELED',
+  'TASK_STATE_REJECTED',
+];
+/** Tasks still waiting on their session or example. */
+export const OPEN_STATES: readonly A2pTaskState[] = ['TASK_STATE_SUBMITTED', 'TASK_STATE_WORKING'];
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function isUuid(value: unknown): value is string {
+  return typeof value === 'string' && UUID.test(value);
+}
+
+export interface TaskWrite {
+  id: string;
+  userId: string;
+  contextId: string;
+  state: A2pTaskState;
+  statusTimestamp: Date;
+  status: JsonObject;
+  artifacts: JsonValue[];
+  history: JsonValue[];
+  metadata: JsonObject | null;
+  sessionId: string | null;
+  exampleId: string | null;
+}
+
+/**
+ * Inserts or replaces the task, but only the caller's, and never once it is terminal: a late writer (a progress
+ * update racing a cancel on another instance) cannot undo a final state. Answers whether the row was written.
+ */
+export async function upsertTask(db: Kysely<Database>, task: TaskWrite): Promise<boolean> {
+  const values = {
+    context_id: task.contextId,
+    state: task.state,
+    status_timestamp: task.statusTimestamp,
+    status: JSON.stringify(task.status),
+    artifacts: JSON.stringify(task.artifacts),
+    history: JSON.stringify(task.history),
+    metadata: task.metadata === null ? null : JSON.stringify(task.metadata),
+    session_id: task.sessionId,
+    example_id: task.exampleId,
+  };
+  const result = await db
+    .insertInto('a2p_tasks')
+    .values({ id: task.id, user_id: task.userId, ...values })
+    .onConflict((conflict) =>
+      conflict
+        .column('id')
+        .doUpdateSet(values)
+        .where('a2p_tasks.user_id', '=', task.userId)
+        .where('a2p_tasks.state', 'not in', TERMINAL_STATES),
+    )
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+}
+
+export async function findUserTask(db: Kysely<Database>, userId: string, taskId: string): Promise<TaskRow | undefined> {
+  if (!isUuid(taskId)) return undefined;
+  return db
+    .selectFrom('a2p_tasks')
+    .selectAll()
+    .where('id', '=', taskId)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+}
+
+export async function findOpenTasksOf(
+  db: Kysely<Database>,
+  link: { sessionId: string } | { exampleId: string },
+): Promise<TaskRow[]> {
+  let query = db.selectFrom('a2p_tasks').selectAll().where('state', 'in', OPEN_STATES);
+  query = 'sessionId' in link ? query.where('session_id', '=', link.sessionId) : query.where('example_id', '=', link.exampleId);
+  return query.execute();
+}
+
+export interface TaskListFilter {
+  userId: string;
+  contextId?: string;
+  state?: A2pTaskState;
+  statusAfter?: Date;
+  /** Keyset cursor: rows strictly after this (status time, id) in the list's order. */
+  after?: { statusTimestamp: Date; id: string };
+  limit: number;
+}
+
+/** A page of the user's tasks, newest status first (then id), and how many match in all. */
+export async function listUserTasks(
+  db: Kysely<Database>,
+  filter: TaskListFilter,
+): Promise<{ rows: TaskRow[]; total: number }> {
+  let base = db.selectFrom('a2p_tasks').where('user_id', '=', filter.userId);
+  if (filter.contextId !== undefined) base = base.where('context_id', '=', filter.contextId);
+  if (filter.state !== undefined) base = base.where('state', '=', filter.state);
+  if (filter.statusAfter !== undefined) base = base.where('status_timestamp', '>', filter.statusAfter);
+  const counted = await base.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow();
+  let page = base.selectAll();
+  const after = filter.after;
+  if (after) {
+    page = page.where((eb) =>
+      eb.or([
+        eb('status_timestamp', '<', after.statusTimestamp),
+        eb.and([eb('status_timestamp', '=', after.statusTimestamp), eb('id', '<', after.id)]),
+      ]),
+    );
+  }
+  const rows = await page.orderBy('status_timestamp', 'desc').orderBy('id', 'desc').limit(filter.limit).execute();
+  return { rows, total: Number(counted.total) };
+}
