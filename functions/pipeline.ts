@@ -1,3 +1,4 @@
+import { advanceA2pTasksOf } from '../shared/a2p/a2pDeps.js';
 import { getDb } from '../shared/db/index.js';
 import { ExampleParams, ExampleSchema, PipelineUpdateBodySchema } from '../shared/examples/exampleSchemas.js';
 import { toExampleResponse } from '../shared/examples/exampleService.js';
@@ -26,6 +27,10 @@ defineRoute({
   body: PipelineUpdateBodySchema,
   responses: { 200: { description: 'The example after the update.', schema: ExampleSchema } },
   errors: ['not_found', 'conflict'],
-  handler: async ({ params, body }) =>
-    jsonResponse(200, toExampleResponse(await applyPipelineUpdate(getDb(), getBlobServiceClient(), params.id, body))),
+  handler: async ({ params, body, context }) => {
+    const example = await applyPipelineUpdate(getDb(), getBlobServiceClient(), params.id, body);
+    // An A2P task that follows this example moves with it (COMPLETED with its messages, or FAILED).
+    await advanceA2pTasksOf({ exampleId: example.id }, (message) => context.warn(message));
+    return jsonResponse(200, toExampleResponse(example));
+  },
 });

@@ -1,4 +1,5 @@
 import { app, type InvocationContext } from '@azure/functions';
+import { advanceA2pTasksOf } from '../shared/a2p/a2pDeps.js';
 import { getConfig } from '../shared/config.js';
 import { getDb } from '../shared/db/index.js';
 import { indexSessionBlob } from '../shared/sessions/indexSessionBlob.js';
@@ -26,7 +27,7 @@ app.storageBlob('indexSessionUpload', {
   handler: async (_content: unknown, context: InvocationContext) => {
     const sessionId = String(context.triggerMetadata?.sessionId ?? '');
     // Whatever this throws fails the invocation, and the host retries it (then poisons the blob after 5 tries).
-    await indexSessionBlob(
+    const indexed = await indexSessionBlob(
       {
         db: getDb(),
         container: getBlobServiceClient().getContainerClient(SESSIONS_CONTAINER),
@@ -35,5 +36,8 @@ app.storageBlob('indexSessionUpload', {
       },
       sessionId,
     );
+    if (indexed.outcome === 'ready' || indexed.outcome === 'invalid' || indexed.outcome === 'too_large') {
+      await advanceA2pTasksOf({ sessionId }, (message) => context.warn(message));
+    }
   },
 });

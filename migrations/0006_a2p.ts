@@ -7,7 +7,8 @@ import { sql, type Kysely } from 'kysely';
  *   owner with no link to anything; ours references the user and the session and example a task drives, so that
  *   a task's state can follow them (shared/a2p/taskProgress.ts) and the open ones are found by index. The A2A
  *   payload (status, artifacts, history, metadata) is kept as the SDK serialises it (`Task.toJSON`), in jsonb.
- *   Order and cursor match the SDK's ListTasks: status time descending, then id.
+ *   Order and cursor match the SDK's ListTasks: status time descending, then id. `revision` counts writes, so that
+ *   the progress code (which runs wherever a task is read) updates a task only if nobody did meanwhile.
  * - a2p_requests: one row per JSON-RPC request (user, key, method, task, outcome, time), for audit. No foreign
  *   key on task_id: a request may name a task that does not exist (or is another user's), and that is worth keeping.
  *
@@ -39,6 +40,7 @@ export async function up(db: Kysely<any>): Promise<void> {
       metadata jsonb,
       session_id uuid references sessions (id) on delete set null,
       example_id uuid references examples (id) on delete set null,
+      revision integer not null default 0,
       created_at timestamptz not null default now(),
       updated_at timestamptz not null default now(),
       constraint a2p_tasks_state_known check (state in (${sql.join(TASK_STATES.map((state) => sql.lit(state)))})),

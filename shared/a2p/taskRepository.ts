@@ -55,12 +55,46 @@ export async function upsertTask(db: Kysely<Database>, task: TaskWrite): Promise
     .onConflict((conflict) =>
       conflict
         .column('id')
-        .doUpdateSet(values)
+        .doUpdateSet((eb) => ({ ...values, revision: eb('a2p_tasks.revision', '+', 1) }))
         .where('a2p_tasks.user_id', '=', task.userId)
         .where('a2p_tasks.state', 'not in', TERMINAL_STATES),
     )
     .executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+}
+
+export interface TaskChange {
+  state: A2pTaskState;
+  statusTimestamp: Date;
+  status: JsonObject;
+  artifacts: JsonValue[];
+  history: JsonValue[];
+  metadata: JsonObject | null;
+  exampleId: string | null;
+}
+
+/** Writes the change only if the task is still at the revision it was read at; answers the new row, or undefined. */
+export async function updateTaskAtRevision(
+  db: Kysely<Database>,
+  row: TaskRow,
+  change: TaskChange,
+): Promise<TaskRow | undefined> {
+  return db
+    .updateTable('a2p_tasks')
+    .set((eb) => ({
+      state: change.state,
+      status_timestamp: change.statusTimestamp,
+      status: JSON.stringify(change.status),
+      artifacts: JSON.stringify(change.artifacts),
+      history: JSON.stringify(change.history),
+      metadata: change.metadata === null ? null : JSON.stringify(change.metadata),
+      example_id: change.exampleId,
+      revision: eb('revision', '+', 1),
+    }))
+    .where('id', '=', row.id)
+    .where('revision', '=', row.revision)
+    .returningAll()
+    .executeTakeFirst();
 }
 
 export async function findUserTask(db: Kysely<Database>, userId: string, taskId: string): Promise<TaskRow | undefined> {

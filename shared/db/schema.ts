@@ -370,6 +370,8 @@ export interface A2pTasksTable {
   metadata: NullableJsonb<JsonObject>;
   session_id: string | null;
   example_id: string | null;
+  /** Incremented by every write: the optimistic lock of progress updates. */
+  revision: Generated<number>;
   created_at: DefaultedTimestamp;
   updated_at: DefaultedTimestamp;
 }

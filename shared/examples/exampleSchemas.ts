@@ -5,7 +5,7 @@ import { z } from '../openapi/zod.js';
 /** model_configuration is passed to the pipelines service as is; it is bounded to keep jobs small. */
 export const MAX_MODEL_CONFIGURATION_BYTES = 16 * 1024;
 
-const ModelConfiguration = z
+export const ModelConfiguration = z
   .record(z.string(), z.unknown())
   .refine((value) => Buffer.byteLength(JSON.stringify(value)) <= MAX_MODEL_CONFIGURATION_BYTES, {
     message: `must be at most ${MAX_MODEL_CONFIGURATION_BYTES} bytes of JSON`,

@@ -107,21 +107,7 @@ export async function createExample(
       session_status: session.status,
     });
   }
-  const model = await findModel(db, body.model_id);
-  if (!model) throw fieldError('model_id', 'No such model.');
-  const maps = await findMapsOfSuite(db, session.suite_id, body.action_tool_map_id);
-  if (body.action_tool_map_id && maps.length === 0) {
-    throw fieldError('action_tool_map_id', "No such action-tool map for the session's suite.");
-  }
-  if (!body.action_tool_map_id && maps.length !== 1) {
-    throw fieldError(
-      'action_tool_map_id',
-      maps.length === 0
-        ? "The session's suite has no action-tool map; create one first."
-        : "The session's suite has several action-tool maps; name one.",
-    );
-  }
-  const mapId = maps[0] as string;
+  const { model, mapId } = await resolveModelAndMap(db, session.suite_id, body.model_id, body.action_tool_map_id);
 
   const id = randomUUID();
   const input = { container: SESSIONS_CONTAINER, name: `${session.id}/input_events.jsonl` };
@@ -165,6 +151,33 @@ export async function createExample(
     }
     throw error;
   }
+}
+
+/**
+ * The model and the action-tool map an example of `suiteId` would use: the model must exist; the map must be of
+ * the suite, or, when none is named, the suite's only one. 422 naming the field otherwise.
+ */
+export async function resolveModelAndMap(
+  db: Kysely<Database>,
+  suiteId: string,
+  modelId: string,
+  actionToolMapId: string | undefined,
+) {
+  const model = await findModel(db, modelId);
+  if (!model) throw fieldError('model_id', 'No such model.');
+  const maps = await findMapsOfSuite(db, suiteId, actionToolMapId);
+  if (actionToolMapId && maps.length === 0) {
+    throw fieldError('action_tool_map_id', "No such action-tool map for the session's suite.");
+  }
+  if (!actionToolMapId && maps.length !== 1) {
+    throw fieldError(
+      'action_tool_map_id',
+      maps.length === 0
+        ? "The session's suite has no action-tool map; create one first."
+        : "The session's suite has several action-tool maps; name one.",
+    );
+  }
+  return { model, mapId: maps[0] as string };
 }
 
 export async function listExamples(

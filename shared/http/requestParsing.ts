@@ -13,7 +13,7 @@ function isJsonContentType(contentType: string | null): boolean {
   return mediaType === 'application/json' || mediaType.endsWith('+json');
 }
 
-async function readTextWithLimit(request: HttpRequest, limit: number): Promise<string> {
+export async function readTextWithLimit(request: HttpRequest, limit: number): Promise<string> {
   const body = request.body;
   if (!body) return '';
   const decoder = new TextDecoder('utf-8', { fatal: true });

@@ -9,6 +9,9 @@ import { ERROR_STATUS } from '../errors/apiError.js';
  */
 export const openApiRegistry = new OpenAPIRegistry();
 
+/** The API's version, in the OpenAPI document and the A2A agent card. */
+export const API_VERSION = '1.0.0';
+
 export const API_KEY_SECURITY = 'ApiKey';
 export const BEARER_SECURITY = 'EntraBearer';
 
@@ -83,7 +86,7 @@ export function generateOpenApiDocument(serverUrl?: string): ReturnType<OpenApiG
   const generator = new OpenApiGeneratorV31(openApiRegistry.definitions);
   const document = generator.generateDocument({
     openapi: '3.1.0',
-    info: { title: 'Tracepipe API', version: '1.0.0', description: API_DESCRIPTION },
+    info: { title: 'Tracepipe API', version: API_VERSION, description: API_DESCRIPTION },
     servers: [{ url: serverUrl ?? '/' }],
   });
   // Only the tags some operation uses, in the contract's order.

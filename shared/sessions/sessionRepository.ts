@@ -164,3 +164,12 @@ export async function recordSessionIndex(
     .executeTakeFirst();
   return result.numUpdatedRows > 0n;
 }
+
+/** What indexing made of a session: its status and, when invalid, the problems found. */
+export async function findSessionOutcome(db: Db, sessionId: string) {
+  return db
+    .selectFrom('sessions')
+    .select(['id', 'status', 'validation_errors'])
+    .where('id', '=', sessionId)
+    .executeTakeFirst();
+}

@@ -5,7 +5,7 @@ import { MAX_LINE_BYTES, MAX_REPORTED_ERRORS } from './traceIndexer.js';
 
 export const DESCRIPTION_MAX_LENGTH = 2000;
 
-const Description = z
+export const Description = z
   .string()
   .max(DESCRIPTION_MAX_LENGTH)
   .openapi({ description: `Free text, at most ${DESCRIPTION_MAX_LENGTH} characters.`, example: 'Archiving a thread' });

@@ -9,10 +9,11 @@ import type { Database } from '../db/schema.js';
 import { ApiError } from '../errors/apiError.js';
 import { toPage, type Page } from '../http/pagination.js';
 import { validateInput } from '../http/requestParsing.js';
+import { z } from '../openapi/zod.js';
 import { getBlobServiceClient } from '../storage/clients.js';
 import { SESSIONS_CONTAINER } from '../storage/layout.js';
 import { FILE_FIELD, receiveMultipartUpload } from './multipartUpload.js';
-import { sessionBlobName, sessionStoragePath } from './sessionBlob.js';
+import { INPUT_EVENTS_FILE, sessionBlobName, sessionStoragePath } from './sessionBlob.js';
 import {
   deleteUnindexedSession,
   findVisibleSession,
@@ -173,6 +174,57 @@ export async function createSessionFromMultipart(
     await blob.deleteIfExists().catch(() => undefined);
     throw error;
   }
+}
+
+/**
+ * A trace already in memory (A2P's inline file, bounded well below the multipart limit): the row first, then the
+ * blob, as the multipart form does, so the indexer never meets a blob without its row; a failed upload removes both.
+ */
+export async function createSessionFromBytes(
+  db: Db,
+  auth: AuthContext,
+  input: { suite_id: string; description?: string | undefined },
+  bytes: Buffer,
+): Promise<SessionResponse> {
+  assertCanCreateInSuite(auth, input.suite_id);
+  const id = randomUUID();
+  const row = await insertSessionRow(db, {
+    id,
+    userId: auth.userId,
+    suiteId: input.suite_id,
+    description: input.description ?? null,
+    storagePath: sessionStoragePath(id),
+    status: 'processing',
+  });
+  const blob = getBlobServiceClient().getContainerClient(SESSIONS_CONTAINER).getBlockBlobClient(sessionBlobName(id));
+  try {
+    await blob.uploadData(bytes, { blobHTTPHeaders: { blobContentType: 'application/jsonl' } });
+  } catch (error) {
+    await blob.deleteIfExists().catch(() => undefined);
+    await deleteUnindexedSession(db, id);
+    throw error;
+  }
+  return toSessionResponse(row);
+}
+
+/**
+ * The session whose trace `url` names, when it points at this API's own storage (the blob URL an upload went to,
+ * with or without its SAS query) and the session is the caller's; undefined for anything else.
+ */
+export async function findSessionByTraceUrl(db: Db, auth: AuthContext, url: string): Promise<SessionResponse | undefined> {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    return undefined;
+  }
+  const container = new URL(getBlobServiceClient().getContainerClient(SESSIONS_CONTAINER).url);
+  const prefix = `${container.pathname.replace(/\/$/, '')}/`;
+  if (parsed.origin !== container.origin || !parsed.pathname.startsWith(prefix)) return undefined;
+  const [sessionId, ...rest] = parsed.pathname.slice(prefix.length).split('/');
+  if (!z.uuid().safeParse(sessionId).success || rest.join('/') !== INPUT_EVENTS_FILE) return undefined;
+  const row = await findVisibleSession(db, viewerOf(auth), (sessionId as string).toLowerCase());
+  return row ? toSessionResponse(row) : undefined;
 }
 
 export async function getSession(db: Db, auth: AuthContext, sessionId: string): Promise<SessionResponse> {

@@ -1,0 +1,111 @@
+import { A2A_VERSION_HEADER } from '@a2a-js/sdk';
+import { authenticateRequest } from '../shared/auth/authenticate.js';
+import { a2pDeps } from '../shared/a2p/a2pDeps.js';
+import { A2P_LIMITS } from '../shared/a2p/a2pLimits.js';
+import { createA2pRequestHandler } from '../shared/a2p/a2pRequestHandler.js';
+import { A2pRequestBodySchema, A2pResponseBodySchema, AgentCardSchema } from '../shared/a2p/a2pSchemas.js';
+import { A2P_PATH, AGENT_CARD_ROUTE, agentCardJson, buildAgentCard } from '../shared/a2p/agentCard.js';
+import { recordA2pRequest } from '../shared/a2p/auditLog.js';
+import { exchangeJsonRpc, JSON_RPC } from '../shared/a2p/jsonRpcEndpoint.js';
+import { getConfig } from '../shared/config.js';
+import { getDb } from '../shared/db/index.js';
+import { ApiError } from '../shared/errors/apiError.js';
+import { defineRoute } from '../shared/http/defineRoute.js';
+import { readTextWithLimit } from '../shared/http/requestParsing.js';
+import { jsonResponse } from '../shared/http/responses.js';
+import { API_VERSION } from '../shared/openapi/registry.js';
+
+const TAGS = ['Agents'];
+
+function baseUrlOf(requestUrl: string): string {
+  return getConfig().publicBaseUrl ?? new URL(requestUrl).origin;
+}
+
+defineRoute({
+  operationId: 'getAgentCard',
+  method: 'GET',
+  path: AGENT_CARD_ROUTE,
+  tags: TAGS,
+  summary: 'A2A agent card',
+  description:
+    'Describes the A2P agent (Agent2Agent protocol): its JSON-RPC endpoint `/v1/a2p` for A2A 1.0 and 0.3, the ' +
+    'API-key security scheme (`X-API-Key`), and its skills: process-trace, catalog, usage. Clients sending ' +
+    '`A2A-Version: 1.0` get the 1.0 card; others the 0.3 shape. Public.',
+  auth: 'public',
+  responses: { 200: { description: 'The agent card.', schema: AgentCardSchema } },
+  handler: async ({ request }) =>
+    jsonResponse(200, agentCardJson(buildAgentCard(baseUrlOf(request.url), API_VERSION), request.headers.get(A2A_VERSION_HEADER)), {
+      'Cache-Control': 'public, max-age=300',
+      Vary: A2A_VERSION_HEADER,
+    }),
+});
+
+defineRoute({
+  operationId: 'postA2pMessage',
+  method: 'POST',
+  path: A2P_PATH,
+  tags: TAGS,
+  summary: 'A2P: agent-to-platform requests over A2A (JSON-RPC)',
+  description:
+    'The Agent2Agent protocol over JSON-RPC 2.0: `SendMessage`, `GetTask`, `ListTasks`, `CancelTask` (A2A 1.0, ' +
+    'header `A2A-Version: 1.0`), or `message/send`, `tasks/get`, `tasks/cancel` (A2A 0.3: no header, or 0.3). ' +
+    'Skills and their inputs are in the agent card. A trace sent as a file part (inline bytes, at most ' +
+    `${A2P_LIMITS.inlineTraceBytes} bytes; or the URL of one of your sessions' trace in Tracepipe storage) with a ` +
+    'data part `{ suite_id, model_id, model_configuration? }` becomes a session, then an example; the task follows ' +
+    'them (WORKING, then COMPLETED with messages.jsonl as an artifact: inline up to ' +
+    `${A2P_LIMITS.inlineArtifactBytes} bytes, else a download link signed afresh at every read, valid 15 minutes), ` +
+    'or REJECTED (invalid trace or request), INPUT_REQUIRED (suite_id, model_id or the file missing), FAILED, ' +
+    'CANCELED. Tasks are your own: another user\'s is "task not found". Protocol errors are JSON-RPC errors with ' +
+    `HTTP 200; a body over ${A2P_LIMITS.requestBytes} bytes is 413. Streaming and push notifications are not ` +
+    'offered: poll GetTask. An inline trace also counts against the session-creation rate limit. Every request ' +
+    'is recorded for audit (user, key, method, task, outcome, time).',
+  auth: 'apiKey',
+  responses: {
+    200: { description: 'The JSON-RPC response: a result, or an error object.', schema: A2pResponseBodySchema },
+    413: { description: `The body is over ${A2P_LIMITS.requestBytes} bytes.`, schema: A2pResponseBodySchema },
+  },
+  openapi: {
+    request: { body: { required: true, content: { 'application/json': { schema: A2pRequestBodySchema } } } },
+  },
+  handler: async ({ auth, request, context }) => {
+    const started = performance.now();
+    let body: string;
+    try {
+      body = await readTextWithLimit(request, A2P_LIMITS.requestBytes);
+    } catch (error) {
+      if (!(error instanceof ApiError) || (error.code !== 'payload_too_large' && error.code !== 'bad_request')) throw error;
+      const code = error.code === 'payload_too_large' ? JSON_RPC.invalidRequest : JSON_RPC.parseError;
+      return jsonResponse(error.code === 'payload_too_large' ? 413 : 200, {
+        jsonrpc: '2.0',
+        id: null,
+        error: { code, message: error.message },
+      });
+    }
+    const log = (message: string) => context.warn(message);
+    const handler = createA2pRequestHandler(
+      {
+        ...a2pDeps(log),
+        countAgainst: async (bucket) => {
+          await authenticateRequest(request, bucket);
+        },
+      },
+      buildAgentCard(baseUrlOf(request.url), API_VERSION),
+    );
+    const exchange = await exchangeJsonRpc({ handler, headers: request.headers, body, auth, log });
+    await recordA2pRequest(getDb(), {
+      requestId: context.invocationId,
+      userId: auth.userId,
+      apiKeyId: auth.apiKeyId,
+      method: exchange.method,
+      protocolVersion: exchange.protocolVersion,
+      taskId: exchange.taskId,
+      error: exchange.response.error ?? null,
+      durationMs: performance.now() - started,
+    }).catch((error: unknown) => context.error('A2P audit record failed:', error));
+    return jsonResponse(
+      200,
+      exchange.response,
+      exchange.extensionsHeader ? { [exchange.extensionsHeader.name]: exchange.extensionsHeader.value } : {},
+    );
+  },
+});
