@@ -1,4 +1,5 @@
 import { A2A_VERSION_HEADER } from '@a2a-js/sdk';
+import type { HttpRequest } from '@azure/functions';
 import { authenticateRequest } from '../shared/auth/authenticate.js';
 import { a2pDeps } from '../shared/a2p/a2pDeps.js';
 import { A2P_LIMITS } from '../shared/a2p/a2pLimits.js';
@@ -6,7 +7,7 @@ import { createA2pRequestHandler } from '../shared/a2p/a2pRequestHandler.js';
 import { A2pRequestBodySchema, A2pResponseBodySchema, AgentCardSchema } from '../shared/a2p/a2pSchemas.js';
 import { A2P_PATH, AGENT_CARD_ROUTE, agentCardJson, buildAgentCard } from '../shared/a2p/agentCard.js';
 import { recordA2pRequest } from '../shared/a2p/auditLog.js';
-import { exchangeJsonRpc, JSON_RPC } from '../shared/a2p/jsonRpcEndpoint.js';
+import { exchangeJsonRpc, JSON_RPC, type JsonRpcExchange } from '../shared/a2p/jsonRpcEndpoint.js';
 import { getConfig } from '../shared/config.js';
 import { getDb } from '../shared/db/index.js';
 import { ApiError } from '../shared/errors/apiError.js';
@@ -41,7 +42,7 @@ defineRoute({
 });
 
 defineRoute({
-  operationId: 'postA2pMessage',
+  operationId: 'sendAgentRequest',
   method: 'POST',
   path: A2P_PATH,
   tags: TAGS,
@@ -69,29 +70,26 @@ defineRoute({
   },
   handler: async ({ auth, request, context }) => {
     const started = performance.now();
-    let body: string;
-    try {
-      body = await readTextWithLimit(request, A2P_LIMITS.requestBytes);
-    } catch (error) {
-      if (!(error instanceof ApiError) || (error.code !== 'payload_too_large' && error.code !== 'bad_request')) throw error;
-      const code = error.code === 'payload_too_large' ? JSON_RPC.invalidRequest : JSON_RPC.parseError;
-      return jsonResponse(error.code === 'payload_too_large' ? 413 : 200, {
-        jsonrpc: '2.0',
-        id: null,
-        error: { code, message: error.message },
-      });
-    }
     const log = (message: string) => context.warn(message);
-    const handler = createA2pRequestHandler(
-      {
-        ...a2pDeps(log),
-        countAgainst: async (bucket) => {
-          await authenticateRequest(request, bucket);
-        },
-      },
-      buildAgentCard(baseUrlOf(request.url), API_VERSION),
+    const exchange = await readBody(request).then((body) =>
+      typeof body !== 'string'
+        ? body
+        : exchangeJsonRpc({
+            handler: createA2pRequestHandler(
+              {
+                ...a2pDeps(log),
+                countAgainst: async (bucket) => {
+                  await authenticateRequest(request, bucket);
+                },
+              },
+              buildAgentCard(baseUrlOf(request.url), API_VERSION),
+            ),
+            headers: request.headers,
+            body,
+            auth,
+            log,
+          }),
     );
-    const exchange = await exchangeJsonRpc({ handler, headers: request.headers, body, auth, log });
     await recordA2pRequest(getDb(), {
       requestId: context.invocationId,
       userId: auth.userId,
@@ -103,9 +101,30 @@ defineRoute({
       durationMs: performance.now() - started,
     }).catch((error: unknown) => context.error('A2P audit record failed:', error));
     return jsonResponse(
-      200,
+      exchange.httpStatus ?? 200,
       exchange.response,
       exchange.extensionsHeader ? { [exchange.extensionsHeader.name]: exchange.extensionsHeader.value } : {},
     );
   },
 });
+
+/** The body as text, or, over the limit or not UTF-8, the JSON-RPC refusal (413 for the size, as /v1/mcp does). */
+async function readBody(request: HttpRequest): Promise<string | JsonRpcExchange> {
+  try {
+    return await readTextWithLimit(request, A2P_LIMITS.requestBytes);
+  } catch (error) {
+    if (!(error instanceof ApiError) || (error.code !== 'payload_too_large' && error.code !== 'bad_request')) throw error;
+    const tooLarge = error.code === 'payload_too_large';
+    return {
+      response: {
+        jsonrpc: '2.0',
+        id: null,
+        error: { code: tooLarge ? JSON_RPC.invalidRequest : JSON_RPC.parseError, message: error.message },
+      },
+      method: null,
+      taskId: null,
+      protocolVersion: request.headers.get(A2A_VERSION_HEADER) || '0.3',
+      ...(tooLarge ? { httpStatus: 413 } : {}),
+    };
+  }
+}

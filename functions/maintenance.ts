@@ -1,4 +1,5 @@
 import { app } from '@azure/functions';
+import { A2P_AUDIT_RETENTION_DAYS, purgeA2pRequests } from '../shared/a2p/auditLog.js';
 import { purgeRateLimitWindows } from '../shared/auth/credentialRepository.js';
 import { getDb } from '../shared/db/index.js';
 
@@ -8,5 +9,14 @@ app.timer('purgeRateLimitWindows', {
   handler: async (_timer, context) => {
     const purged = await purgeRateLimitWindows(getDb(), 10);
     context.log(`Purged ${purged} rate-limit windows.`);
+  },
+});
+
+// The A2P audit trail is kept for a while, not for ever: one row per agent request adds up.
+app.timer('purgeA2pRequests', {
+  schedule: '0 30 3 * * *',
+  handler: async (_timer, context) => {
+    const purged = await purgeA2pRequests(getDb());
+    context.log(`Purged ${purged} A2P audit rows older than ${A2P_AUDIT_RETENTION_DAYS} days.`);
   },
 });

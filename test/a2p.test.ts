@@ -355,6 +355,77 @@ describe('process-trace', () => {
   });
 });
 
+describe('process-trace outcomes', () => {
+  /** A task whose example exists, with the example id. */
+  async function taskWithExample(client: Client): Promise<{ task: Task; exampleId: string }> {
+    const accepted = await sendForTask(client, userMessage([traceFile(), data({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]));
+    const task = await until(client, accepted.id, (t) => typeof t.metadata?.example_id === 'string');
+    return { task, exampleId: task.metadata?.example_id as string };
+  }
+
+  it('carries large messages as a download link, signed afresh at each read', async () => {
+    const client = await clientFor(owner);
+    const { task, exampleId } = await taskWithExample(client);
+    const line = VALID_MESSAGES.split('\n')[2] as string;
+    const large = [VALID_MESSAGES, ...Array.from({ length: Math.ceil((300 * 1024) / line.length) }, () => line)].join('\n');
+    await completeExample(exampleId, large);
+    const done = await getTask(client, task.id);
+    expect(done.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
+    const file = done.artifacts[0]?.parts[0];
+    expect(file?.content?.$case).toBe('url');
+    expect(file?.filename).toBe('messages.jsonl');
+    const expires = Date.parse(file?.metadata?.signed_link_expires_at as string);
+    expect(expires).toBeGreaterThan(Date.now());
+    const downloaded = await fetch(file?.content?.value as string);
+    expect(downloaded.status).toBe(200);
+    expect(await downloaded.text()).toBe(large);
+    // The stored link is replaced by a new one on every read (the stored one has expired by then in real use).
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const again = (await getTask(client, task.id)).artifacts[0]?.parts[0];
+    expect(Date.parse(again?.metadata?.signed_link_expires_at as string)).toBeGreaterThan(expires);
+  });
+
+  it("fails with the pipelines service's error when the example fails", async () => {
+    const client = await clientFor(owner);
+    const { task, exampleId } = await taskWithExample(client);
+    const failed = await callApi(`/v1/pipeline/examples/${exampleId}`, {
+      method: 'PATCH',
+      key: pipeline.key,
+      body: { status: 'FAILED', error: 'The recording shows no Gmail actions.' },
+    });
+    expect(failed.status).toBe(200);
+    const done = await getTask(client, task.id);
+    expect(done.status?.state).toBe(TaskState.TASK_STATE_FAILED);
+    expect(statusText(done)).toContain('The recording shows no Gmail actions.');
+    expect(done.artifacts).toEqual([]);
+  });
+
+  it('keeps a working task as it is when more is said to it', async () => {
+    const client = await clientFor(owner);
+    const accepted = await sendForTask(client, userMessage([traceFile(), data({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]));
+    const reply = await sendForTask(client, userMessage([text('hurry up')], { taskId: accepted.id, contextId: accepted.contextId }));
+    expect(reply.status?.state).toBe(TaskState.TASK_STATE_WORKING);
+    expect(statusText(reply)).toContain('under way');
+    expect(reply.metadata?.session_id).toBe(accepted.metadata?.session_id);
+  });
+
+  it('counts inline traces against the session-creation limit', async () => {
+    const user = await createTestUser();
+    const client = await clientFor(user);
+    const states: TaskState[] = [];
+    for (let i = 0; i < 11; i++) {
+      const task = await sendForTask(client, userMessage([traceFile(), data({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]));
+      states.push(task.status?.state as TaskState);
+      if (i === 10) expect(statusText(task)).toMatch(/Rate limit of 10 requests per minute/);
+    }
+    // Unless the minute turned over meanwhile, the eleventh is refused.
+    expect(states.filter((state) => state === TaskState.TASK_STATE_WORKING).length).toBeGreaterThanOrEqual(10);
+    expect((await db.query('select count(*)::int as n from sessions where user_id = $1', [user.userId])).rows[0].n).toBe(
+      states.filter((state) => state === TaskState.TASK_STATE_WORKING).length,
+    );
+  });
+});
+
 describe('tasks belong to their user', () => {
   it("answers another user's task as not found, for get, cancel, list and follow-ups", async () => {
     const client = await clientFor(owner);
@@ -538,6 +609,17 @@ describe('malformed JSON-RPC', () => {
     });
     expect(contentType.status).toBe(200);
     expect(contentType.json).toMatchObject({ error: { code: -32005 } });
+  });
+
+  it('refuses a body over the limit with 413 before reading it whole, and records it', async () => {
+    const user = await createTestUser();
+    const response = await rpc('{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"pad":"' + 'x'.repeat(13 * 1024 * 1024) + '"}}', {
+      key: user.key,
+    });
+    expect(response.status).toBe(413);
+    expect(response.json).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32600 } });
+    const rows = (await db.query('select outcome, error_code from a2p_requests where user_id = $1', [user.userId])).rows;
+    expect(rows).toEqual([{ outcome: 'error', error_code: -32600 }]);
   });
 
   it('answers a missing or unknown key with 401 in the API error shape, and records nothing', async () => {

@@ -89,6 +89,12 @@ export class HttpStreamForwarder {
 
       proxyReq.on('response', (proxyRes: IncomingMessage) => {
         responseStarted = true;
+        // A connection that carried a request body is not pooled: the handler may have answered without reading
+        // it all (a 413), and the library's server then drops the connection, possibly after Node's agent pooled
+        // it, so that the next request met ECONNRESET. Decided here, not when sending: a request that said
+        // "Connection: close" could see the server close before its early answer was read. Without keep-alive
+        // Node closes the socket at the response's end.
+        if (hasRequestBody(req)) proxyReq.shouldKeepAlive = false;
         const responseHeaders: OutgoingHttpHeaders = {};
         for (const [name, value] of Object.entries(proxyRes.headers)) {
           if (value !== undefined && !isHopByHopHeader(name)) responseHeaders[name] = value;
@@ -146,6 +152,11 @@ export class HttpStreamForwarder {
         });
     });
   }
+}
+
+function hasRequestBody(req: IncomingMessage): boolean {
+  const length = req.headers['content-length'];
+  return req.headers['transfer-encoding'] !== undefined || (length !== undefined && length !== '0');
 }
 
 /** Whether the function's HTTP output binding got a value, i.e. whether the library sent a proxy response. */

@@ -32,3 +32,14 @@ export async function recordA2pRequest(db: Kysely<Database>, record: A2pRequestR
     })
     .execute();
 }
+
+/** Audit rows are kept this long (README, Agents over A2A). */
+export const A2P_AUDIT_RETENTION_DAYS = 90;
+
+export async function purgeA2pRequests(db: Kysely<Database>, olderThanDays = A2P_AUDIT_RETENTION_DAYS): Promise<number> {
+  const result = await db
+    .deleteFrom('a2p_requests')
+    .where('created_at', '<', new Date(Date.now() - olderThanDays * 24 * 3600 * 1000))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

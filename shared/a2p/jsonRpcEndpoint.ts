@@ -29,6 +29,8 @@ export interface JsonRpcExchange {
   taskId: string | null;
   protocolVersion: string;
   extensionsHeader?: { name: string; value: string };
+  /** Only for a body refused before it was read whole (413); JSON-RPC errors are otherwise HTTP 200. */
+  httpStatus?: number;
 }
 
 type Envelope = { jsonrpc: '2.0'; id: string | number | null; method: string; params?: unknown };
