@@ -452,6 +452,17 @@ describe('local Functions host, HTTP streaming (app.setup({ enableHttpStream: tr
     expect(await prefixed.text()).toBe('');
   });
 
+  it('serves the next requests after a handler answered without reading the whole body', async () => {
+    for (let i = 0; i < 3; i++) {
+      const early = await fetch(`${host.url}/read-some`, { method: 'POST', body: Buffer.alloc(1536 * 1024, 120) });
+      expect(early.status).toBe(413);
+      expect(((await early.json()) as { read: number }).read).toBeLessThan(1536 * 1024);
+      // Before the fix, the host pooled the connection the library's server then dropped: this met ECONNRESET (500).
+      const next = await fetch(`${host.url}/progress/${randomUUID()}`);
+      expect(next.status).toBe(200);
+    }
+  });
+
   it('answers a failing streamed function with an empty 500', async () => {
     const response = await fetch(`${host.url}/fail`);
     expect(response.status).toBe(500);
