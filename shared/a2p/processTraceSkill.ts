@@ -111,7 +111,9 @@ async function startProcessing(
 ): Promise<Outcome> {
   assertCanCreateInSuite(auth, fields.suite_id);
   if (!(await suiteExists(deps.db, fields.suite_id))) {
-    throw ApiError.validation(`No such suite: ${fields.suite_id}.`, { field: 'suite_id' });
+    throw ApiError.validation('No such suite.', {
+      fields: [{ location: 'body', field: 'suite_id', message: `Suite ${fields.suite_id} does not exist.` }],
+    });
   }
   await resolveModelAndMap(deps.db, fields.suite_id, fields.model_id, fields.action_tool_map_id);
 
