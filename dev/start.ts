@@ -144,6 +144,7 @@ async function main(): Promise<void> {
       `  Base URL: ${url}/v1`,
       `  Docs:     ${url}/v1/docs`,
       `  OpenAPI:  ${url}/v1/openapi.json`,
+      `  Agents:   MCP ${url}/v1/mcp, A2A ${url}/.well-known/agent-card.json`,
       `  API key:  ${localApiKey}`,
       `  Database: ${embedDatabase ? `embedded PGlite in ${resolve(dataDir, 'pglite')}` : 'DATABASE_URL'}`,
       `  Storage:  ${embedStorage ? `embedded Azurite in ${resolve(dataDir, 'azurite')}` : 'configured connection'}`,

@@ -11,7 +11,7 @@ import { createTracepipeAgentExecutor } from './tracepipeAgentExecutor.js';
  * a task waiting for input is resumed from the database like any other.
  */
 export function createA2pRequestHandler(deps: ProcessTraceDeps, card: AgentCard): DefaultRequestHandler {
-  const store = new PostgresTaskStore(deps.db, (row) => refreshTask(deps, row));
+  const store = new PostgresTaskStore(deps.db, (row, options) => refreshTask(deps, row, options));
   return new DefaultRequestHandler(
     card,
     store,

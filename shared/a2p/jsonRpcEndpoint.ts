@@ -96,7 +96,7 @@ export async function exchangeJsonRpc(input: {
   }
   if (response.error?.code === JSON_RPC.internalError) {
     input.log(`A2P ${envelope.method}: internal error: ${response.error.message}`);
-    response = { ...response, error: { code: JSON_RPC.internalError, message: 'Internal error; it has been logged.' } };
+    response = { ...response, error: { code: JSON_RPC.internalError, message: 'Internal error, or a service is unavailable; retry later (it has been logged).' } };
   }
   const activated = context.activatedExtensions;
   return {

@@ -7,7 +7,7 @@ import { callerOf } from './a2pCaller.js';
 import { findUserTask, isUuid, listUserTasks, upsertTask, type TaskRow } from './taskRepository.js';
 
 /** Brings a task up to date with what it follows (its session and example) as it is read; see taskProgress.ts. */
-export type TaskRefresher = (row: TaskRow) => Promise<TaskRow>;
+export type TaskRefresher = (row: TaskRow, options?: { signLinks?: boolean }) => Promise<TaskRow>;
 
 export const DEFAULT_TASK_PAGE_SIZE = 50;
 
@@ -46,7 +46,8 @@ export class PostgresTaskStore implements TaskStore {
     const page = rows.slice(0, pageSize);
     const tasks: Task[] = [];
     for (const row of page) {
-      const task = taskFromRow(await this.refresh(row));
+      // Without artifacts asked for, their download links are not signed either.
+      const task = taskFromRow(await this.refresh(row, { signLinks: params.includeArtifacts === true }));
       if (!params.includeArtifacts) task.artifacts = [];
       tasks.push(task);
     }

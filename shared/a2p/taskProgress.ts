@@ -53,9 +53,14 @@ const EXAMPLE_KEY_PREFIX = 'a2p-task:';
 const MAX_REPORTED_PROBLEMS = 5;
 const MESSAGES_ARTIFACT_ID = 'training-messages';
 
-export async function refreshTask(deps: TaskProgressDeps, row: TaskRow): Promise<TaskRow> {
+export async function refreshTask(
+  deps: TaskProgressDeps,
+  row: TaskRow,
+  options: { signLinks?: boolean } = {},
+): Promise<TaskRow> {
   const current = (OPEN_STATES as readonly string[]).includes(row.state) ? await advanceTask(deps, row) : row;
-  return current.state === 'TASK_STATE_COMPLETED' ? withFreshDownloadLinks(deps, current) : current;
+  const signLinks = options.signLinks ?? true;
+  return signLinks && current.state === 'TASK_STATE_COMPLETED' ? withFreshDownloadLinks(deps, current) : current;
 }
 
 export async function advanceTasksOf(deps: TaskProgressDeps, link: { sessionId: string } | { exampleId: string }) {
