@@ -400,6 +400,21 @@ describe('process-trace outcomes', () => {
     expect(done.artifacts).toEqual([]);
   });
 
+  it('waits for the upload of a session named by URL, and rejects it once its upload URL has expired', async () => {
+    const client = await clientFor(owner);
+    const created = await callApi('/v1/sessions', { method: 'POST', key: owner.key, body: { suite_id: GMAIL_SUITE_ID } });
+    const { id, upload } = created.json as { id: string; upload: { url: string } };
+    const fields = data({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O });
+    const waiting = await sendForTask(client, userMessage([part({ $case: 'url', value: upload.url }), fields]));
+    expect(waiting.status?.state).toBe(TaskState.TASK_STATE_WORKING);
+    expect(statusText(await getTask(client, waiting.id))).toContain(`Waiting for the upload of session ${id}`);
+    // Two hours later (the URL lives one), nothing came.
+    await db.query("update sessions set created_at = now() - interval '2 hours' where id = $1", [id]);
+    const expired = await getTask(client, waiting.id);
+    expect(expired.status?.state).toBe(TaskState.TASK_STATE_REJECTED);
+    expect(statusText(expired)).toContain('never uploaded');
+  });
+
   it('keeps a working task as it is when more is said to it', async () => {
     const client = await clientFor(owner);
     const accepted = await sendForTask(client, userMessage([traceFile(), data({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]));

@@ -101,10 +101,19 @@ async function nextStep(deps: TaskProgressDeps, row: TaskRow): Promise<Step | un
     if (session.status === 'invalid') {
       return { state: 'TASK_STATE_REJECTED', text: invalidTraceText(row.session_id, session.validation_errors) };
     }
+    if (session.status === 'awaiting_upload' && uploadWindowClosed(deps.config, session.created_at)) {
+      return {
+        state: 'TASK_STATE_REJECTED',
+        text: `Session ${row.session_id} was never uploaded, and its upload URL has expired.`,
+      };
+    }
     if (session.status !== 'ready') {
       return unlessSaid(row, {
         state: 'TASK_STATE_WORKING',
-        text: `The trace is stored as session ${row.session_id} and is being indexed.`,
+        text:
+          session.status === 'awaiting_upload'
+            ? `Waiting for the upload of session ${row.session_id}'s trace.`
+            : `The trace is stored as session ${row.session_id} and is being indexed.`,
       });
     }
     return createTaskExample(deps, row, metadata);
@@ -127,6 +136,11 @@ async function nextStep(deps: TaskProgressDeps, row: TaskRow): Promise<Step | un
         artifacts: [await messagesArtifact(deps, example)],
       };
   }
+}
+
+/** A session's upload URL is signed at its creation, for the configured time (and a minute of clock skew). */
+function uploadWindowClosed(config: Config, createdAt: Date): boolean {
+  return Date.now() > createdAt.getTime() + (config.sessions.uploadUrlTtlSeconds + 60) * 1000;
 }
 
 /** Nothing to write when the task already says this (a poll must not rewrite the row). */

@@ -169,7 +169,7 @@ export async function recordSessionIndex(
 export async function findSessionOutcome(db: Db, sessionId: string) {
   return db
     .selectFrom('sessions')
-    .select(['id', 'status', 'validation_errors'])
+    .select(['id', 'status', 'validation_errors', 'created_at'])
     .where('id', '=', sessionId)
     .executeTakeFirst();
 }
