@@ -495,6 +495,28 @@ describe('tasks belong to their user', () => {
       statusTimestampAfter: undefined,
     });
     expect(none).toMatchObject({ tasks: [], totalSize: 0 });
+
+    // By context, and by status time.
+    const first3 = await getTask(client, ids[0] as string);
+    const ofContext = await client.listTasks({
+      tenant: '',
+      contextId: first3.contextId,
+      status: TaskState.TASK_STATE_UNSPECIFIED,
+      pageSize: 10,
+      pageToken: '',
+      statusTimestampAfter: undefined,
+    });
+    expect(ofContext.tasks.map((t) => t.id)).toEqual([ids[0]]);
+    const last = await getTask(client, ids[2] as string);
+    const newer = await client.listTasks({
+      tenant: '',
+      contextId: '',
+      status: TaskState.TASK_STATE_UNSPECIFIED,
+      pageSize: 10,
+      pageToken: '',
+      statusTimestampAfter: (await getTask(client, ids[1] as string)).status?.timestamp,
+    });
+    expect(newer.tasks.map((t) => t.id)).toEqual([last.id]);
   });
 });
 
