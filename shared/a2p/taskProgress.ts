@@ -123,10 +123,7 @@ async function nextStep(deps: TaskProgressDeps, row: TaskRow): Promise<Step | un
   switch (example.status) {
     case 'PENDING':
     case 'PROCESSING':
-      return unlessSaid(row, {
-        state: 'TASK_STATE_WORKING',
-        text: `Example ${example.id} is ${example.status}: the pipelines service is generating the training messages.`,
-      });
+      return unlessSaid(row, { state: 'TASK_STATE_WORKING', text: generatingText(example.id, example.status) });
     case 'FAILED':
       return { state: 'TASK_STATE_FAILED', text: `The pipelines service failed: ${example.error ?? 'no reason given'}.` };
     case 'COMPLETED':
@@ -136,6 +133,11 @@ async function nextStep(deps: TaskProgressDeps, row: TaskRow): Promise<Step | un
         artifacts: [await messagesArtifact(deps, example)],
       };
   }
+}
+
+/** The same words for a new example and a polled one, so that a read does not rewrite what the hook wrote. */
+function generatingText(exampleId: string, status: string): string {
+  return `Example ${exampleId} is ${status}: the pipelines service is generating the training messages.`;
 }
 
 /** A session's upload URL is signed at its creation, for the configured time (and a minute of clock skew). */
@@ -186,7 +188,7 @@ async function createTaskExample(deps: TaskProgressDeps, row: TaskRow, metadata:
     return {
       state: 'TASK_STATE_WORKING',
       exampleId: created.example.id,
-      text: `Example ${created.example.id} was created; the pipelines service is generating the training messages.`,
+      text: generatingText(created.example.id, created.example.status),
     };
   } catch (error) {
     // The request was checked when accepted; a catalog change since (a model or map deleted) fails it here.
