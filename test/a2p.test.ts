@@ -635,6 +635,11 @@ describe('malformed JSON-RPC', () => {
     expect(response.json).toMatchObject({ jsonrpc: '2.0', id, error: { code, message: expect.any(String) } });
   });
 
+  it('says why a 1.0 method without the A2A-Version header is not found', async () => {
+    const response = await rpc({ jsonrpc: '2.0', id: 1, method: 'GetTask', params: { id: UNKNOWN_ID } }, { headers: { 'A2A-Version': '' } });
+    expect(response.json).toMatchObject({ id: 1, error: { code: -32601, message: expect.stringContaining('send A2A-Version: 1.0 for GetTask') } });
+  });
+
   it('answers an unsupported protocol version with -32009, and a wrong content type with -32005', async () => {
     const version = await rpc({ jsonrpc: '2.0', id: 1, method: 'GetTask', params: { id: UNKNOWN_ID } }, { headers: { 'A2A-Version': '2.0' } });
     expect(version.json).toMatchObject({ id: 1, error: { code: -32009 } });

@@ -12,7 +12,9 @@ import type { AuthContext } from '../auth/authenticate.js';
 import { A2pCaller } from './a2pCaller.js';
 
 /** JSON-RPC 2.0's own codes (https://www.jsonrpc.org/specification#error_object); A2A's are the SDK's. */
-export const JSON_RPC = { parseError: -32700, invalidRequest: -32600, internalError: -32603 } as const;
+export const JSON_RPC = { parseError: -32700, invalidRequest: -32600, methodNotFound: -32601, internalError: -32603 } as const;
+/** A2A 1.0's JSON-RPC methods (0.3 names them message/send, tasks/get...). */
+const V1_METHODS = new Set(['SendMessage', 'SendStreamingMessage', 'GetTask', 'ListTasks', 'CancelTask', 'SubscribeToTask']);
 const LEGACY_VERSION = '0.3';
 
 export interface JsonRpcError {
@@ -93,6 +95,13 @@ export async function exchangeJsonRpc(input: {
     response = Symbol.asyncIterator in out ? await firstOfStream(out, envelope.id, mapError) : (out as JsonRpcExchange['response']);
   } catch (error) {
     response = { jsonrpc: '2.0', id: envelope.id, error: mapError(error) };
+  }
+  if (legacy && response.error?.code === JSON_RPC.methodNotFound && V1_METHODS.has(envelope.method)) {
+    // The usual cause is a client (or an interceptor) that dropped the header, which 1.0 clients always send.
+    response = {
+      ...response,
+      error: { ...response.error, message: `${response.error.message}: without an A2A-Version header a request is A2A 0.3; send A2A-Version: 1.0 for ${envelope.method}.` },
+    };
   }
   if (response.error?.code === JSON_RPC.internalError) {
     input.log(`A2P ${envelope.method}: internal error: ${response.error.message}`);
