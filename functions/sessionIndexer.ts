@@ -3,6 +3,7 @@ import { advanceA2pTasksOf } from '../shared/a2p/a2pDeps.js';
 import { getConfig } from '../shared/config.js';
 import { getDb } from '../shared/db/index.js';
 import { indexSessionBlob } from '../shared/sessions/indexSessionBlob.js';
+import { settleStaleUploads } from '../shared/sessions/staleUploads.js';
 import { SESSION_BLOB_TRIGGER_PATH } from '../shared/sessions/sessionBlob.js';
 import { getBlobServiceClient } from '../shared/storage/clients.js';
 import { SESSIONS_CONTAINER } from '../shared/storage/layout.js';
@@ -39,5 +40,23 @@ app.storageBlob('indexSessionUpload', {
     if (indexed.outcome === 'ready' || indexed.outcome === 'invalid' || indexed.outcome === 'too_large') {
       await advanceA2pTasksOf({ sessionId }, (message) => context.warn(message));
     }
+  },
+});
+
+/**
+ * Every 15 minutes, sessions stuck in `processing` for an hour are settled (shared/sessions/staleUploads.ts): an
+ * upload that never completed becomes `invalid`, a blob whose trigger never ran is indexed; A2P tasks follow.
+ */
+app.timer('settleStaleSessionUploads', {
+  schedule: '0 */15 * * * *',
+  handler: async (_timer, context) => {
+    const settled = await settleStaleUploads({
+      db: getDb(),
+      container: getBlobServiceClient().getContainerClient(SESSIONS_CONTAINER),
+      maxBytes: getConfig().sessions.uploadMaxBytes,
+      logger: context,
+    });
+    for (const { sessionId } of settled) await advanceA2pTasksOf({ sessionId }, (message) => context.warn(message));
+    context.log(`Settled ${settled.length} stale session upload(s): ${JSON.stringify(settled)}`);
   },
 });

@@ -8,7 +8,9 @@ import { createDatabase } from '../shared/db/database.js';
 import type { Database } from '../shared/db/schema.js';
 import { GITHUB_SUITE_ID, GMAIL_SUITE_ID } from '../shared/seed/catalog.js';
 import { indexSessionBlob } from '../shared/sessions/indexSessionBlob.js';
+import { settleStaleUploads } from '../shared/sessions/staleUploads.js';
 import { callApi, type ApiResponse } from './support/http.js';
+import { createSessionRow } from './support/sessions.js';
 import { createTestUser, type TestUser } from './support/users.js';
 
 /**
@@ -491,6 +493,45 @@ describe('the indexer, beyond the upload', () => {
       sha256: null,
       validation_errors: [{ line: 0, message: expect.stringMatching(/limit is 10\. It has been deleted\./) }],
     });
+    await container.delete();
+  });
+});
+
+describe('sessions stuck in processing', () => {
+  it('indexes one whose blob is there, marks one without a blob invalid, and leaves recent ones alone', async () => {
+    const user = await createTestUser();
+    // A container the host does not watch, so that only the settling indexes the blob that is there.
+    const container = blobs.getContainerClient(`stale-tests-${randomBytes(4).toString('hex')}`);
+    await container.create();
+    const [withBlob, withoutBlob, recent] = await Promise.all(
+      [0, 1, 2].map(() => createSessionRow(user.userId, GMAIL_SUITE_ID, 'processing')),
+    );
+    await container.getBlockBlobClient(`${withBlob}/input_events.jsonl`).upload(VALID_TRACE, Buffer.byteLength(VALID_TRACE));
+    await db
+      .updateTable('sessions')
+      .set({ updated_at: new Date(Date.now() - 2 * 3600_000) })
+      .where('id', 'in', [withBlob as string, withoutBlob as string])
+      .execute();
+
+    const settled = await settleStaleUploads({ ...indexerDeps(), container });
+    expect(settled).toEqual(
+      expect.arrayContaining([
+        { sessionId: withBlob, outcome: 'ready' },
+        { sessionId: withoutBlob, outcome: 'abandoned' },
+      ]),
+    );
+    expect(settled.map((entry) => entry.sessionId)).not.toContain(recent);
+    expect((await getSession(user, withBlob as string)).json).toMatchObject({ status: 'ready', event_count: 4 });
+    expect((await getSession(user, withoutBlob as string)).json).toMatchObject({
+      status: 'invalid',
+      size_bytes: null,
+      validation_errors: [{ line: 0, message: 'The upload did not complete; nothing is stored. Upload again.' }],
+    });
+    expect((await getSession(user, recent as string)).json).toMatchObject({ status: 'processing' });
+    // Settled once: a second run finds nothing of these.
+    const again = (await settleStaleUploads({ ...indexerDeps(), container })).map((entry) => entry.sessionId);
+    expect(again).not.toContain(withBlob);
+    expect(again).not.toContain(withoutBlob);
     await container.delete();
   });
 });

@@ -173,3 +173,27 @@ export async function findSessionOutcome(db: Db, sessionId: string) {
     .where('id', '=', sessionId)
     .executeTakeFirst();
 }
+
+/** Sessions `processing` for longer than `olderThanMinutes`: an upload whose process died, or a missed trigger. */
+export async function findStaleProcessingSessions(db: Db, olderThanMinutes: number, limit: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('sessions')
+    .select('id')
+    .where('status', '=', 'processing')
+    .where('updated_at', '<', new Date(Date.now() - olderThanMinutes * 60_000))
+    .orderBy('updated_at')
+    .limit(limit)
+    .execute();
+  return rows.map((row) => row.id);
+}
+
+/** An upload that never completed: `invalid` with that said, and nothing stored (size null), if still processing. */
+export async function markUploadAbandoned(db: Db, sessionId: string, message: string): Promise<boolean> {
+  const result = await db
+    .updateTable('sessions')
+    .set({ status: 'invalid', size_bytes: null, validation_errors: JSON.stringify([{ line: 0, message }]) })
+    .where('id', '=', sessionId)
+    .where('status', '=', 'processing')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
