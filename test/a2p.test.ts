@@ -10,7 +10,8 @@ import { A2A_ERROR_CODE, isJsonRpcError, TaskNotCancelableError, TaskNotFoundErr
 import { BlobServiceClient } from '@azure/storage-blob';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { GITHUB_SUITE_ID, GMAIL_SUITE_ID, SEED_MODEL_IDS } from '../shared/seed/catalog.js';
+import { GITHUB_SUITE_ID, GMAIL_SUITE_ID } from '../shared/seed/catalog.js';
+import { GPT_4O, TRAINING_MESSAGES } from './support/examples.js';
 import { callApi, type ApiResponse } from './support/http.js';
 import { createTestUser, type TestUser } from './support/users.js';
 
@@ -19,7 +20,6 @@ import { createTestUser, type TestUser } from './support/users.js';
  * parameter) over HTTP against the local Functions host; raw JSON-RPC where the point is what goes on the wire.
  */
 
-const GPT_4O = SEED_MODEL_IDS['openai/gpt-4o'] as string;
 const UNKNOWN_ID = '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f';
 
 const VALID_TRACE = [
@@ -31,17 +31,7 @@ const VALID_TRACE = [
   .join('\n')
   .concat('\n');
 
-const VALID_MESSAGES = [
-  { role: 'system', content: 'You operate Gmail through tools.' },
-  { role: 'user', content: 'Archive the newsletter.' },
-  {
-    role: 'assistant',
-    content: null,
-    tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'archive_email', arguments: '{"message_id":"m1"}' } }],
-  },
-]
-  .map((message) => JSON.stringify(message))
-  .join('\n');
+const VALID_MESSAGES = TRAINING_MESSAGES.map((message) => JSON.stringify(message)).join('\n');
 
 let db: pg.Client;
 let owner: TestUser;

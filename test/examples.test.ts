@@ -3,7 +3,7 @@ import { QueueServiceClient } from '@azure/storage-queue';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { GITHUB_SUITE_ID, GMAIL_ACTION_TOOL_MAP_ID, GMAIL_SUITE_ID, GITHUB_ACTION_TOOL_MAP_ID } from '../shared/seed/catalog.js';
 import { useApiDatabaseClient } from './support/apiDatabase.js';
-import { createExampleViaApi, GPT_4O, type CreatedExample } from './support/examples.js';
+import { createExampleViaApi, GPT_4O, TRAINING_MESSAGES, type CreatedExample } from './support/examples.js';
 import { callApi } from './support/http.js';
 import { createSessionRow } from './support/sessions.js';
 import { createTestUser, type TestUser } from './support/users.js';
@@ -19,17 +19,7 @@ beforeAll(async () => {
 
 type Example = CreatedExample;
 
-const VALID_MESSAGES = [
-  { role: 'system', content: 'You operate Gmail through tools.' },
-  { role: 'user', content: 'Archive the newsletter.' },
-  {
-    role: 'assistant',
-    content: null,
-    tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'archive_email', arguments: '{"message_id":"m1"}' } }],
-  },
-]
-  .map((message) => JSON.stringify(message))
-  .join('\n');
+const VALID_MESSAGES = TRAINING_MESSAGES.map((message) => JSON.stringify(message)).join('\n');
 
 async function uploadMessages(exampleId: string, text: string): Promise<void> {
   const blob = blobs().getContainerClient('examples').getBlockBlobClient(`${exampleId}/messages.jsonl`);

@@ -9,14 +9,13 @@ import {
   GMAIL_ACTION_TOOL_MAP_ID,
   GMAIL_MCP_SERVER_ID,
   GMAIL_SUITE_ID,
-  SEED_MODEL_IDS,
 } from '../shared/seed/catalog.js';
 import { callApi } from './support/http.js';
 import { waitForFreshWindow } from './support/rateLimitWindow.js';
 import { createSessionRow } from './support/sessions.js';
 import { createTestUser, type TestUser } from './support/users.js';
+import { GPT_4O, TRAINING_MESSAGES } from './support/examples.js';
 
-const GPT_4O = SEED_MODEL_IDS['openai/gpt-4o'] as string;
 const INLINE_LIMIT = 256 * 1024;
 const UNKNOWN_ID = '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f';
 
@@ -106,15 +105,7 @@ const INITIALIZE = {
   params: { protocolVersion: '2025-06-18', capabilities: {}, clientInfo: { name: 'raw', version: '0' } },
 };
 
-const MESSAGES = [
-  { role: 'system', content: 'You operate Gmail through tools.' },
-  { role: 'user', content: 'Archive the newsletter.' },
-  {
-    role: 'assistant',
-    content: null,
-    tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'archive_email', arguments: '{"message_id":"m1"}' } }],
-  },
-];
+const MESSAGES = TRAINING_MESSAGES;
 const jsonl = (messages: unknown[]) => messages.map((message) => JSON.stringify(message)).join('\n') + '\n';
 
 /** An example of the user's driven to COMPLETED by the pipelines service, with this messages.jsonl. */

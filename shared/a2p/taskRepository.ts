@@ -63,15 +63,8 @@ export async function upsertTask(db: Kysely<Database>, task: TaskWrite): Promise
   return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
 }
 
-export interface TaskChange {
-  state: A2pTaskState;
-  statusTimestamp: Date;
-  status: JsonObject;
-  artifacts: JsonValue[];
-  history: JsonValue[];
-  metadata: JsonObject | null;
-  exampleId: string | null;
-}
+/** What a progress step rewrites of a task (the rest is fixed once the task exists). */
+export type TaskChange = Omit<TaskWrite, 'id' | 'userId' | 'contextId' | 'sessionId'>;
 
 /** Writes the change only if the task is still at the revision it was read at; answers the new row, or undefined. */
 export async function updateTaskAtRevision(

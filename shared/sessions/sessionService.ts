@@ -69,14 +69,30 @@ function unknownSuite(suiteId: string): ApiError {
   });
 }
 
-/** Inserts the row; a suite that does not exist (the foreign key says so, atomically) is a 422 on suite_id. */
-async function insertSessionRow(db: Db, values: Parameters<typeof insertSession>[1]): Promise<SessionRow> {
+/**
+ * Inserts the caller's session row; a suite that does not exist (the foreign key says so, atomically) is a 422 on
+ * suite_id.
+ */
+async function insertSessionRow(
+  db: Db,
+  auth: AuthContext,
+  id: string,
+  input: { suite_id: string; description?: string | null | undefined },
+  status: 'awaiting_upload' | 'processing',
+): Promise<SessionRow> {
   try {
-    return await insertSession(db, values);
+    return await insertSession(db, {
+      id,
+      userId: auth.userId,
+      suiteId: input.suite_id,
+      description: input.description ?? null,
+      storagePath: sessionStoragePath(id),
+      status,
+    });
   } catch (error) {
     const violation = constraintViolationOf(error);
     if (violation?.kind === 'foreign_key' && violation.constraint === 'sessions_suite_id_fkey') {
-      throw unknownSuite(values.suiteId);
+      throw unknownSuite(input.suite_id);
     }
     throw error;
   }
@@ -98,14 +114,7 @@ export async function createSessionWithUploadUrl(
     ttlSeconds: config.sessions.uploadUrlTtlSeconds,
     httpsOnly: config.environment !== 'development' && config.environment !== 'test',
   });
-  const row = await insertSessionRow(db, {
-    id,
-    userId: auth.userId,
-    suiteId: input.suite_id,
-    description: input.description ?? null,
-    storagePath: sessionStoragePath(id),
-    status: 'awaiting_upload',
-  });
+  const row = await insertSessionRow(db, auth, id, input, 'awaiting_upload');
   return {
     ...toSessionResponse(row),
     upload: {
@@ -151,14 +160,7 @@ export async function createSessionFromMultipart(
       });
     }
     assertCanCreateInSuite(auth, fields.suite_id);
-    const row = await insertSessionRow(db, {
-      id,
-      userId: auth.userId,
-      suiteId: fields.suite_id,
-      description: fields.description ?? null,
-      storagePath: sessionStoragePath(id),
-      status: 'processing',
-    });
+    const row = await insertSessionRow(db, auth, id, fields, 'processing');
     try {
       await blob.commitBlockList(received.file.blockIds, {
         blobHTTPHeaders: { blobContentType: 'application/jsonl' },
@@ -188,14 +190,7 @@ export async function createSessionFromBytes(
 ): Promise<SessionResponse> {
   assertCanCreateInSuite(auth, input.suite_id);
   const id = randomUUID();
-  const row = await insertSessionRow(db, {
-    id,
-    userId: auth.userId,
-    suiteId: input.suite_id,
-    description: input.description ?? null,
-    storagePath: sessionStoragePath(id),
-    status: 'processing',
-  });
+  const row = await insertSessionRow(db, auth, id, input, 'processing');
   const blob = getBlobServiceClient().getContainerClient(SESSIONS_CONTAINER).getBlockBlobClient(sessionBlobName(id));
   try {
     await blob.uploadData(bytes, { blobHTTPHeaders: { blobContentType: 'application/jsonl' } });

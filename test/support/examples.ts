@@ -6,6 +6,17 @@ import type { TestUser } from './users.js';
 
 export const GPT_4O = SEED_MODEL_IDS['openai/gpt-4o'] as string;
 
+/** A valid messages.jsonl's lines: what the pipelines service writes for an example (one tool call). */
+export const TRAINING_MESSAGES = [
+  { role: 'system', content: 'You operate Gmail through tools.' },
+  { role: 'user', content: 'Archive the newsletter.' },
+  {
+    role: 'assistant',
+    content: null,
+    tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'archive_email', arguments: '{"message_id":"m1"}' } }],
+  },
+];
+
 export interface CreatedExample {
   id: string;
   status: string;
