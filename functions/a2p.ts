@@ -34,11 +34,13 @@ defineRoute({
     '`A2A-Version: 1.0` get the 1.0 card; others the 0.3 shape. Public.',
   auth: 'public',
   responses: { 200: { description: 'The agent card.', schema: AgentCardSchema } },
-  handler: async ({ request }) =>
-    jsonResponse(200, agentCardJson(buildAgentCard(baseUrlOf(request.url), API_VERSION), request.headers.get(A2A_VERSION_HEADER)), {
+  handler: async ({ request }) => {
+    const card = buildAgentCard(baseUrlOf(request.url), API_VERSION);
+    return jsonResponse(200, agentCardJson(card, request.headers.get(A2A_VERSION_HEADER)), {
       'Cache-Control': 'public, max-age=300',
       Vary: A2A_VERSION_HEADER,
-    }),
+    });
+  },
 });
 
 defineRoute({

@@ -107,7 +107,17 @@ export function agentCardJson(card: AgentCard, protocolVersion: string | null): 
   const legacy = card.supportedInterfaces.find((entry) => entry.protocolVersion === LEGACY_PROTOCOL_VERSION);
   const apiKeySchemes = Object.entries(card.securitySchemes).flatMap(([name, entry]) =>
     entry.scheme?.$case === 'apiKeySecurityScheme'
-      ? [[name, { type: 'apiKey', name: entry.scheme.value.name, in: entry.scheme.value.location, description: entry.scheme.value.description }]]
+      ? [
+          [
+            name,
+            {
+              type: 'apiKey',
+              name: entry.scheme.value.name,
+              in: entry.scheme.value.location,
+              description: entry.scheme.value.description,
+            },
+          ],
+        ]
       : [],
   );
   return {

@@ -12,7 +12,12 @@ import type { AuthContext } from '../auth/authenticate.js';
 import { A2pCaller } from './a2pCaller.js';
 
 /** JSON-RPC 2.0's own codes (https://www.jsonrpc.org/specification#error_object); A2A's are the SDK's. */
-export const JSON_RPC = { parseError: -32700, invalidRequest: -32600, methodNotFound: -32601, internalError: -32603 } as const;
+export const JSON_RPC = {
+  parseError: -32700,
+  invalidRequest: -32600,
+  methodNotFound: -32601,
+  internalError: -32603,
+} as const;
 /** A2A 1.0's JSON-RPC methods (0.3 names them message/send, tasks/get...). */
 const V1_METHODS = new Set(['SendMessage', 'SendStreamingMessage', 'GetTask', 'ListTasks', 'CancelTask', 'SubscribeToTask']);
 const LEGACY_VERSION = '0.3';
@@ -54,7 +59,9 @@ export async function exchangeJsonRpc(input: {
   const versionHeader = input.headers.get(A2A_VERSION_HEADER) || undefined;
   const protocolVersion = versionHeader ?? LEGACY_VERSION;
   const legacy = protocolVersion === LEGACY_VERSION;
-  const mapError = legacy ? LegacyJsonRpcTransportHandler.mapToLegacyJSONRPCError : JsonRpcTransportHandler.mapToJSONRPCError;
+  const mapError = legacy
+    ? LegacyJsonRpcTransportHandler.mapToLegacyJSONRPCError
+    : JsonRpcTransportHandler.mapToJSONRPCError;
   const fail = (id: Envelope['id'], error: JsonRpcError, method: string | null = null): JsonRpcExchange => ({
     response: { jsonrpc: '2.0', id, error },
     method,
@@ -64,7 +71,8 @@ export async function exchangeJsonRpc(input: {
 
   const contentType = input.headers.get('content-type');
   if (contentType !== null && contentType.split(';')[0]?.trim().toLowerCase() !== 'application/json') {
-    return fail(null, mapError(new ContentTypeNotSupportedError(`Content-Type must be application/json, not "${contentType}".`)));
+    const message = `Content-Type must be application/json, not "${contentType}".`;
+    return fail(null, mapError(new ContentTypeNotSupportedError(message)));
   }
   let parsed: unknown;
   try {
@@ -77,11 +85,11 @@ export async function exchangeJsonRpc(input: {
     return fail(envelope.id, { code: JSON_RPC.invalidRequest, message: `Invalid Request: ${envelope.problem}` });
   }
 
+  const extensionsHeader = legacy
+    ? (input.headers.get('x-a2a-extensions') ?? input.headers.get('a2a-extensions'))
+    : input.headers.get('a2a-extensions');
   const context = defaultServerCallContextBuilder({
-    extensions: Extensions.parseServiceParameter(
-      (legacy ? (input.headers.get('x-a2a-extensions') ?? input.headers.get('a2a-extensions')) : input.headers.get('a2a-extensions')) ??
-        undefined,
-    ),
+    extensions: Extensions.parseServiceParameter(extensionsHeader ?? undefined),
     user: new A2pCaller(input.auth),
     headers: headerRecord(input.headers),
     ...(versionHeader ? { requestedVersion: versionHeader } : {}),
@@ -92,7 +100,10 @@ export async function exchangeJsonRpc(input: {
     validateVersion(context.requestedVersion, await input.handler.getAgentCard(), 'JSONRPC');
     const transport = legacy ? new LegacyJsonRpcTransportHandler(input.handler) : new JsonRpcTransportHandler(input.handler);
     const out = await transport.handle(envelope as unknown as Record<string, unknown>, context);
-    response = Symbol.asyncIterator in out ? await firstOfStream(out, envelope.id, mapError) : (out as JsonRpcExchange['response']);
+    response =
+      Symbol.asyncIterator in out
+        ? await firstOfStream(out, envelope.id, mapError)
+        : (out as JsonRpcExchange['response']);
   } catch (error) {
     response = { jsonrpc: '2.0', id: envelope.id, error: mapError(error) };
   }
@@ -100,12 +111,18 @@ export async function exchangeJsonRpc(input: {
     // The usual cause is a client (or an interceptor) that dropped the header, which 1.0 clients always send.
     response = {
       ...response,
-      error: { ...response.error, message: `${response.error.message}: without an A2A-Version header a request is A2A 0.3; send A2A-Version: 1.0 for ${envelope.method}.` },
+      error: {
+        ...response.error,
+        message:
+          `${response.error.message}: without an A2A-Version header a request is A2A 0.3; ` +
+          `send A2A-Version: 1.0 for ${envelope.method}.`,
+      },
     };
   }
   if (response.error?.code === JSON_RPC.internalError) {
     input.log(`A2P ${envelope.method}: internal error: ${response.error.message}`);
-    response = { ...response, error: { code: JSON_RPC.internalError, message: 'Internal error, or a service is unavailable; retry later (it has been logged).' } };
+    const message = 'Internal error, or a service is unavailable; retry later (it has been logged).';
+    response = { ...response, error: { code: JSON_RPC.internalError, message } };
   }
   const activated = context.activatedExtensions;
   return {
@@ -129,13 +146,18 @@ function headerRecord(headers: Headers): RequestHeaders {
 
 function envelopeOf(value: unknown): Envelope | { problem: string; id: Envelope['id'] } {
   if (Array.isArray(value)) return { problem: 'batch requests are not supported; send one request per call.', id: null };
-  if (typeof value !== 'object' || value === null) return { problem: 'the body must be a JSON-RPC request object.', id: null };
+  if (typeof value !== 'object' || value === null) {
+    return { problem: 'the body must be a JSON-RPC request object.', id: null };
+  }
   const request = value as Record<string, unknown>;
   const id = request.id;
-  const validId = id === undefined || id === null || typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id));
+  const validId =
+    id === undefined || id === null || typeof id === 'string' || (typeof id === 'number' && Number.isInteger(id));
   const echoId = validId ? ((id ?? null) as Envelope['id']) : null;
   if (request.jsonrpc !== '2.0') return { problem: '"jsonrpc" must be "2.0".', id: echoId };
-  if (typeof request.method !== 'string' || request.method === '') return { problem: '"method" must be a string.', id: echoId };
+  if (typeof request.method !== 'string' || request.method === '') {
+    return { problem: '"method" must be a string.', id: echoId };
+  }
   if (!validId) return { problem: '"id" must be a string, an integer or null.', id: null };
   return { jsonrpc: '2.0', id: echoId, method: request.method, ...('params' in request ? { params: request.params } : {}) };
 }

@@ -105,7 +105,10 @@ export async function findOpenTasksOf(
   link: { sessionId: string } | { exampleId: string },
 ): Promise<TaskRow[]> {
   let query = db.selectFrom('a2p_tasks').selectAll().where('state', 'in', OPEN_STATES);
-  query = 'sessionId' in link ? query.where('session_id', '=', link.sessionId) : query.where('example_id', '=', link.exampleId);
+  query =
+    'sessionId' in link
+      ? query.where('session_id', '=', link.sessionId)
+      : query.where('example_id', '=', link.exampleId);
   return query.execute();
 }
 

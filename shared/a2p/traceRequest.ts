@@ -30,9 +30,13 @@ export function dataOf(message: Message): Record<string, unknown> {
   const data: Record<string, unknown> = {};
   for (const part of message.parts) {
     const value = part.content?.$case === 'data' ? (part.content.value as unknown) : undefined;
-    if (typeof value === 'object' && value !== null && !Array.isArray(value)) Object.assign(data, value);
+    if (isObject(value)) Object.assign(data, value);
   }
   return data;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 export function fileParts(message: Message): Part[] {
@@ -46,10 +50,10 @@ export function fileParts(message: Message): Part[] {
  */
 export function readTraceRequest(message: Message, earlier: Record<string, unknown> = {}): TraceRequest {
   const given = dataOf(message);
-  const nonObjectData = message.parts.some(
-    (part) => part.content?.$case === 'data' && (typeof part.content.value !== 'object' || part.content.value === null || Array.isArray(part.content.value)),
-  );
-  if (nonObjectData) return { kind: 'rejected', reason: 'The data part must be a JSON object: { suite_id, model_id, ... }.' };
+  const nonObjectData = message.parts.some((part) => part.content?.$case === 'data' && !isObject(part.content.value));
+  if (nonObjectData) {
+    return { kind: 'rejected', reason: 'The data part must be a JSON object: { suite_id, model_id, ... }.' };
+  }
   const unknown = Object.keys(given).filter((key) => !KNOWN_FIELDS.has(key));
   if (unknown.length > 0) {
     return {
@@ -60,7 +64,9 @@ export function readTraceRequest(message: Message, earlier: Record<string, unkno
   const { skill: _skill, ...fields } = { ...earlier, ...given };
 
   const files = fileParts(message);
-  if (files.length > 1) return { kind: 'rejected', reason: `Send one trace file per task; this message has ${files.length}.` };
+  if (files.length > 1) {
+    return { kind: 'rejected', reason: `Send one trace file per task; this message has ${files.length}.` };
+  }
   const file = files[0] ? fileOf(files[0]) : null;
   if (file && 'reason' in file) return { kind: 'rejected', reason: file.reason };
 

@@ -56,7 +56,8 @@ export function createTracepipeAgentExecutor(deps: ProcessTraceDeps): AgentExecu
         case SKILL_IDS.catalog:
           return answer(deps, bus, request, 'catalog', () => {
             const data = dataOf(request.userMessage);
-            const query = data.query === undefined ? { ...data, ...catalogRequestFromText(textOf(request.userMessage)) } : data;
+            const fromText = data.query === undefined ? catalogRequestFromText(textOf(request.userMessage)) : {};
+            const query = { ...data, ...fromText };
             return answerCatalog(deps.db, query);
           });
         case SKILL_IDS.usage:
@@ -97,7 +98,9 @@ async function answer(
       error instanceof ApiError && error.status < 500
         ? error
         : new ApiError('unavailable', 'A service this answer needs is unavailable; retry later.');
-    if (refusal !== error) deps.log(`A2P ${skill} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    if (refusal !== error) {
+      deps.log(`A2P ${skill} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    }
     reply(bus, request, [
       dataPart({ error: { code: refusal.code, message: refusal.message, details: refusal.details ?? {} } }),
       textPart(refusal.message),
