@@ -1,6 +1,7 @@
 import { A2A_VERSION_HEADER } from '@a2a-js/sdk';
 import type { HttpRequest } from '@azure/functions';
 import { authenticateRequest } from '../shared/auth/authenticate.js';
+import type { RateLimitBucket } from '../shared/auth/rateLimitBuckets.js';
 import { a2pDeps } from '../shared/a2p/a2pDeps.js';
 import { A2P_LIMITS } from '../shared/a2p/a2pLimits.js';
 import { createA2pRequestHandler } from '../shared/a2p/a2pRequestHandler.js';
@@ -73,25 +74,11 @@ defineRoute({
   handler: async ({ auth, request, context }) => {
     const started = performance.now();
     const log = (message: string) => context.warn(message);
-    const exchange = await readBody(request).then((body) =>
+    const body = await readBody(request);
+    const exchange =
       typeof body !== 'string'
         ? body
-        : exchangeJsonRpc({
-            handler: createA2pRequestHandler(
-              {
-                ...a2pDeps(log),
-                countAgainst: async (bucket) => {
-                  await authenticateRequest(request, bucket);
-                },
-              },
-              buildAgentCard(baseUrlOf(request.url), API_VERSION),
-            ),
-            headers: request.headers,
-            body,
-            auth,
-            log,
-          }),
-    );
+        : await exchangeJsonRpc({ handler: requestHandlerFor(request, log), headers: request.headers, body, auth, log });
     await recordA2pRequest(getDb(), {
       requestId: context.invocationId,
       userId: auth.userId,
@@ -109,6 +96,16 @@ defineRoute({
     );
   },
 });
+
+function requestHandlerFor(request: HttpRequest, log: (message: string) => void) {
+  const deps = {
+    ...a2pDeps(log),
+    countAgainst: async (bucket: RateLimitBucket) => {
+      await authenticateRequest(request, bucket);
+    },
+  };
+  return createA2pRequestHandler(deps, buildAgentCard(baseUrlOf(request.url), API_VERSION));
+}
 
 /** The body as text, or, over the limit or not UTF-8, the JSON-RPC refusal (413 for the size, as /v1/mcp does). */
 async function readBody(request: HttpRequest): Promise<string | JsonRpcExchange> {

@@ -1,4 +1,4 @@
-import { Task, taskStateFromJSON, taskStateToJSON, type ListTasksRequest, type ListTasksResponse } from '@a2a-js/sdk';
+import { Task, TaskState, taskStateToJSON, type ListTasksRequest, type ListTasksResponse } from '@a2a-js/sdk';
 import { RequestMalformedError } from '@a2a-js/sdk/errors';
 import type { ServerCallContext, TaskStore } from '@a2a-js/sdk/server';
 import type { Kysely } from 'kysely';
@@ -76,7 +76,7 @@ export function taskFromRow(row: TaskRow): Task {
 export function toTaskWrite(task: Task, userId: string) {
   const wire = Task.toJSON(task) as JsonObject;
   const metadata = (task.metadata ?? null) as JsonObject | null;
-  const state = taskStateToJSON(task.status?.state ?? taskStateFromJSON('TASK_STATE_SUBMITTED'));
+  const state = taskStateToJSON(task.status?.state ?? TaskState.TASK_STATE_SUBMITTED);
   if (!(A2P_TASK_STATES as readonly string[]).includes(state)) {
     throw new Error(`A task cannot be stored in state ${state}.`);
   }

@@ -147,8 +147,8 @@ function uploadWindowClosed(config: Config, createdAt: Date): boolean {
 
 /** Nothing to write when the task already says this (a poll must not rewrite the row). */
 function unlessSaid(row: TaskRow, step: Step): Step | undefined {
-  const said = JSON.stringify(row.status);
-  return row.state === step.state && said.includes(JSON.stringify(step.text)) ? undefined : step;
+  const parts = (row.status as { message?: { parts?: { text?: unknown }[] } }).message?.parts ?? [];
+  return row.state === step.state && parts.some((part) => part.text === step.text) ? undefined : step;
 }
 
 function invalidTraceText(sessionId: string, errors: { line: number; message: string }[]): string {
