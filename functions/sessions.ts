@@ -8,6 +8,7 @@ import {
   CreatedSessionSchema,
   CreateSessionJsonBody,
   CreateSessionMultipartBody,
+  NewUploadBody,
   SessionListQuery,
   SessionPageSchema,
   SessionParams,
@@ -17,6 +18,7 @@ import {
   createSessionFromMultipart,
   createSessionWithUploadUrl,
   getSession,
+  issueNewUploadUrl,
   listSessions,
 } from '../shared/sessions/sessionService.js';
 
@@ -27,13 +29,18 @@ defineRoute({
   tags: ['Sessions'],
   summary: 'Create a session (upload URL, or the file itself)',
   description:
-    'Two forms. **JSON** `{ suite_id, description? }`: answers 201 with the session (`awaiting_upload`) and `upload`, ' +
-    "a SAS URL that allows creating and writing the session's one blob until `expires_at` (1 hour by default); " +
-    'upload the trace there (one PUT, or staged blocks with the Azure SDK), at most `max_bytes` (5 GiB by ' +
-    'default). **multipart/form-data** with `suite_id`, `description`? and the file `input_events`, in any order: ' +
-    'the file is streamed to storage (at most 100 MiB by default, else 413 and nothing is kept) and the session ' +
-    'answers 201 as `processing`. Either way the upload is then indexed and the session becomes `ready` or ' +
-    '`invalid`. A suite that does not exist is a 422 naming suite_id; one the key is not limited to is a 403.',
+    'Two forms. **JSON** `{ suite_id, description?, format?, file_name?, skip_invalid_lines? }`: answers 201 with ' +
+    'the session (`awaiting_upload`) and `upload`, a SAS URL that allows creating and writing one staging blob ' +
+    'until `expires_at` (1 hour by default); upload the recording there (one PUT, or staged blocks with the Azure ' +
+    'SDK), at most `max_bytes` (5 GiB by default). **multipart/form-data** with `suite_id`, `description`?, ' +
+    '`format`?, `skip_invalid_lines`? and the file `input_events` (whatever the format), in any order: the file is ' +
+    'streamed to storage (at most 100 MiB by default, else 413 and nothing is kept) and the session answers 201 as ' +
+    '`processing`. Either way the upload is then indexed: its format recognised (or checked against `format`), ' +
+    'converted into the canonical trace (`input_events.jsonl` in the recorder\'s shape, ordered by time), ' +
+    'screenshots of a bundle stored with a manifest, the original kept when it was not already canonical; the ' +
+    'session becomes `ready` or `invalid` (with the reasons by line, event or entry). A bundle\'s unpacked size is ' +
+    'held to the same limit as its upload. A suite that does not exist is a 422 naming suite_id; one the key is not ' +
+    'limited to is a 403.',
   auth: 'apiKey',
   rateLimit: 'session_create',
   responses: {
@@ -68,6 +75,32 @@ defineRoute({
     }
     const body = validateInput(CreateSessionJsonBody, await readJsonBody(request), 'body');
     return jsonResponse(201, await createSessionWithUploadUrl(getDb(), auth, body));
+  },
+});
+
+defineRoute({
+  operationId: 'createSessionUpload',
+  method: 'POST',
+  path: '/v1/sessions/{id}/upload',
+  tags: ['Sessions'],
+  summary: 'Get a fresh upload URL',
+  description:
+    'For a session `awaiting_upload` (its URL expired) or `invalid` (try again): a new upload URL, naming a new ' +
+    'staging blob, so that nothing written through an older URL counts any more. The session goes back to ' +
+    '`awaiting_upload` with nothing measured. The body is optional: `format`, `file_name` and `skip_invalid_lines` ' +
+    'for the next upload (else the session\'s own). 409 while the session is processing or once it is ready (a ready ' +
+    'session never changes). Counts against the session-creation rate limit.',
+  auth: 'apiKey',
+  rateLimit: 'session_create',
+  params: SessionParams,
+  responses: { 200: { description: 'The session, with its new `upload`.', schema: CreatedSessionSchema } },
+  errors: ['bad_request', 'conflict', 'not_found', 'validation_error'],
+  openapi: {
+    request: { body: { required: false, content: { 'application/json': { schema: NewUploadBody } } } },
+  },
+  handler: async ({ auth, params, request }) => {
+    const body = validateInput(NewUploadBody, await readJsonBody(request, { optional: true }), 'body');
+    return jsonResponse(200, await issueNewUploadUrl(getDb(), auth, params.id, body));
   },
 });
 

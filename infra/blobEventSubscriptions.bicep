@@ -17,8 +17,8 @@ param systemTopicName string
 var blobTriggers = [
   {
     functionName: 'indexSessionUpload'
-    container: 'sessions'
-    blobNameSuffix: '/input_events.jsonl'
+    container: 'uploads'
+    blobNameSuffix: ''
   }
 ]
 // </blob-triggers>
@@ -51,7 +51,7 @@ resource subscriptions 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022
       includedEventTypes: [
         'Microsoft.Storage.BlobCreated'
       ]
-      // Subjects look like /blobServices/default/containers/sessions/blobs/<session-id>/input_events.jsonl.
+      // Subjects look like /blobServices/default/containers/uploads/blobs/<session-id>/<attempt>/<file name>.
       subjectBeginsWith: '/blobServices/default/containers/${trigger.container}/blobs/'
       subjectEndsWith: trigger.blobNameSuffix
     }

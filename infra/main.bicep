@@ -128,6 +128,7 @@ var postgresAdminName = !empty(principalName) ? principalName : (any(deployer())
 
 // <storage-layout>
 // Names the code uses (shared/storage/layout.ts): test/infra.test.ts checks that the two agree.
+var uploadsContainerName = 'uploads'
 var sessionsContainerName = 'sessions'
 var examplesContainerName = 'examples'
 var exampleJobsQueueName = 'example-jobs'
@@ -152,6 +153,7 @@ module storage 'modules/storage.bicep' = {
     name: storageAccountName
     skuName: storageSkuName
     containerNames: [
+      uploadsContainerName
       sessionsContainerName
       examplesContainerName
       deploymentContainerName
@@ -164,6 +166,9 @@ module storage 'modules/storage.bicep' = {
       '${examplesContainerName}/'
     ]
     retentionDays: retentionDays
+    stagingPrefixes: [
+      '${uploadsContainerName}/'
+    ]
   }
 }
 

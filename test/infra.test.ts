@@ -2,8 +2,8 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { CONFIG_SETTING_NAMES, ConfigError, loadConfig, type Config } from '../shared/config.js';
-import { SESSION_BLOB_TRIGGER_PATH } from '../shared/sessions/sessionBlob.js';
-import { EXAMPLE_JOBS_QUEUE, EXAMPLES_CONTAINER, SESSIONS_CONTAINER } from '../shared/storage/layout.js';
+import { STAGING_BLOB_TRIGGER_PATH } from '../shared/sessions/sessionBlob.js';
+import { EXAMPLE_JOBS_QUEUE, EXAMPLES_CONTAINER, SESSIONS_CONTAINER, UPLOADS_CONTAINER } from '../shared/storage/layout.js';
 import { PROJECT_ROOT } from './support/apiProcess.js';
 
 /*
@@ -126,11 +126,13 @@ describe('infra storage names and the code', () => {
 
   it('creates the containers and the queue that shared/storage/layout.ts names', () => {
     expect(layout).toEqual({
+      uploadsContainerName: UPLOADS_CONTAINER,
       sessionsContainerName: SESSIONS_CONTAINER,
       examplesContainerName: EXAMPLES_CONTAINER,
       exampleJobsQueueName: EXAMPLE_JOBS_QUEUE,
     });
-    expect(storageModule).toMatch(/containerNames: \[\s*sessionsContainerName\s+examplesContainerName\s/);
+    expect(storageModule).toMatch(/containerNames: \[\s*uploadsContainerName\s+sessionsContainerName\s+examplesContainerName\s/);
+    expect(storageModule).toMatch(/stagingPrefixes: \[\s*'\$\{uploadsContainerName\}\/'\s*\]/);
     expect(storageModule).toMatch(/queueNames: \[\s*exampleJobsQueueName\s*\]/);
     expect(storageModule).toMatch(/retentionPrefixes: \[\s*'\$\{sessionsContainerName\}\/'\s+'\$\{examplesContainerName\}\/'\s*\]/);
   });
@@ -164,11 +166,11 @@ describe('infra Event Grid subscriptions and the blob triggers the app registers
   it('subscribes every blob trigger to its container and blob name ending, and nothing else', async () => {
     const triggers = await registeredBlobTriggers();
     expect(triggers.map((trigger) => trigger.name)).toContain('indexSessionUpload');
-    expect(triggers.find((trigger) => trigger.name === 'indexSessionUpload')?.path).toBe(SESSION_BLOB_TRIGGER_PATH);
+    expect(triggers.find((trigger) => trigger.name === 'indexSessionUpload')?.path).toBe(STAGING_BLOB_TRIGGER_PATH);
     const expected = triggers.map((trigger) => ({
       functionName: trigger.name,
       container: trigger.path.split('/')[0],
-      // What follows the last {binding} expression: "/input_events.jsonl" for sessions/{sessionId}/input_events.jsonl.
+      // What follows the last {binding} expression: "" for uploads/{name}.
       blobNameSuffix: trigger.path.includes('}') ? trigger.path.slice(trigger.path.lastIndexOf('}') + 1) : '',
     }));
     expect(subscribed).toEqual(expected);

@@ -1,4 +1,6 @@
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { BlobServiceClient, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import type { Kysely } from 'kysely';
 import pg from 'pg';
@@ -7,39 +9,37 @@ import { generateApiKeySecret, hashApiKeySecret, maskApiKeySecret } from '../sha
 import { createDatabase } from '../shared/db/database.js';
 import type { Database } from '../shared/db/schema.js';
 import { GITHUB_SUITE_ID, GMAIL_SUITE_ID } from '../shared/seed/catalog.js';
-import { indexSessionBlob } from '../shared/sessions/indexSessionBlob.js';
+import { indexSessionUpload } from '../shared/sessions/indexSessionUpload.js';
 import { settleStaleUploads } from '../shared/sessions/staleUploads.js';
+import { PROJECT_ROOT } from './support/apiProcess.js';
 import { callApi, type ApiResponse } from './support/http.js';
-import { createSessionRow } from './support/sessions.js';
+import {
+  createSessionRow,
+  createSessionViaApi,
+  eventually,
+  getSessionViaApi,
+  postSessionMultipart,
+  privateIndexer,
+  sessionBlobNames,
+  stagingNameOf,
+  waitUntilIndexed,
+  type FormPart,
+  type SessionBody,
+} from './support/sessions.js';
 import { createTestUser, type TestUser } from './support/users.js';
 
 /**
  * Sessions end to end, as clients meet them: created over HTTP, uploaded with the real @azure/storage-blob client
- * to the URL the API hands out (or as multipart to the API), indexed by the blob trigger that the local host fires,
- * and read back over HTTP. Each test has users of its own (session creation is limited to 10 a minute per key).
+ * to the URL the API hands out (a staging blob) or as multipart to the API, indexed by the blob trigger that the
+ * local host fires into the canonical files, and read back over HTTP. The formats themselves have their own file
+ * (sessionFormats.test.ts). Each test has users of its own (session creation is limited to 10 a minute per key).
  */
-
-interface Session {
-  id: string;
-  suite_id: string;
-  description: string | null;
-  storage_path: string;
-  status: 'awaiting_upload' | 'processing' | 'ready' | 'invalid';
-  size_bytes: number | null;
-  event_count: number | null;
-  event_counts: Record<string, number> | null;
-  sha256: string | null;
-  duration_seconds: number | null;
-  validation_errors: Array<{ line: number; message: string }>;
-  created_at: string;
-  updated_at: string;
-  upload?: { url: string; method: string; headers: Record<string, string>; expires_at: string; max_bytes: number };
-}
 
 let pgClient: pg.Client;
 let db: Kysely<Database>;
 let blobs: BlobServiceClient;
 let sessionsContainer: ContainerClient;
+let uploadsContainer: ContainerClient;
 
 beforeAll(async () => {
   pgClient = new pg.Client({ connectionString: inject('databaseUrl') });
@@ -47,6 +47,7 @@ beforeAll(async () => {
   db = createDatabase({ connectionString: inject('databaseUrl'), poolMax: 2 });
   blobs = BlobServiceClient.fromConnectionString(inject('storageConnectionString'));
   sessionsContainer = blobs.getContainerClient('sessions');
+  uploadsContainer = blobs.getContainerClient('uploads');
 });
 
 afterAll(async () => {
@@ -54,103 +55,29 @@ afterAll(async () => {
   await db.destroy();
 });
 
-// ---------------------------------------------------------------------------------------------------------------
-// Helpers
-
-const trace = (events: Array<Record<string, unknown>>) => events.map((e) => JSON.stringify(e)).join('\n') + '\n';
+const RECORDER = readFileSync(join(PROJECT_ROOT, 'test/fixtures/samples/recorder-session.jsonl'));
 const sha256 = (data: string | Buffer) => createHash('sha256').update(data).digest('hex');
+const recorderLine = (second: number, action = 'click') =>
+  JSON.stringify({ suite: 'gmail', tab: 1, url: 'https://mail.google.com/', timestamp: `2026-01-06T20:30:${String(second).padStart(2, '0')}.000000+00:00`, action });
+const SMALL = `${[1, 2, 4, 3].map((s, i) => recorderLine(s, i % 2 ? 'keyup' : 'keydown')).join('\n')}\n`;
 
-const VALID_TRACE = trace([
-  { type: 'keydown', ts: 1_000_000, key: 'a' },
-  { type: 'keyup', ts: 1_250_000, key: 'a' },
-  { name: 'click', ts: 3_500_000, x: 10, y: 20 },
-  { type: 'keydown', ts: 2_000_000, key: 'b' },
-]);
-
-async function createSession(user: TestUser, body: Record<string, unknown> = { suite_id: GMAIL_SUITE_ID }) {
-  const response = await callApi('/v1/sessions', { method: 'POST', key: user.key, body });
-  expect(response.status, response.text).toBe(201);
-  return response.json as Session & { upload: NonNullable<Session['upload']> };
+async function put(url: string, data: Buffer | string): Promise<void> {
+  const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data);
+  await new BlockBlobClient(url).upload(bytes, bytes.length);
 }
 
-async function getSession(user: TestUser, id: string): Promise<ApiResponse> {
-  return callApi(`/v1/sessions/${id}`, { key: user.key });
+async function canonical(sessionId: string): Promise<Buffer> {
+  return sessionsContainer.getBlobClient(`${sessionId}/input_events.jsonl`).downloadToBuffer();
 }
-
-/** Polls until `probe` answers something other than undefined; fails at the deadline. */
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
-
-/** Waits until the session is indexed (ready or invalid); with `sha`, indexed for the upload of that content. */
-async function indexed(user: TestUser, id: string, sha?: string): Promise<Session> {
-  return eventually(`session ${id} to be indexed`, async () => {
-    const session = (await getSession(user, id)).json as Session;
-    const done = session.status === 'ready' || session.status === 'invalid';
-    return done && (sha === undefined || session.sha256 === sha) ? session : undefined;
-  });
-}
-
-type Part = { name: string; value: string } | { name: string; filename: string; content: Buffer | string };
-
-function multipartBody(parts: Part[], boundary: string): Buffer {
-  const chunks: Buffer[] = [];
-  for (const part of parts) {
-    if ('value' in part) {
-      chunks.push(Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"\r\n\r\n${part.value}\r\n`));
-    } else {
-      chunks.push(
-        Buffer.from(
-          `--${boundary}\r\nContent-Disposition: form-data; name="${part.name}"; filename="${part.filename}"\r\n` +
-            'Content-Type: application/jsonl\r\n\r\n',
-        ),
-        Buffer.isBuffer(part.content) ? part.content : Buffer.from(part.content),
-        Buffer.from('\r\n'),
-      );
-    }
-  }
-  chunks.push(Buffer.from(`--${boundary}--\r\n`));
-  return Buffer.concat(chunks);
-}
-
-async function postMultipart(user: TestUser, parts: Part[]): Promise<ApiResponse> {
-  const boundary = `----tracepipe${randomBytes(8).toString('hex')}`;
-  return callApi('/v1/sessions', {
-    method: 'POST',
-    key: user.key,
-    headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}` },
-    body: multipartBody(parts, boundary).toString('latin1'),
-  });
-}
-
-/** Sends a multipart body as bytes (callApi sends strings). */
-async function postMultipartBytes(user: TestUser, parts: Part[]): Promise<ApiResponse> {
-  const boundary = `----tracepipe${randomBytes(8).toString('hex')}`;
-  const response = await fetch(`${inject('apiUrl')}/v1/sessions`, {
-    method: 'POST',
-    headers: { 'X-API-Key': user.key, 'Content-Type': `multipart/form-data; boundary=${boundary}` },
-    body: new Uint8Array(multipartBody(parts, boundary)),
-  });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, text, json: text ? JSON.parse(text) : undefined };
-}
-
-const fileFor = (content: Buffer | string): Part => ({ name: 'input_events', filename: 'input_events.jsonl', content });
 
 async function sessionRowsOf(userId: string): Promise<number> {
   const { rows } = await pgClient.query('select count(*)::int as n from sessions where user_id = $1', [userId]);
   return rows[0].n as number;
 }
 
-async function blobNames(): Promise<Set<string>> {
-  const names = new Set<string>();
-  for await (const item of sessionsContainer.listBlobsFlat({ includeUncommitedBlobs: true })) names.add(item.name);
+async function uploadNames(prefix = ''): Promise<string[]> {
+  const names: string[] = [];
+  for await (const item of uploadsContainer.listBlobsFlat({ prefix, includeUncommitedBlobs: true })) names.push(item.name);
   return names;
 }
 
@@ -165,45 +92,33 @@ async function addKey(userId: string, suiteIds: string[] | null): Promise<TestUs
   return { userId, apiKeyId: rows[0].id as string, key };
 }
 
-async function invokeIndexerViaAdmin(sessionId: string): Promise<void> {
-  const response = await fetch(`${inject('apiUrl')}/admin/functions/indexSessionUpload`, {
-    method: 'POST',
-    headers: { 'Content-Type': 'application/json' },
-    body: JSON.stringify({ input: `sessions/${sessionId}/input_events.jsonl` }),
-  });
-  expect(response.status).toBe(202);
-}
-
-const indexerDeps = (maxBytes = 5 * 1024 ** 3) => ({
-  db,
-  container: sessionsContainer,
-  maxBytes,
-  logger: { log: () => undefined, warn: () => undefined },
-});
-
-// ---------------------------------------------------------------------------------------------------------------
+const fileFor = (content: Buffer | string, filename = 'recording.jsonl'): FormPart => ({ name: 'input_events', filename, content });
 
 describe('POST /v1/sessions (JSON) and the upload URL', () => {
-  it('creates a session awaiting its upload, with a SAS URL for its one blob', async () => {
+  it('creates a session awaiting its upload, with a SAS URL for one staging blob', async () => {
     const user = await createTestUser();
     const before = Date.now();
-    const session = await createSession(user, { suite_id: GMAIL_SUITE_ID, description: 'Archiving a thread' });
+    const session = await createSessionViaApi(user, { suite_id: GMAIL_SUITE_ID, description: 'Archiving a thread' });
     expect(session).toMatchObject({
       suite_id: GMAIL_SUITE_ID,
       description: 'Archiving a thread',
       storage_path: `sessions/${session.id}/`,
       status: 'awaiting_upload',
+      format: null,
+      file_name: 'upload',
+      skip_invalid_lines: false,
       size_bytes: null,
       event_count: null,
       event_counts: null,
       sha256: null,
       duration_seconds: null,
+      files: null,
       validation_errors: [],
     });
     const { upload } = session;
     expect(upload).toMatchObject({ method: 'PUT', headers: { 'x-ms-blob-type': 'BlockBlob' }, max_bytes: 5 * 1024 ** 3 });
     const url = new URL(upload.url);
-    expect(url.pathname).toMatch(new RegExp(`/sessions/${session.id}/input_events\\.jsonl$`));
+    expect(url.pathname).toMatch(new RegExp(`/uploads/${session.id}/1/upload$`));
     expect(url.searchParams.get('sp')).toBe('cw');
     expect(url.searchParams.get('sr')).toBe('b');
     expect(url.searchParams.get('spr')).toBe('https,http'); // TRACEPIPE_ENV=test: Azurite speaks HTTP
@@ -211,42 +126,55 @@ describe('POST /v1/sessions (JSON) and the upload URL', () => {
     expect(expiresAt).toBe(Date.parse(url.searchParams.get('se') as string));
     expect(expiresAt - before).toBeGreaterThan(3600_000 - 5_000);
     expect(expiresAt - before).toBeLessThanOrEqual(3600_000 + 5_000);
-    expect((await getSession(user, session.id)).json).toEqual(
+    expect((await getSessionViaApi(user, session.id)).json).toEqual(
       Object.fromEntries(Object.entries(session).filter(([key]) => key !== 'upload')),
     );
+    // The file name follows the declared format, or the one given.
+    expect(new URL((await createSessionViaApi(user, { suite_id: GMAIL_SUITE_ID, format: 'recorder-bundle' })).upload.url).pathname).toMatch(/\/1\/recording\.zip$/);
+    expect(new URL((await createSessionViaApi(user, { suite_id: GMAIL_SUITE_ID, file_name: 'my-trace.json' })).upload.url).pathname).toMatch(/\/1\/my-trace\.json$/);
   });
 
-  it('indexes a single-PUT upload: ready, with size, sha256, counts by type and duration', async () => {
+  it('indexes a single-PUT upload into the canonical trace and deletes the staging blob', async () => {
     const user = await createTestUser();
-    const session = await createSession(user);
-    await new BlockBlobClient(session.upload.url).upload(VALID_TRACE, Buffer.byteLength(VALID_TRACE));
-    const ready = await indexed(user, session.id);
+    const session = await createSessionViaApi(user);
+    await put(session.upload.url, RECORDER);
+    const ready = await waitUntilIndexed(user, session.id);
     expect(ready).toMatchObject({
       status: 'ready',
-      size_bytes: Buffer.byteLength(VALID_TRACE),
-      sha256: sha256(VALID_TRACE),
-      event_count: 4,
-      event_counts: { keydown: 2, keyup: 1, click: 1 },
-      duration_seconds: 2.5,
+      format: 'recorder-jsonl',
+      size_bytes: RECORDER.length,
+      sha256: sha256(RECORDER),
+      canonical_size_bytes: RECORDER.length,
+      canonical_sha256: sha256(RECORDER),
+      event_count: 92,
+      clock: 'absolute',
+      first_event_at: '2026-12-01T21:22:54.838Z',
+      last_event_at: '2026-12-01T21:22:57.001Z',
+      duration_seconds: 2.1633,
+      tab_count: 1,
+      url_count: 1,
+      screenshot_count: 0,
+      dropped_event_count: 0,
+      skipped_event_count: 0,
+      files: { trace: `sessions/${session.id}/input_events.jsonl`, screenshots_manifest: null, original: null },
       validation_errors: [],
     });
-    expect(Date.parse(ready.updated_at)).toBeGreaterThan(Date.parse(ready.created_at));
+    expect(ready.event_counts).toMatchObject({ mousemove: 18, keydown: 17, click: 4 });
+    // Already canonical: the trace is the upload, and no original is kept beside it.
+    expect(sha256(await canonical(session.id))).toBe(sha256(RECORDER));
+    expect(await sessionBlobNames(sessionsContainer, session.id)).toEqual(['input_events.jsonl']);
+    expect(await uploadNames(`${session.id}/`)).toEqual([]);
   });
 
   it('indexes an upload in staged blocks (the SDK with a small block size)', async () => {
     const user = await createTestUser();
-    const session = await createSession(user);
-    const lines = Array.from({ length: 5000 }, (_, i) => JSON.stringify({ type: i % 2 ? 'mousemove' : 'wheel', ts: i * 1000 }));
-    const data = Buffer.from(lines.join('\n') + '\n');
-    expect(data.length).toBeGreaterThan(4 * 16 * 1024);
-    const client = new BlockBlobClient(session.upload.url);
-    await client.uploadData(data, { blockSize: 16 * 1024, maxSingleShotSize: 16 * 1024, concurrency: 4 });
-    const blocks = await blobs
-      .getContainerClient('sessions')
-      .getBlockBlobClient(`${session.id}/input_events.jsonl`)
-      .getBlockList('committed');
-    expect(blocks.committedBlocks?.length).toBeGreaterThan(1);
-    const ready = await indexed(user, session.id);
+    const session = await createSessionViaApi(user);
+    const lines = Array.from({ length: 5000 }, (_, i) =>
+      JSON.stringify({ timestamp: new Date(Date.UTC(2026, 0, 1) + i).toISOString(), action: i % 2 ? 'mousemove' : 'wheel' }),
+    );
+    const data = Buffer.from(`${lines.join('\n')}\n`);
+    await new BlockBlobClient(session.upload.url).uploadData(data, { blockSize: 16 * 1024, maxSingleShotSize: 16 * 1024, concurrency: 4 });
+    const ready = await waitUntilIndexed(user, session.id);
     expect(ready).toMatchObject({
       status: 'ready',
       size_bytes: data.length,
@@ -254,73 +182,90 @@ describe('POST /v1/sessions (JSON) and the upload URL', () => {
       event_count: 5000,
       event_counts: { wheel: 2500, mousemove: 2500 },
       duration_seconds: 4.999,
+      files: { original: `sessions/${session.id}/original/upload` },
     });
+    // The timestamps were written canonically (microseconds, +00:00); the upload is kept as it came.
+    const first = (await canonical(session.id)).toString().split('\n')[0];
+    expect(first).toBe('{"timestamp":"2026-01-01T00:00:00.000000+00:00","action":"wheel"}');
+    const original = await sessionsContainer.getBlobClient(`${session.id}/original/upload`).downloadToBuffer();
+    expect(sha256(original)).toBe(sha256(data));
   });
 
   it('hands out a URL that cannot read, list, delete or write another blob', async () => {
     const user = await createTestUser();
-    const session = await createSession(user);
-    const other = await createSession(user);
+    const session = await createSessionViaApi(user);
+    const other = await createSessionViaApi(user);
     const client = new BlockBlobClient(session.upload.url);
-    await client.upload(VALID_TRACE, Buffer.byteLength(VALID_TRACE));
+    await client.upload(SMALL, Buffer.byteLength(SMALL));
 
     await expect(client.download()).rejects.toMatchObject({ statusCode: 403 });
     await expect(client.getProperties()).rejects.toMatchObject({ statusCode: 403 });
     await expect(client.delete()).rejects.toMatchObject({ statusCode: 403 });
-
     const sas = new URL(session.upload.url).search;
     const containerUrl = new URL(session.upload.url);
-    containerUrl.pathname = containerUrl.pathname.replace(/\/[^/]+\/input_events\.jsonl$/, '');
+    containerUrl.pathname = containerUrl.pathname.replace(/\/[^/]+\/1\/upload$/, '');
     const container = new ContainerClient(`${containerUrl.origin}${containerUrl.pathname}${sas}`);
     await expect(container.listBlobsFlat().next()).rejects.toMatchObject({ statusCode: 403 });
 
-    // The same signature on another session's blob, or on another name in this session's folder.
-    for (const blobName of [`${other.id}/input_events.jsonl`, `${session.id}/other.jsonl`]) {
+    // The same signature on another session's staging blob, another name of this one, or the canonical trace.
+    for (const path of [`uploads/${other.id}/1/upload`, `uploads/${session.id}/2/upload`, `sessions/${session.id}/input_events.jsonl`]) {
       const elsewhere = new URL(session.upload.url);
-      elsewhere.pathname = elsewhere.pathname.replace(/[^/]+\/input_events\.jsonl$/, blobName);
+      elsewhere.pathname = elsewhere.pathname.replace(/uploads\/[^?]+$/, path);
       await expect(new BlockBlobClient(elsewhere.toString()).upload('x', 1)).rejects.toMatchObject({ statusCode: 403 });
     }
-    expect(await sessionsContainer.getBlobClient(`${other.id}/input_events.jsonl`).exists()).toBe(false);
-    expect(await sessionsContainer.getBlobClient(`${session.id}/other.jsonl`).exists()).toBe(false);
-    expect((await indexed(user, session.id)).status).toBe('ready');
+    expect((await waitUntilIndexed(user, session.id)).status).toBe('ready');
+    expect(await uploadsContainer.getBlobClient(`${other.id}/1/upload`).exists()).toBe(false);
   });
 
-  it('re-indexes when the same URL uploads again, and ignores a duplicate delivery of the same upload', async () => {
+  it('keeps an indexed session as it is: a later upload to its URL is deleted and changes nothing', async () => {
     const user = await createTestUser();
-    const session = await createSession(user);
-    const client = new BlockBlobClient(session.upload.url);
-    await client.upload(VALID_TRACE, Buffer.byteLength(VALID_TRACE));
-    const first = await indexed(user, session.id, sha256(VALID_TRACE));
-    expect(first.status).toBe('ready');
+    const session = await createSessionViaApi(user);
+    await put(session.upload.url, SMALL);
+    const ready = await waitUntilIndexed(user, session.id);
+    expect(ready).toMatchObject({ status: 'ready', event_count: 4 });
+    const trace = await canonical(session.id);
 
-    // The same blob event again, twice, through the host's admin API: nothing changes.
-    await invokeIndexerViaAdmin(session.id);
-    await invokeIndexerViaAdmin(session.id);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    expect((await getSession(user, session.id)).json).toEqual(first);
-    // And through the service directly, where the outcome is visible.
-    expect(await indexSessionBlob(indexerDeps(), session.id)).toMatchObject({ outcome: 'already_indexed' });
-    expect((await getSession(user, session.id)).json).toEqual(first);
+    const other = `${recorderLine(9)}\n`;
+    await put(session.upload.url, other); // the URL is still valid: its write lands in staging...
+    await eventually('the late upload to be deleted', async () => ((await uploadNames(`${session.id}/`)).length === 0 ? true : undefined));
+    // ...and is deleted without touching the session.
+    expect((await getSessionViaApi(user, session.id)).json).toEqual(ready);
+    expect((await canonical(session.id)).equals(trace)).toBe(true);
 
-    const broken = `${VALID_TRACE}[1, 2, 3]\n`;
-    await client.upload(broken, Buffer.byteLength(broken));
-    const second = await indexed(user, session.id, sha256(broken));
-    expect(second).toMatchObject({
-      status: 'invalid',
-      size_bytes: Buffer.byteLength(broken),
-      event_count: null,
-      event_counts: null,
-      duration_seconds: null,
-      validation_errors: [{ line: 5, message: 'The line is an array, not a JSON object.' }],
-    });
-
-    await client.upload(VALID_TRACE, Buffer.byteLength(VALID_TRACE));
-    const third = await indexed(user, session.id, sha256(VALID_TRACE));
-    expect(third).toMatchObject({ status: 'ready', event_count: 4, validation_errors: [] });
-    expect(Date.parse(third.updated_at)).toBeGreaterThan(Date.parse(second.updated_at));
+    // The same outcome when the indexer is called for such a blob directly: ignored.
+    const indexer = await privateIndexer(db, blobs);
+    try {
+      const late = indexer.uploads.getBlockBlobClient(stagingNameOf(session));
+      await late.upload(other, other.length);
+      expect(await indexSessionUpload(indexer.deps, late.name)).toMatchObject({ outcome: 'ignored' });
+      expect(await late.exists()).toBe(false);
+    } finally {
+      await indexer.dispose();
+    }
   });
 
-  it('answers 403 for a suite outside the key, 422 for a suite that does not exist, 400 for a missing suite', async () => {
+  it('re-indexes the last of several uploads to one URL before indexing, and a duplicate event changes nothing', async () => {
+    const user = await createTestUser();
+    const session = await createSessionViaApi(user);
+    const indexer = await privateIndexer(db, blobs);
+    try {
+      // In a container the host does not watch, so that the test decides when indexing runs.
+      const staging = indexer.uploads.getBlockBlobClient(stagingNameOf(session));
+      await staging.upload(SMALL, Buffer.byteLength(SMALL));
+      const first = await staging.getProperties();
+      await staging.upload(`${recorderLine(7)}\n`, Buffer.byteLength(`${recorderLine(7)}\n`)); // replaced before indexing
+      const outcome = await indexSessionUpload(indexer.deps, staging.name);
+      expect(outcome).toMatchObject({ outcome: 'ready' });
+      expect(outcome).not.toMatchObject({ etag: first.etag });
+      expect((await getSessionViaApi(user, session.id)).json).toMatchObject({ status: 'ready', event_count: 1 });
+      // The event again: the blob is gone, nothing to do.
+      expect(await indexSessionUpload(indexer.deps, staging.name)).toEqual({ outcome: 'blob_missing' });
+    } finally {
+      await indexer.dispose();
+    }
+  });
+
+  it('answers 403 for a suite outside the key, 422 for a suite that does not exist or a bad format, 400 for a missing suite', async () => {
     const user = await createTestUser({ suiteIds: [GITHUB_SUITE_ID] });
     const forbidden = await callApi('/v1/sessions', { method: 'POST', key: user.key, body: { suite_id: GMAIL_SUITE_ID } });
     expect(forbidden.status).toBe(403);
@@ -329,19 +274,21 @@ describe('POST /v1/sessions (JSON) and the upload URL', () => {
     const anyone = await createTestUser();
     const unknown = await callApi('/v1/sessions', { method: 'POST', key: anyone.key, body: { suite_id: randomUUID() } });
     expect(unknown.status).toBe(422);
-    expect(unknown.json).toMatchObject({
-      error: { code: 'validation_error', details: { fields: [{ field: 'suite_id' }] } },
-    });
-    const malformed = await callApi('/v1/sessions', { method: 'POST', key: anyone.key, body: { suite_id: 'gmail' } });
-    expect(malformed.status).toBe(422);
+    expect(unknown.json).toMatchObject({ error: { code: 'validation_error', details: { fields: [{ field: 'suite_id' }] } } });
+    for (const body of [
+      { suite_id: 'gmail' },
+      { suite_id: GMAIL_SUITE_ID, format: 'har' },
+      { suite_id: GMAIL_SUITE_ID, file_name: '../escape.zip' },
+      { suite_id: GMAIL_SUITE_ID, skip_invalid_lines: 'yes' },
+    ]) {
+      const invalid = await callApi('/v1/sessions', { method: 'POST', key: anyone.key, body });
+      expect(invalid.status, JSON.stringify(body)).toBe(422);
+    }
+    const badFormat = await callApi('/v1/sessions', { method: 'POST', key: anyone.key, body: { suite_id: GMAIL_SUITE_ID, format: 'har' } });
+    expect(badFormat.json).toMatchObject({ error: { details: { fields: [{ field: 'format' }] } } });
     const missing = await callApi('/v1/sessions', { method: 'POST', key: anyone.key, body: { description: 'x' } });
     expect(missing.status).toBe(400);
-    const wrongType = await callApi('/v1/sessions', {
-      method: 'POST',
-      key: anyone.key,
-      headers: { 'Content-Type': 'text/plain' },
-      body: 'suite_id=x',
-    });
+    const wrongType = await callApi('/v1/sessions', { method: 'POST', key: anyone.key, headers: { 'Content-Type': 'text/plain' }, body: 'suite_id=x' });
     expect(wrongType.status).toBe(400);
     expect(wrongType.json).toMatchObject({ error: { code: 'bad_request' } });
     expect(await sessionRowsOf(anyone.userId)).toBe(0);
@@ -349,81 +296,134 @@ describe('POST /v1/sessions (JSON) and the upload URL', () => {
   });
 });
 
+describe('POST /v1/sessions/{id}/upload', () => {
+  it('gives an invalid session a fresh URL; the retry becomes ready, and a write through the old URL counts no more', async () => {
+    const user = await createTestUser();
+    const session = await createSessionViaApi(user);
+    await put(session.upload.url, 'not a trace\n');
+    const invalid = await waitUntilIndexed(user, session.id);
+    expect(invalid).toMatchObject({ status: 'invalid', validation_errors: [{ line: 0 }] });
+
+    const retry = await callApi(`/v1/sessions/${session.id}/upload`, { method: 'POST', key: user.key });
+    expect(retry.status, retry.text).toBe(200);
+    const renewed = retry.json as SessionBody & { upload: { url: string } };
+    expect(renewed).toMatchObject({ id: session.id, status: 'awaiting_upload', validation_errors: [], size_bytes: null, sha256: null });
+    expect(new URL(renewed.upload.url).pathname).toMatch(new RegExp(`/uploads/${session.id}/2/upload$`));
+
+    await put(session.upload.url, SMALL); // the first URL, still unexpired: ignored and deleted
+    await eventually('the old URL\'s upload to be deleted', async () =>
+      (await uploadNames(`${session.id}/1/`)).length === 0 ? true : undefined,
+    );
+    expect((await getSessionViaApi(user, session.id)).json).toMatchObject({ status: 'awaiting_upload' });
+    await put(renewed.upload.url, SMALL);
+    expect(await waitUntilIndexed(user, session.id)).toMatchObject({ status: 'ready', event_count: 4, sha256: sha256(SMALL) });
+  });
+
+  it('takes the next upload\'s format and file name, answers 409 once ready, 404 for another user\'s session', async () => {
+    const user = await createTestUser();
+    const session = await createSessionViaApi(user);
+    const renewed = await callApi(`/v1/sessions/${session.id}/upload`, {
+      method: 'POST',
+      key: user.key,
+      body: { format: 'recorder-jsonl', file_name: 'take-2.jsonl', skip_invalid_lines: true },
+    });
+    expect(renewed.status, renewed.text).toBe(200);
+    expect(renewed.json).toMatchObject({ file_name: 'take-2.jsonl', skip_invalid_lines: true });
+    const { upload } = renewed.json as { upload: { url: string } };
+    expect(new URL(upload.url).pathname).toMatch(/\/2\/take-2\.jsonl$/);
+    await put(upload.url, `${SMALL}garbage\n`);
+    expect(await waitUntilIndexed(user, session.id)).toMatchObject({ status: 'ready', event_count: 4, skipped_event_count: 1 });
+
+    const again = await callApi(`/v1/sessions/${session.id}/upload`, { method: 'POST', key: user.key });
+    expect(again.status).toBe(409);
+    expect(again.json).toMatchObject({ error: { code: 'conflict', details: { session_status: 'ready' } } });
+    const stranger = await createTestUser();
+    expect((await callApi(`/v1/sessions/${session.id}/upload`, { method: 'POST', key: stranger.key })).status).toBe(404);
+    const bad = await callApi(`/v1/sessions/${session.id}/upload`, { method: 'POST', key: user.key, body: { format: 'nope' } });
+    expect(bad.status).toBe(422);
+  });
+});
+
 describe('POST /v1/sessions (multipart/form-data)', () => {
   it.each([
-    ['fields before the file', (file: Part) => [{ name: 'suite_id', value: GMAIL_SUITE_ID }, { name: 'description', value: 'multipart' }, file]],
-    ['the file before the fields', (file: Part) => [file, { name: 'description', value: 'multipart' }, { name: 'suite_id', value: GMAIL_SUITE_ID }]],
-  ])('streams the file to the session blob with %s; the session is processing, then ready', async (_order, partsFor) => {
+    ['fields before the file', (file: FormPart) => [{ name: 'suite_id', value: GMAIL_SUITE_ID }, { name: 'description', value: 'multipart' }, file]],
+    ['the file before the fields', (file: FormPart) => [file, { name: 'description', value: 'multipart' }, { name: 'suite_id', value: GMAIL_SUITE_ID }]],
+  ])('streams the file to staging with %s; the session is processing, then ready', async (_order, partsFor) => {
     const user = await createTestUser();
-    const response = await postMultipart(user, partsFor(fileFor(VALID_TRACE)));
+    const response = await postSessionMultipart(user, partsFor(fileFor(RECORDER)));
     expect(response.status, response.text).toBe(201);
-    const session = response.json as Session;
-    expect(session).toMatchObject({
-      suite_id: GMAIL_SUITE_ID,
-      description: 'multipart',
-      status: 'processing',
-      storage_path: `sessions/${session.id}/`,
-    });
+    const session = response.json as SessionBody;
+    expect(session).toMatchObject({ suite_id: GMAIL_SUITE_ID, description: 'multipart', status: 'processing', file_name: 'recording.jsonl' });
     expect(session).not.toHaveProperty('upload');
-    const stored = await sessionsContainer.getBlobClient(`${session.id}/input_events.jsonl`).downloadToBuffer();
-    expect(stored.toString()).toBe(VALID_TRACE);
-    expect(await indexed(user, session.id)).toMatchObject({
+    expect(await waitUntilIndexed(user, session.id)).toMatchObject({ status: 'ready', sha256: sha256(RECORDER), event_count: 92 });
+    expect(sha256(await canonical(session.id))).toBe(sha256(RECORDER));
+  });
+
+  it('takes format and skip_invalid_lines as fields, and a file name that is not safe as a safe one', async () => {
+    const user = await createTestUser();
+    const response = await postSessionMultipart(user, [
+      { name: 'suite_id', value: GMAIL_SUITE_ID },
+      { name: 'format', value: 'recorder-jsonl' },
+      { name: 'skip_invalid_lines', value: 'true' },
+      fileFor(`${SMALL}{"broken"\n`, 'my trace (1).jsonl'),
+    ]);
+    expect(response.status, response.text).toBe(201);
+    const session = response.json as SessionBody;
+    expect(session).toMatchObject({ file_name: 'my_trace__1_.jsonl', skip_invalid_lines: true });
+    expect(await waitUntilIndexed(user, session.id)).toMatchObject({
       status: 'ready',
-      sha256: sha256(VALID_TRACE),
-      event_counts: { keydown: 2, keyup: 1, click: 1 },
+      format: 'recorder-jsonl',
+      event_count: 4,
+      skipped_event_count: 1,
+      validation_errors: [{ line: 5, message: expect.stringMatching(/^The line is not valid JSON/) }],
+      files: { original: `sessions/${session.id}/original/my_trace__1_.jsonl` },
     });
+    const refused = await postSessionMultipart(user, [{ name: 'suite_id', value: GMAIL_SUITE_ID }, { name: 'format', value: 'csv' }, fileFor(SMALL)]);
+    expect(refused.status).toBe(422);
   });
 
   it('streams a file of several blocks', async () => {
     const user = await createTestUser();
-    const line = JSON.stringify({ type: 'mousemove', ts: 1, pad: 'x'.repeat(1000) }) + '\n';
+    const line = `${JSON.stringify({ timestamp: '2026-01-06T20:30:01.000000+00:00', action: 'mousemove', additional_info: { pad: 'x'.repeat(1000) } })}\n`;
     const data = Buffer.from(line.repeat(10_000)); // ~10 MB: three 4 MiB blocks
-    const response = await postMultipartBytes(user, [{ name: 'suite_id', value: GMAIL_SUITE_ID }, fileFor(data)]);
+    const response = await postSessionMultipart(user, [{ name: 'suite_id', value: GMAIL_SUITE_ID }, fileFor(data)]);
     expect(response.status, response.text).toBe(201);
-    const id = (response.json as Session).id;
-    const blocks = await sessionsContainer.getBlockBlobClient(`${id}/input_events.jsonl`).getBlockList('committed');
-    expect(blocks.committedBlocks).toHaveLength(3);
-    expect(await indexed(user, id)).toMatchObject({ status: 'ready', size_bytes: data.length, sha256: sha256(data), event_count: 10_000 });
+    const id = (response.json as SessionBody).id;
+    expect(await waitUntilIndexed(user, id)).toMatchObject({ status: 'ready', size_bytes: data.length, sha256: sha256(data), event_count: 10_000 });
   });
 
   it('answers 413 over the limit and leaves no blob and no row behind', async () => {
     const user = await createTestUser();
-    const blobsBefore = await blobNames();
+    const before = new Set(await uploadNames());
     const limit = 100 * 1024 * 1024;
-    const line = Buffer.from(JSON.stringify({ type: 'keydown', ts: 1, pad: 'y'.repeat(990) }) + '\n');
+    const line = Buffer.from(`${recorderLine(1)}${' '.repeat(900)}\n`);
     const big = Buffer.alloc(limit + line.length);
     for (let offset = 0; offset < big.length; offset += line.length) line.copy(big, offset);
-    const response = await postMultipartBytes(user, [{ name: 'suite_id', value: GMAIL_SUITE_ID }, fileFor(big)]);
+    const response = await postSessionMultipart(user, [{ name: 'suite_id', value: GMAIL_SUITE_ID }, fileFor(big)]);
     expect(response.status).toBe(413);
     expect(response.json).toMatchObject({ error: { code: 'payload_too_large', details: { max_bytes: limit } } });
     expect(await sessionRowsOf(user.userId)).toBe(0);
-    const blobsAfter = await blobNames();
-    expect([...blobsAfter].filter((name) => !blobsBefore.has(name))).toEqual([]);
+    expect((await uploadNames()).filter((name) => !before.has(name))).toEqual([]);
   });
 
   it('answers 400 without the file or the suite, 422 for a suite that does not exist, 403 outside the key', async () => {
     const user = await createTestUser();
-    const noFile = await postMultipart(user, [{ name: 'suite_id', value: GMAIL_SUITE_ID }]);
+    const noFile = await postSessionMultipart(user, [{ name: 'suite_id', value: GMAIL_SUITE_ID }]);
     expect(noFile.status).toBe(400);
     expect(noFile.json).toMatchObject({ error: { code: 'bad_request', message: 'The form has no file "input_events".' } });
-
-    const noSuite = await postMultipart(user, [fileFor(VALID_TRACE)]);
+    const noSuite = await postSessionMultipart(user, [fileFor(SMALL)]);
     expect(noSuite.status).toBe(400);
     expect(noSuite.json).toMatchObject({ error: { code: 'bad_request', details: { fields: [{ field: 'suite_id' }] } } });
-
     for (const parts of [
-      [{ name: 'suite_id', value: randomUUID() }, fileFor(VALID_TRACE)],
-      [fileFor(VALID_TRACE), { name: 'suite_id', value: randomUUID() }],
+      [{ name: 'suite_id', value: randomUUID() }, fileFor(SMALL)],
+      [fileFor(SMALL), { name: 'suite_id', value: randomUUID() }],
     ]) {
-      const unknown = await postMultipart(user, parts);
+      const unknown = await postSessionMultipart(user, parts);
       expect(unknown.status).toBe(422);
       expect(unknown.json).toMatchObject({ error: { code: 'validation_error', details: { fields: [{ field: 'suite_id' }] } } });
     }
-
     const limited = await createTestUser({ suiteIds: [GITHUB_SUITE_ID] });
-    const forbidden = await postMultipart(limited, [fileFor(VALID_TRACE), { name: 'suite_id', value: GMAIL_SUITE_ID }]);
-    expect(forbidden.status).toBe(403);
-
+    expect((await postSessionMultipart(limited, [fileFor(SMALL), { name: 'suite_id', value: GMAIL_SUITE_ID }])).status).toBe(403);
     const malformed = await callApi('/v1/sessions', {
       method: 'POST',
       key: user.key,
@@ -436,120 +436,102 @@ describe('POST /v1/sessions (multipart/form-data)', () => {
   });
 });
 
-describe('invalid traces', () => {
-  const twoMiBLine = JSON.stringify({ type: 'a', ts: 1, pad: 'z'.repeat(2 * 1024 * 1024) });
-  const ok = (ts: number) => JSON.stringify({ type: 'keydown', ts });
-
-  it.each([
-    ['a line that is not JSON', `${ok(1)}\n${ok(2)}\n{"type": "a", "ts": \n`, [{ line: 3, message: /^The line is not valid JSON/ }]],
-    ['JSON array lines', `[1]\n${ok(2)}\n[{"type": "a", "ts": 3}]\n`, [
-      { line: 1, message: /^The line is an array, not a JSON object\.$/ },
-      { line: 3, message: /^The line is an array, not a JSON object\.$/ },
-    ]],
-    ['an event without ts', `${ok(1)}\n{"type": "click"}\n`, [{ line: 2, message: /^The event has no `ts`\.$/ }]],
-    ['a 2 MiB line', `${ok(1)}\n${ok(2)}\n${twoMiBLine}\n${ok(4)}\n`, [{ line: 3, message: /^The line is longer than 1048576 bytes/ }]],
-    ['invalid UTF-8', Buffer.concat([Buffer.from(`${ok(1)}\n{"type": "\xff`, 'latin1'), Buffer.from('", "ts": 2}\n')]), [
-      { line: 2, message: /^The line is not valid UTF-8\.$/ },
-    ]],
-    ['an empty file', '', [{ line: 0, message: /^The file is empty/ }]],
-  ])('calls %s invalid, with the line numbers', async (_name, content, expected) => {
-    const user = await createTestUser();
-    const session = await createSession(user);
-    const data = Buffer.isBuffer(content) ? content : Buffer.from(content);
-    await new BlockBlobClient(session.upload.url).upload(data, data.length);
-    const result = await indexed(user, session.id);
-    expect(result.status).toBe('invalid');
-    expect(result.size_bytes).toBe(data.length);
-    expect(result.sha256).toBe(sha256(data));
-    expect(result.validation_errors).toHaveLength(expected.length);
-    expected.forEach((error, i) => {
-      expect(result.validation_errors[i]?.line).toBe(error.line);
-      expect(result.validation_errors[i]?.message).toMatch(error.message);
-    });
-  });
-});
-
 describe('the indexer, beyond the upload', () => {
-  it('deletes a blob that has no session', async () => {
-    const orphan = sessionsContainer.getBlockBlobClient(`${randomUUID()}/input_events.jsonl`);
-    await orphan.upload(VALID_TRACE, Buffer.byteLength(VALID_TRACE));
-    await eventually('the orphan blob to be deleted', async () => ((await orphan.exists()) ? undefined : true));
+  it('deletes an upload that no session has', async () => {
+    const orphan = uploadsContainer.getBlockBlobClient(`${randomUUID()}/1/input_events.jsonl`);
+    await orphan.upload(SMALL, Buffer.byteLength(SMALL));
+    const stray = uploadsContainer.getBlockBlobClient('not-a-session/whatever.bin');
+    await stray.upload('x', 1);
+    await eventually('the orphan uploads to be deleted', async () =>
+      (await orphan.exists()) || (await stray.exists()) ? undefined : true,
+    );
   });
 
-  it('deletes an upload over the maximum size and marks the session invalid', async () => {
+  it('refuses an upload over the maximum size, or not a block blob, and deletes it', async () => {
     const user = await createTestUser();
-    const session = await createSession(user);
-    // A container the host does not watch, so that only this call indexes (with a 10-byte limit).
-    const container = blobs.getContainerClient(`indexer-tests-${randomBytes(4).toString('hex')}`);
-    await container.create();
-    const blob = container.getBlockBlobClient(`${session.id}/input_events.jsonl`);
-    await blob.upload(VALID_TRACE, Buffer.byteLength(VALID_TRACE));
-    const outcome = await indexSessionBlob({ ...indexerDeps(10), container }, session.id);
-    expect(outcome).toMatchObject({ outcome: 'too_large', sizeBytes: Buffer.byteLength(VALID_TRACE) });
-    expect(await blob.exists()).toBe(false);
-    expect((await getSession(user, session.id)).json).toMatchObject({
-      status: 'invalid',
-      size_bytes: null, // deleted: nothing stored, nothing metered
-      sha256: null,
-      validation_errors: [{ line: 0, message: expect.stringMatching(/limit is 10\. It has been deleted\./) }],
-    });
-    await container.delete();
+    const session = await createSessionViaApi(user);
+    const indexer = await privateIndexer(db, blobs, { maxBytes: { url: 10, multipart: 10, inline: 10 } });
+    try {
+      const blob = indexer.uploads.getBlockBlobClient(stagingNameOf(session));
+      await blob.upload(SMALL, Buffer.byteLength(SMALL));
+      expect(await indexSessionUpload(indexer.deps, blob.name)).toMatchObject({ outcome: 'invalid' });
+      expect(await blob.exists()).toBe(false);
+      expect((await getSessionViaApi(user, session.id)).json).toMatchObject({
+        status: 'invalid',
+        size_bytes: Buffer.byteLength(SMALL),
+        files: null,
+        validation_errors: [{ line: 0, message: expect.stringMatching(/limit is 10\. It has been deleted\./) }],
+      });
+      expect(await sessionBlobNames(indexer.sessions, session.id)).toEqual([]);
+
+      const other = await createSessionViaApi(user);
+      const append = indexer.uploads.getAppendBlobClient(stagingNameOf(other));
+      await append.create();
+      await append.appendBlock('{}\n', 3);
+      expect(await indexSessionUpload({ ...indexer.deps, maxBytes: { url: 1e9, multipart: 1e9, inline: 1e9 } }, append.name)).toMatchObject({ outcome: 'invalid' });
+      expect(await append.exists()).toBe(false);
+      expect((await getSessionViaApi(user, other.id)).json).toMatchObject({
+        status: 'invalid',
+        validation_errors: [{ line: 0, message: expect.stringContaining('append blob') }],
+      });
+    } finally {
+      await indexer.dispose();
+    }
   });
 });
 
 describe('sessions stuck in processing', () => {
-  it('indexes one whose blob is there, marks one without a blob invalid, and leaves recent ones alone', async () => {
+  it('indexes one whose upload is there, marks one without an upload invalid, and leaves recent ones alone', async () => {
     const user = await createTestUser();
-    // A container the host does not watch, so that only the settling indexes the blob that is there.
-    const container = blobs.getContainerClient(`stale-tests-${randomBytes(4).toString('hex')}`);
-    await container.create();
-    const [withBlob, withoutBlob, recent] = await Promise.all(
-      [0, 1, 2].map(() => createSessionRow(user.userId, GMAIL_SUITE_ID, 'processing')),
-    );
-    await container.getBlockBlobClient(`${withBlob}/input_events.jsonl`).upload(VALID_TRACE, Buffer.byteLength(VALID_TRACE));
-    await db
-      .updateTable('sessions')
-      .set({ updated_at: new Date(Date.now() - 2 * 3600_000) })
-      .where('id', 'in', [withBlob as string, withoutBlob as string])
-      .execute();
+    const indexer = await privateIndexer(db, blobs);
+    try {
+      const [withBlob, withoutBlob, recent] = await Promise.all(
+        [0, 1, 2].map(() => createSessionRow(user.userId, GMAIL_SUITE_ID, 'processing')),
+      );
+      await indexer.uploads.getBlockBlobClient(`${withBlob}/1/input_events.jsonl`).upload(SMALL, Buffer.byteLength(SMALL)); // the row's default file name
+      await db
+        .updateTable('sessions')
+        .set({ updated_at: new Date(Date.now() - 2 * 3600_000) })
+        .where('id', 'in', [withBlob as string, withoutBlob as string])
+        .execute();
 
-    const settled = await settleStaleUploads({ ...indexerDeps(), container });
-    expect(settled).toEqual(
-      expect.arrayContaining([
-        { sessionId: withBlob, outcome: 'ready' },
-        { sessionId: withoutBlob, outcome: 'abandoned' },
-      ]),
-    );
-    expect(settled.map((entry) => entry.sessionId)).not.toContain(recent);
-    expect((await getSession(user, withBlob as string)).json).toMatchObject({ status: 'ready', event_count: 4 });
-    expect((await getSession(user, withoutBlob as string)).json).toMatchObject({
-      status: 'invalid',
-      size_bytes: null,
-      validation_errors: [{ line: 0, message: 'The upload did not complete; nothing is stored. Upload again.' }],
-    });
-    expect((await getSession(user, recent as string)).json).toMatchObject({ status: 'processing' });
-    // Settled once: a second run finds nothing of these.
-    const again = (await settleStaleUploads({ ...indexerDeps(), container })).map((entry) => entry.sessionId);
-    expect(again).not.toContain(withBlob);
-    expect(again).not.toContain(withoutBlob);
-    await container.delete();
+      const settled = await settleStaleUploads(indexer.deps);
+      expect(settled).toEqual(
+        expect.arrayContaining([
+          { sessionId: withBlob, outcome: 'ready' },
+          { sessionId: withoutBlob, outcome: 'abandoned' },
+        ]),
+      );
+      expect(settled.map((entry) => entry.sessionId)).not.toContain(recent);
+      expect((await getSessionViaApi(user, withBlob as string)).json).toMatchObject({ status: 'ready', event_count: 4 });
+      expect((await getSessionViaApi(user, withoutBlob as string)).json).toMatchObject({
+        status: 'invalid',
+        size_bytes: null,
+        validation_errors: [{ line: 0, message: 'The upload did not complete; nothing is stored. Upload again.' }],
+      });
+      expect((await getSessionViaApi(user, recent as string)).json).toMatchObject({ status: 'processing' });
+      const again = (await settleStaleUploads(indexer.deps)).map((entry) => entry.sessionId);
+      expect(again).not.toContain(withBlob);
+      expect(again).not.toContain(withoutBlob);
+    } finally {
+      await indexer.dispose();
+    }
   });
 });
 
 describe('GET /v1/sessions and /v1/sessions/{id}', () => {
   it('lists your sessions newest first, by suite, a page at a time', async () => {
     const user = await createTestUser();
-    const a = await createSession(user, { suite_id: GMAIL_SUITE_ID });
-    const b = await createSession(user, { suite_id: GITHUB_SUITE_ID });
-    const c = await createSession(user, { suite_id: GMAIL_SUITE_ID });
+    const a = await createSessionViaApi(user, { suite_id: GMAIL_SUITE_ID });
+    const b = await createSessionViaApi(user, { suite_id: GITHUB_SUITE_ID });
+    const c = await createSessionViaApi(user, { suite_id: GMAIL_SUITE_ID });
     const all = await callApi('/v1/sessions', { key: user.key });
     expect(all.status).toBe(200);
     expect(all.json).toMatchObject({ total: 3, page: 1, per_page: 20 });
-    expect((all.json as { items: Session[] }).items.map((s) => s.id)).toEqual([c.id, b.id, a.id]);
-    expect((all.json as { items: Session[] }).items[0]).not.toHaveProperty('upload');
-
+    expect((all.json as { items: SessionBody[] }).items.map((s) => s.id)).toEqual([c.id, b.id, a.id]);
+    expect((all.json as { items: SessionBody[] }).items[0]).not.toHaveProperty('upload');
     const gmail = await callApi(`/v1/sessions?suite_id=${GMAIL_SUITE_ID}`, { key: user.key });
-    expect((gmail.json as { items: Session[] }).items.map((s) => s.id)).toEqual([c.id, a.id]);
+    expect((gmail.json as { items: SessionBody[] }).items.map((s) => s.id)).toEqual([c.id, a.id]);
     const page2 = await callApi('/v1/sessions?per_page=1&page=2', { key: user.key });
     expect(page2.json).toMatchObject({ total: 3, page: 2, per_page: 1, items: [{ id: b.id }] });
     expect((await callApi('/v1/sessions?per_page=101', { key: user.key })).status).toBe(422);
@@ -559,22 +541,22 @@ describe('GET /v1/sessions and /v1/sessions/{id}', () => {
   it("answers 404 for another user's session and never lists it", async () => {
     const owner = await createTestUser();
     const stranger = await createTestUser();
-    const session = await createSession(owner);
-    expect((await getSession(owner, session.id)).status).toBe(200);
-    const response = await getSession(stranger, session.id);
+    const session = await createSessionViaApi(owner);
+    expect((await getSessionViaApi(owner, session.id)).status).toBe(200);
+    const response: ApiResponse = await getSessionViaApi(stranger, session.id);
     expect(response.status).toBe(404);
     expect(response.json).toMatchObject({ error: { code: 'not_found' } });
-    expect((await getSession(stranger, randomUUID())).json).toEqual(response.json);
+    expect((await getSessionViaApi(stranger, randomUUID())).json).toEqual(response.json);
     expect((await callApi('/v1/sessions', { key: stranger.key })).json).toMatchObject({ total: 0, items: [] });
   });
 
   it("shows a suite-limited key only its suites' sessions", async () => {
     const user = await createTestUser();
-    const gmail = await createSession(user, { suite_id: GMAIL_SUITE_ID });
-    const github = await createSession(user, { suite_id: GITHUB_SUITE_ID });
+    const gmail = await createSessionViaApi(user, { suite_id: GMAIL_SUITE_ID });
+    const github = await createSessionViaApi(user, { suite_id: GITHUB_SUITE_ID });
     const limited = await addKey(user.userId, [GITHUB_SUITE_ID]);
-    expect((await getSession(limited, gmail.id)).status).toBe(404);
-    expect((await getSession(limited, github.id)).status).toBe(200);
+    expect((await getSessionViaApi(limited, gmail.id)).status).toBe(404);
+    expect((await getSessionViaApi(limited, github.id)).status).toBe(200);
     const list = await callApi('/v1/sessions', { key: limited.key });
     expect(list.json).toMatchObject({ total: 1, items: [{ id: github.id }] });
     const filtered = await callApi(`/v1/sessions?suite_id=${GMAIL_SUITE_ID}`, { key: limited.key });
@@ -585,7 +567,7 @@ describe('GET /v1/sessions and /v1/sessions/{id}', () => {
 
   it('answers 422 for a malformed id', async () => {
     const user = await createTestUser();
-    const response = await getSession(user, 'not-a-uuid');
+    const response = await getSessionViaApi(user, 'not-a-uuid');
     expect(response.status).toBe(422);
     expect(response.json).toMatchObject({ error: { code: 'validation_error', details: { fields: [{ field: 'id' }] } } });
   });
@@ -595,11 +577,9 @@ describe('GET /v1/sessions and /v1/sessions/{id}', () => {
       paths: Record<string, Record<string, { requestBody?: { content: Record<string, unknown> } }>>;
       components: { schemas: Record<string, unknown> };
     };
-    expect(Object.keys(doc.paths['/v1/sessions']?.post?.requestBody?.content ?? {})).toEqual([
-      'application/json',
-      'multipart/form-data',
-    ]);
+    expect(Object.keys(doc.paths['/v1/sessions']?.post?.requestBody?.content ?? {})).toEqual(['application/json', 'multipart/form-data']);
     expect(doc.paths['/v1/sessions/{id}']?.get).toBeDefined();
+    expect(doc.paths['/v1/sessions/{id}/upload']?.post).toBeDefined();
     expect(doc.components.schemas).toHaveProperty('Session');
     expect(doc.components.schemas).toHaveProperty('SessionUpload');
   });

@@ -13,6 +13,8 @@ export interface AzuriteOptions {
   /** 0 picks free ports. */
   blobPort?: number;
   queuePort?: number;
+  /** In memory: the most its extents may hold (MiB); default 2048. */
+  extentMemoryLimitMb?: number;
   /** Lines Azurite prints, for the caller's log. */
   onOutput?: (line: string) => void;
 }
@@ -55,7 +57,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
     mkdirSync(options.location, { recursive: true });
     args.push('--location', options.location);
   } else {
-    args.push('--inMemoryPersistence', '--extentMemoryLimit', '2048');
+    args.push('--inMemoryPersistence', '--extentMemoryLimit', String(options.extentMemoryLimitMb ?? 2048));
   }
   const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] });
 

@@ -17,6 +17,10 @@ param queueNames array
 param retentionPrefixes array
 @description('Days after its last modification that a blob under retentionPrefixes is deleted')
 param retentionDays int
+@description('Blob name prefixes of staging uploads: the indexer deletes them, this rule whatever it never saw')
+param stagingPrefixes array
+@description('Days after which a staging upload is deleted')
+param stagingRetentionDays int = 7
 
 resource account 'Microsoft.Storage/storageAccounts@2023-05-01' = {
   name: name
@@ -87,6 +91,34 @@ resource retention 'Microsoft.Storage/storageAccounts/managementPolicies@2023-05
               baseBlob: {
                 delete: {
                   daysAfterModificationGreaterThan: retentionDays
+                }
+              }
+            }
+          }
+        }
+        {
+          // Uploads the indexer never got to (its trigger lost, the session gone): staging is not storage a user
+          // keeps. Uncommitted blocks are discarded by the service itself after a week.
+          name: 'delete-stale-staging-uploads'
+          enabled: true
+          type: 'Lifecycle'
+          definition: {
+            filters: {
+              blobTypes: [
+                'blockBlob'
+                'appendBlob'
+              ]
+              prefixMatch: stagingPrefixes
+            }
+            actions: {
+              baseBlob: {
+                delete: {
+                  daysAfterModificationGreaterThan: stagingRetentionDays
+                }
+              }
+              snapshot: {
+                delete: {
+                  daysAfterCreationGreaterThan: stagingRetentionDays
                 }
               }
             }

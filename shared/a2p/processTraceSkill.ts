@@ -6,7 +6,7 @@ import { assertCanCreateInSuite } from '../auth/suiteAccess.js';
 import type { JsonObject } from '../db/schema.js';
 import { ApiError } from '../errors/apiError.js';
 import { resolveModelAndMap } from '../examples/exampleService.js';
-import { suiteExists } from '../sessions/sessionRepository.js';
+import { suiteExists } from '../catalog/suiteRepository.js';
 import { createSessionFromBytes, findSessionByTraceUrl } from '../sessions/sessionService.js';
 import { callerOf } from './a2pCaller.js';
 import { SKILL_IDS } from './agentCard.js';
@@ -132,7 +132,7 @@ async function startProcessing(
     sessionId = session.id;
   } else {
     await deps.countAgainst('session_create');
-    sessionId = (await createSessionFromBytes(deps.db, auth, fields, file.bytes)).id;
+    sessionId = (await createSessionFromBytes(deps.db, auth, { ...fields, file_name: file.filename }, file.bytes)).id;
   }
   return {
     state: TaskState.TASK_STATE_WORKING,

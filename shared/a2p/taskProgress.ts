@@ -4,7 +4,7 @@ import type { QueueClient } from '@azure/storage-queue';
 import type { Kysely } from 'kysely';
 import type { AuthContext } from '../auth/authenticate.js';
 import type { Config } from '../config.js';
-import type { A2pTaskState, Database, JsonObject, JsonValue } from '../db/schema.js';
+import type { A2pTaskState, Database, JsonObject, JsonValue, SessionValidationError } from '../db/schema.js';
 import { ApiError } from '../errors/apiError.js';
 import { dispatchJob } from '../examples/exampleJobs.js';
 import { createMessagesDownloadUrl } from '../examples/exampleMessages.js';
@@ -12,6 +12,7 @@ import { findExampleById } from '../examples/exampleRepository.js';
 import { createExample, MESSAGES_FILE } from '../examples/exampleService.js';
 import { readMessagesInline } from '../mcp/inlineMessages.js';
 import { findSessionOutcome } from '../sessions/sessionRepository.js';
+import { describeErrorPosition } from '../traces/traceSummary.js';
 import { A2P_LIMITS } from './a2pLimits.js';
 import { dataPart, taskStatus } from './agentMessages.js';
 import {
@@ -151,10 +152,11 @@ function unlessSaid(row: TaskRow, step: Step): Step | undefined {
   return row.state === step.state && parts.some((part) => part.text === step.text) ? undefined : step;
 }
 
-function invalidTraceText(sessionId: string, errors: { line: number; message: string }[]): string {
-  const shown = errors
-    .slice(0, MAX_REPORTED_PROBLEMS)
-    .map((error) => (error.line > 0 ? `line ${error.line}: ${error.message}` : error.message));
+function invalidTraceText(sessionId: string, errors: SessionValidationError[]): string {
+  const shown = errors.slice(0, MAX_REPORTED_PROBLEMS).map((error) => {
+    const where = describeErrorPosition(error);
+    return where ? `${where}: ${error.message}` : error.message;
+  });
   const more = errors.length > shown.length ? ` (and more: GET /v1/sessions/${sessionId})` : '';
   return `The trace is invalid: ${shown.join('; ') || 'no events'}${more}.`;
 }

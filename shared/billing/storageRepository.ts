@@ -54,7 +54,7 @@ export async function insertHourlySamples(
       select users.id,
         date_trunc('hour', users.created_at, 'UTC') as first_hour,
         (select max(s.hour) from storage_samples s where s.user_id = users.id) as last_hour,
-        coalesce((select sum(ss.size_bytes) from sessions ss where ss.user_id = users.id and ss.size_bytes is not null), 0)
+        coalesce((select sum(ss.stored_bytes) from sessions ss where ss.user_id = users.id and ss.stored_bytes > 0), 0)
           + coalesce((select t.bytes from example_storage_totals t where t.user_id = users.id), 0) as bytes
       from users
     ) u

@@ -46,8 +46,8 @@ export async function readUsageScalars(db: Db, window: UsageWindow): Promise<Usa
         where user_id = ${userId} and hour >= ${start} and hour < ${end}) as sampled_byte_hours,
       (select max(hour) from storage_samples where user_id = ${userId}) as last_sample_hour,
       (select created_at from users where id = ${userId}) as user_created_at,
-      (select coalesce(sum(size_bytes), 0)::bigint from sessions
-        where user_id = ${userId} and size_bytes is not null) as session_bytes,
+      (select coalesce(sum(stored_bytes), 0)::bigint from sessions
+        where user_id = ${userId} and stored_bytes > 0) as session_bytes,
       (select coalesce(sum(bytes), 0)::bigint from example_storage_totals where user_id = ${userId}) as example_bytes,
       (select count(*) from sessions
         where user_id = ${userId} and status <> 'awaiting_upload' and created_at >= ${start} and created_at < ${end}

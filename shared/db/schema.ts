@@ -37,11 +37,18 @@ export type ApiKeyScope = (typeof API_KEY_SCOPES)[number];
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
 export type JsonObject = { [key: string]: JsonValue };
 
-/** One entry of sessions.validation_errors: the indexer keeps the first few, by line number. */
-export interface SessionValidationError {
-  line: number;
-  message: string;
-}
+/**
+ * One entry of sessions.validation_errors: the indexer keeps the first few, each with where it is: a line of a
+ * JSON Lines upload (0: the upload as a whole), an event's index in a JSON document, or a bundle's entry name.
+ */
+export type SessionValidationError = { message: string } & ({ line: number } | { index: number } | { entry: string });
+
+export const TRACE_CLOCKS = ['absolute', 'relative'] as const;
+export type TraceClockKind = (typeof TRACE_CLOCKS)[number];
+
+/** How a session's upload came: it sets the size limits (SAS uploads are larger than multipart and inline ones). */
+export const UPLOAD_METHODS = ['url', 'multipart', 'inline'] as const;
+export type UploadMethod = (typeof UPLOAD_METHODS)[number];
 
 type Timestamp = ColumnType<Date, Date | string, Date | string>;
 type DefaultedTimestamp = ColumnType<Date, Date | string | undefined, Date | string>;
@@ -193,15 +200,41 @@ export interface SessionsTable {
   status: Generated<SessionStatus>;
   size_bytes: number | null;
   event_count: number | null;
-  /** Events counted by their `type` (or `name`). */
+  /** Events counted by their action. */
   event_counts: NullableJsonb<Record<string, number>>;
-  /** 64 lowercase hex characters. A `ready` session always has size_bytes, event_count and sha256. */
+  /** Of the upload: 64 lowercase hex characters. A `ready` session always has size_bytes, event_count and sha256. */
   sha256: string | null;
+  /** Earliest and latest event time, in microseconds on the session's clock (see `clock`). */
   first_event_ts: number | null;
   last_event_ts: number | null;
   validation_errors: DefaultedJsonb<SessionValidationError[]>;
-  /** ETag of the blob version last indexed: a re-delivered blob event with this ETag is a no-op. */
+  /** ETag of the staging blob version last indexed: a re-delivered blob event with this ETag is a no-op. */
   indexed_etag: string | null;
+  /** The format indexing found (a TraceFormat), and the one the client named at creation, if any. */
+  format: string | null;
+  requested_format: string | null;
+  skip_invalid_lines: Generated<boolean>;
+  /** The current upload URL's number: its staging blob is `<id>/<attempt>/<upload_file_name>`. */
+  upload_attempt: Generated<number>;
+  upload_file_name: ColumnType<string, string | undefined, string>;
+  upload_method: Generated<UploadMethod>;
+  /** The staging blob version an indexing run is working on; a run for another version stops. */
+  indexing_etag: string | null;
+  clock: TraceClockKind | null;
+  /** Wall-clock time of the first and last event: null unless the clock is absolute. */
+  first_event_at: NullableTimestamp;
+  last_event_at: NullableTimestamp;
+  screenshot_count: number | null;
+  tab_count: number | null;
+  url_count: number | null;
+  dropped_event_count: number | null;
+  skipped_event_count: number | null;
+  canonical_size_bytes: number | null;
+  canonical_sha256: string | null;
+  /** The file name the upload is kept under in `original/`, when it was not already canonical. */
+  original_file_name: string | null;
+  /** Bytes stored for the session (trace, original, screenshots): what storage metering sums. */
+  stored_bytes: Generated<number>;
   created_at: DefaultedTimestamp;
   updated_at: DefaultedTimestamp;
 }

@@ -17,7 +17,12 @@ export interface ExampleJob extends JsonObject {
   model: { id: string; provider: string; name: string };
   model_configuration: JsonObject;
   action_tool_map_id: string;
+  /** The session's canonical trace (the recorder's line shape, ordered by time), whatever format was uploaded. */
   input_blob: { container: string; name: string; url: string };
+  /** The upload's format, for the record: the input blob is canonical either way. */
+  input_format: string;
+  /** The screenshots manifest (`screenshots.jsonl`, with `screenshots/` beside it), or null without screenshots. */
+  screenshots_blob: { container: string; name: string; url: string } | null;
   output_blob: { container: string; name: string; url: string };
 }
 

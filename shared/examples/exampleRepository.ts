@@ -30,16 +30,6 @@ const EXAMPLE_COLUMNS = [
   'completed_at',
 ] as const;
 
-export async function findVisibleSession(db: Db, viewer: ExampleViewer, sessionId: string) {
-  let query = db
-    .selectFrom('sessions')
-    .select(['id', 'suite_id', 'status'])
-    .where('id', '=', sessionId)
-    .where('user_id', '=', viewer.userId);
-  if (viewer.suiteIds) query = query.where('suite_id', 'in', viewer.suiteIds);
-  return query.executeTakeFirst();
-}
-
 export async function findModel(db: Db, modelId: string) {
   return db.selectFrom('models').select(['id', 'provider', 'name']).where('id', '=', modelId).executeTakeFirst();
 }

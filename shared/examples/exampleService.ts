@@ -7,13 +7,14 @@ import type { Database, JsonObject } from '../db/schema.js';
 import { ApiError } from '../errors/apiError.js';
 import { toPage, type Page } from '../http/pagination.js';
 import { EXAMPLES_CONTAINER, SESSIONS_CONTAINER } from '../storage/layout.js';
+import { screenshotsManifestBlobName, sessionBlobName } from '../sessions/sessionBlob.js';
+import { findVisibleSession } from '../sessions/sessionRepository.js';
 import type { ExampleJob } from './exampleJobs.js';
 import {
   findByIdempotencyKey,
   findMapsOfSuite,
   findModel,
   findVisibleExample,
-  findVisibleSession,
   insertExampleWithJob,
   listVisibleExamples,
   type ExampleRow,
@@ -110,8 +111,12 @@ export async function createExample(
   const { model, mapId } = await resolveModelAndMap(db, session.suite_id, body.model_id, body.action_tool_map_id);
 
   const id = randomUUID();
-  const input = { container: SESSIONS_CONTAINER, name: `${session.id}/input_events.jsonl` };
+  const input = { container: SESSIONS_CONTAINER, name: sessionBlobName(session.id) };
+  const screenshots = session.screenshot_count
+    ? { container: SESSIONS_CONTAINER, name: screenshotsManifestBlobName(session.id) }
+    : null;
   const output = { container: EXAMPLES_CONTAINER, name: messagesBlobName(id) };
+  const urlOf = (blob: { container: string; name: string }) => blobs.getContainerClient(blob.container).getBlobClient(blob.name).url;
   const job: ExampleJob = {
     example_id: id,
     session_id: session.id,
@@ -120,8 +125,10 @@ export async function createExample(
     model: { id: model.id, provider: model.provider, name: model.name },
     model_configuration: body.model_configuration as JsonObject,
     action_tool_map_id: mapId,
-    input_blob: { ...input, url: blobs.getContainerClient(input.container).getBlobClient(input.name).url },
-    output_blob: { ...output, url: blobs.getContainerClient(output.container).getBlobClient(output.name).url },
+    input_blob: { ...input, url: urlOf(input) },
+    input_format: session.format ?? 'recorder-jsonl',
+    screenshots_blob: screenshots ? { ...screenshots, url: urlOf(screenshots) } : null,
+    output_blob: { ...output, url: urlOf(output) },
   };
   try {
     const row = await db.transaction().execute((trx) =>

@@ -10,7 +10,8 @@ import { isUtf8 } from 'node:buffer';
 export const MAX_LINE_BYTES = 1024 * 1024;
 
 export interface JsonlHandlers {
-  object(line: number, value: Record<string, unknown>): void;
+  /** A line holding a JSON object; `text` is the line itself (without its line ending or a byte order mark). */
+  object(line: number, value: Record<string, unknown>, text: string): void;
   error(line: number, message: string): void;
 }
 
@@ -37,6 +38,8 @@ export class JsonlObjectReader {
   /** The current line is over the limit: its bytes are skipped up to the next newline. */
   #skippingLongLine = false;
   #finished = false;
+  /** The line being ended is the last one and had no newline: a writer that stopped mid-line leaves one. */
+  #unterminated = false;
 
   constructor(
     private readonly handlers: JsonlHandlers,
@@ -73,6 +76,7 @@ export class JsonlObjectReader {
   finish(): void {
     if (this.#finished) return;
     this.#finished = true;
+    this.#unterminated = true;
     if (this.#pendingBytes > 0 || this.#skippingLongLine) this.#endLine(Buffer.alloc(0), 0, 0);
   }
 
@@ -141,18 +145,24 @@ export class JsonlObjectReader {
       this.handlers.error(lineNumber, 'The line is not valid UTF-8.');
       return;
     }
+    const text = buffer.toString('utf8', from, to);
     let value: unknown;
     try {
-      value = JSON.parse(buffer.toString('utf8', from, to));
+      value = JSON.parse(text);
     } catch (error) {
-      this.handlers.error(lineNumber, `The line is not valid JSON: ${truncate((error as Error).message, 200)}`);
+      this.handlers.error(
+        lineNumber,
+        this.#unterminated
+          ? 'The last line is cut short (no newline at its end, and not valid JSON): the recording stopped mid-write.'
+          : `The line is not valid JSON: ${truncate((error as Error).message, 200)}`,
+      );
       return;
     }
     if (typeof value !== 'object' || value === null || Array.isArray(value)) {
       this.handlers.error(lineNumber, `The line is ${describeJsonType(value)}, not a JSON object.`);
       return;
     }
-    this.handlers.object(lineNumber, value as Record<string, unknown>);
+    this.handlers.object(lineNumber, value as Record<string, unknown>, text);
   }
 }
 

@@ -7,22 +7,25 @@ import type { McpRequestContext } from './mcpContext.js';
 import { CREATES, READ_ONLY, toolResult } from './toolResults.js';
 
 const SESSION_FIELDS =
-  '{ id, suite_id, description, storage_path, status, size_bytes, event_count, event_counts, sha256, ' +
-  'duration_seconds, validation_errors, created_at, updated_at }';
+  '{ id, suite_id, description, storage_path, status, format, file_name, size_bytes, sha256, event_count, ' +
+  'event_counts, clock, first_event_at, last_event_at, duration_seconds, screenshot_count, tab_count, url_count, ' +
+  'dropped_event_count, skipped_event_count, files, validation_errors, created_at, updated_at }';
 
 /** What to do with an upload description, for an agent that has never seen a SAS URL. */
 export function uploadInstructions(sessionId: string, upload: SessionUpload): string[] {
   return [
-    `1. Upload the trace (JSON Lines: one JSON object per line, each with a numeric "ts" in microseconds and a ` +
-      `string "type" or "name") with one HTTP PUT of the whole file to upload.url, with the header ` +
-      `"x-ms-blob-type: BlockBlob", before ${upload.expires_at} and at most ${upload.max_bytes} bytes. For example: ` +
-      `curl -X PUT -H "x-ms-blob-type: BlockBlob" --data-binary @input_events.jsonl "<upload.url>". ` +
-      `The URL is the credential: it allows writing this one file only; send no API key with it.`,
+    `1. Upload the recording (the Tracepipe recorder's JSON Lines, a Chrome trace JSON, an rrweb JSON array, a .zip ` +
+      `of the recorder's folder, or JSON Lines with a numeric "ts" in microseconds and a "type") with one HTTP PUT ` +
+      `of the whole file to upload.url, with the header "x-ms-blob-type: BlockBlob", before ${upload.expires_at} ` +
+      `and at most ${upload.max_bytes} bytes. For example: curl -X PUT -H "x-ms-blob-type: BlockBlob" ` +
+      `--data-binary @recording.jsonl "<upload.url>". The URL is the credential: it allows writing this one file ` +
+      `only; send no API key with it.`,
     '2. For large files or flaky networks, upload in blocks with the Azure Storage SDK instead: ' +
       '`new BlockBlobClient(upload.url).uploadFile(path)` (JavaScript) or ' +
       '`BlobClient.from_blob_url(upload.url).upload_blob(data, overwrite=True)` (Python).',
     `3. Call get_session with session_id ${sessionId} until status is "ready" (or "invalid", with ` +
-      'validation_errors naming the lines). Indexing starts as soon as the upload completes.',
+      'validation_errors naming the lines, events or zip entries). Indexing starts as soon as the upload completes; ' +
+      'once ready, the session does not change.',
     '4. Then call create_example with this session_id and a model_id from list_models.',
   ];
 }
@@ -69,6 +72,11 @@ export function registerSessionTools(server: McpServer, context: McpRequestConte
     input: describeFields(CreateSessionJsonBody, {
       suite_id: 'The suite (application) the recording is of, from list_suites.',
       description: 'Free text about the recording, at most 2000 characters.',
+      format:
+        'The recording\'s format, if you know it: recorder-jsonl, tracepipe-jsonl, chrome-trace, recorder-bundle ' +
+        '(a .zip of the recorder\'s folder) or rrweb. Left out, it is recognised from the content.',
+      file_name: 'The file name of the recording (kept with the original), e.g. recording.zip.',
+      skip_invalid_lines: 'true to keep the valid events of a recording that has some invalid ones (default false).',
     }),
     annotations: CREATES,
     run: async (args) => {

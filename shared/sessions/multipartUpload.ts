@@ -7,7 +7,7 @@ import { StagedBlockUpload } from './stagedBlockUpload.js';
 
 /**
  * Reads a `multipart/form-data` session upload as it arrives (busboy over the request's body stream), in any
- * field order: the file part `input_events` is written to the session's blob as staged blocks while it streams,
+ * field order: the file part `input_events` is written to the session's staging blob as staged blocks while it streams,
  * never held whole; text fields are collected, and handed to `onField` as they arrive so that a bad suite fails
  * the upload before the file is read. Over `maxBytes` is a 413 at the byte that crosses it.
  * The blocks are not committed here: the caller commits them once the session row exists.
@@ -20,7 +20,8 @@ export interface MultipartUploadOptions {
   contentType: string;
   body: ReadableStream<Uint8Array> | null;
   maxBytes: number;
-  blob: BlockBlobClient;
+  /** The blob the file's blocks are staged to, chosen once its part (with its file name) arrives. */
+  blobFor: (fileName: string | undefined) => BlockBlobClient;
   /** Called for each text field as it arrives; may reject (with an ApiError) to stop the upload. */
   onField?: (name: string, value: string) => Promise<void>;
   blockBytes?: number;
@@ -72,13 +73,16 @@ export async function receiveMultipartUpload(options: MultipartUploadOptions): P
       fields[name] = value;
       if (options.onField) tasks.push(options.onField(name, value).catch(fail));
     });
-    parser.on('file', (name, stream) => {
+    parser.on('file', (name, stream, info) => {
       if (name !== FILE_FIELD) {
         stream.resume();
         fail(ApiError.badRequest(`Unexpected file field "${name}"; the trace goes in "${FILE_FIELD}".`));
         return;
       }
-      const upload = new StagedBlockUpload(options.blob, { abortSignal: abort.signal, blockBytes: options.blockBytes });
+      const upload = new StagedBlockUpload(options.blobFor(info.filename), {
+        abortSignal: abort.signal,
+        blockBytes: options.blockBytes,
+      });
       file.stream = stream;
       file.upload = upload;
       stream.on('limit', () =>

@@ -1,5 +1,5 @@
-import type { Kysely } from 'kysely';
-import type { Database, SessionStatus, SessionValidationError } from '../db/schema.js';
+import type { Insertable, Kysely, Updateable } from 'kysely';
+import type { Database, SessionsTable } from '../db/schema.js';
 import { offsetOf, type Pagination } from '../http/pagination.js';
 
 type Db = Kysely<Database>;
@@ -10,12 +10,28 @@ const SESSION_COLUMNS = [
   'sessions.description',
   'sessions.storage_path',
   'sessions.status',
+  'sessions.format',
+  'sessions.requested_format',
+  'sessions.skip_invalid_lines',
+  'sessions.upload_file_name',
+  'sessions.upload_attempt',
   'sessions.size_bytes',
+  'sessions.sha256',
+  'sessions.canonical_size_bytes',
+  'sessions.canonical_sha256',
+  'sessions.original_file_name',
   'sessions.event_count',
   'sessions.event_counts',
-  'sessions.sha256',
+  'sessions.clock',
   'sessions.first_event_ts',
   'sessions.last_event_ts',
+  'sessions.first_event_at',
+  'sessions.last_event_at',
+  'sessions.screenshot_count',
+  'sessions.tab_count',
+  'sessions.url_count',
+  'sessions.dropped_event_count',
+  'sessions.skipped_event_count',
   'sessions.validation_errors',
   'sessions.created_at',
   'sessions.updated_at',
@@ -27,34 +43,8 @@ export interface SessionViewer {
   suiteIds: string[] | null;
 }
 
-export async function suiteExists(db: Db, suiteId: string): Promise<boolean> {
-  const row = await db.selectFrom('suites').select('id').where('id', '=', suiteId).executeTakeFirst();
-  return row !== undefined;
-}
-
-export function insertSession(
-  db: Db,
-  values: {
-    id: string;
-    userId: string;
-    suiteId: string;
-    description: string | null;
-    storagePath: string;
-    status: SessionStatus;
-  },
-) {
-  return db
-    .insertInto('sessions')
-    .values({
-      id: values.id,
-      user_id: values.userId,
-      suite_id: values.suiteId,
-      description: values.description,
-      storage_path: values.storagePath,
-      status: values.status,
-    })
-    .returning(SESSION_COLUMNS)
-    .executeTakeFirstOrThrow();
+export function insertSession(db: Db, values: Insertable<SessionsTable>) {
+  return db.insertInto('sessions').values(values).returning(SESSION_COLUMNS).executeTakeFirstOrThrow();
 }
 
 export type SessionRow = Awaited<ReturnType<typeof insertSession>>;
@@ -103,65 +93,141 @@ function nonEmpty(ids: string[]): string[] {
   return ids.length > 0 ? ids : ['00000000-0000-0000-0000-000000000000'];
 }
 
+/**
+ * A new upload URL for a session whose upload has not arrived or was invalid: the next attempt number (so the
+ * old URL's blob, if it ever comes, is ignored), the session back to `awaiting_upload` with nothing measured.
+ * Undefined when the session is not the viewer's or is in another state.
+ */
+export function startNextUploadAttempt(
+  db: Db,
+  viewer: SessionViewer,
+  sessionId: string,
+  changes: Pick<Updateable<SessionsTable>, 'upload_file_name' | 'requested_format' | 'skip_invalid_lines'>,
+) {
+  let query = db
+    .updateTable('sessions')
+    .set((eb) => ({
+      ...changes,
+      upload_attempt: eb('upload_attempt', '+', 1),
+      status: 'awaiting_upload' as const,
+      upload_method: 'url' as const,
+      ...UNMEASURED,
+    }))
+    .where('id', '=', sessionId)
+    .where('user_id', '=', viewer.userId)
+    .where('status', 'in', ['awaiting_upload', 'invalid']);
+  if (viewer.suiteIds !== null) query = query.where('suite_id', 'in', nonEmpty(viewer.suiteIds));
+  return query.returning(SESSION_COLUMNS).executeTakeFirst();
+}
+
+/** What an indexing result sets; everything measured is cleared first by a new attempt. */
+const UNMEASURED = {
+  format: null,
+  size_bytes: null,
+  sha256: null,
+  canonical_size_bytes: null,
+  canonical_sha256: null,
+  original_file_name: null,
+  event_count: null,
+  event_counts: null,
+  clock: null,
+  first_event_ts: null,
+  last_event_ts: null,
+  first_event_at: null,
+  last_event_at: null,
+  screenshot_count: null,
+  tab_count: null,
+  url_count: null,
+  dropped_event_count: null,
+  skipped_event_count: null,
+  validation_errors: '[]',
+  stored_bytes: 0,
+} satisfies Updateable<SessionsTable>;
+
 // ---- The indexer's reads and writes -------------------------------------------------------------------------
 
 export function findSessionForIndexing(db: Db, sessionId: string) {
   return db
     .selectFrom('sessions')
-    .select(['id', 'status', 'indexed_etag'])
+    .select([
+      'id',
+      'status',
+      'indexed_etag',
+      'upload_attempt',
+      'upload_file_name',
+      'upload_method',
+      'requested_format',
+      'skip_invalid_lines',
+    ])
     .where('id', '=', sessionId)
     .executeTakeFirst();
 }
 
-/** Marks the session as being indexed, unless this very blob version has been indexed already. */
-export async function markSessionProcessing(db: Db, sessionId: string, etag: string): Promise<void> {
-  await db
+/**
+ * Claims the session for indexing one staging blob version: `processing`, with that ETag as the claim. A newer
+ * upload's run claims it over an older one (which then stops before writing its result); a session already
+ * indexed is not claimed.
+ */
+export async function claimSessionIndexing(db: Db, sessionId: string, etag: string): Promise<boolean> {
+  const result = await db
     .updateTable('sessions')
-    .set({ status: 'processing' })
+    .set({ status: 'processing', indexing_etag: etag })
     .where('id', '=', sessionId)
-    .where('status', '<>', 'processing')
-    .where((eb) => eb.or([eb('indexed_etag', 'is', null), eb('indexed_etag', '<>', etag)]))
-    .execute();
+    .where('status', 'in', ['awaiting_upload', 'processing'])
+    .executeTakeFirst();
+  return result.numUpdatedRows > 0n;
 }
 
-export interface SessionIndexRecord {
-  status: 'ready' | 'invalid';
-  /** Bytes stored (usage metering sums these): null when the upload was deleted. */
-  sizeBytes: number | null;
-  sha256: string | null;
-  eventCount: number | null;
-  eventCounts: Record<string, number> | null;
-  firstTs: number | null;
-  lastTs: number | null;
-  errors: SessionValidationError[];
+export async function holdsIndexingClaim(db: Db, sessionId: string, etag: string): Promise<boolean> {
+  const row = await db.selectFrom('sessions').select('indexing_etag').where('id', '=', sessionId).executeTakeFirst();
+  return row?.indexing_etag === etag;
 }
+
+/** The columns an indexing result writes. */
+export type SessionIndexRecord = Pick<
+  Updateable<SessionsTable>,
+  | 'status'
+  | 'format'
+  | 'size_bytes'
+  | 'sha256'
+  | 'canonical_size_bytes'
+  | 'canonical_sha256'
+  | 'original_file_name'
+  | 'event_count'
+  | 'event_counts'
+  | 'clock'
+  | 'first_event_ts'
+  | 'last_event_ts'
+  | 'first_event_at'
+  | 'last_event_at'
+  | 'screenshot_count'
+  | 'tab_count'
+  | 'url_count'
+  | 'dropped_event_count'
+  | 'skipped_event_count'
+  | 'validation_errors'
+  | 'stored_bytes'
+> & { status: 'ready' | 'invalid' };
 
 /**
- * Writes the outcome of indexing one blob version. The ETag condition makes a re-delivered event a no-op even
- * when two deliveries race: only the first write of an ETag changes the row. Answers whether it did.
+ * Writes the outcome of indexing one staging blob version, unless the session was indexed meanwhile (a second
+ * delivery of the same event, racing this one) or, for a claimed run (`claimed`), another run took the claim.
+ * Answers whether it did.
  */
 export async function recordSessionIndex(
   db: Db,
   sessionId: string,
   etag: string,
   record: SessionIndexRecord,
+  claimed: boolean,
 ): Promise<boolean> {
-  const result = await db
+  let query = db
     .updateTable('sessions')
-    .set({
-      status: record.status,
-      size_bytes: record.sizeBytes,
-      sha256: record.sha256,
-      event_count: record.eventCount,
-      event_counts: record.eventCounts === null ? null : JSON.stringify(record.eventCounts),
-      first_event_ts: record.firstTs,
-      last_event_ts: record.lastTs,
-      validation_errors: JSON.stringify(record.errors),
-      indexed_etag: etag,
-    })
+    .set({ ...UNMEASURED, ...record, indexed_etag: etag, indexing_etag: null })
     .where('id', '=', sessionId)
-    .where((eb) => eb.or([eb('indexed_etag', 'is', null), eb('indexed_etag', '<>', etag)]))
-    .executeTakeFirst();
+    .where('status', 'in', ['awaiting_upload', 'processing']);
+  if (claimed) query = query.where('indexing_etag', '=', etag);
+  const result = await query.executeTakeFirst();
   return result.numUpdatedRows > 0n;
 }
 
@@ -175,23 +241,22 @@ export async function findSessionOutcome(db: Db, sessionId: string) {
 }
 
 /** Sessions `processing` for longer than `olderThanMinutes`: an upload whose process died, or a missed trigger. */
-export async function findStaleProcessingSessions(db: Db, olderThanMinutes: number, limit: number): Promise<string[]> {
-  const rows = await db
+export async function findStaleProcessingSessions(db: Db, olderThanMinutes: number, limit: number) {
+  return db
     .selectFrom('sessions')
-    .select('id')
+    .select(['id', 'upload_attempt', 'upload_file_name'])
     .where('status', '=', 'processing')
     .where('updated_at', '<', new Date(Date.now() - olderThanMinutes * 60_000))
     .orderBy('updated_at')
     .limit(limit)
     .execute();
-  return rows.map((row) => row.id);
 }
 
-/** An upload that never completed: `invalid` with that said, and nothing stored (size null), if still processing. */
+/** An upload that never completed: `invalid` with that said, and nothing stored, if still processing. */
 export async function markUploadAbandoned(db: Db, sessionId: string, message: string): Promise<boolean> {
   const result = await db
     .updateTable('sessions')
-    .set({ status: 'invalid', size_bytes: null, validation_errors: JSON.stringify([{ line: 0, message }]) })
+    .set({ ...UNMEASURED, status: 'invalid', indexing_etag: null, validation_errors: JSON.stringify([{ line: 0, message }]) })
     .where('id', '=', sessionId)
     .where('status', '=', 'processing')
     .executeTakeFirst();

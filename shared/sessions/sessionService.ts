@@ -1,59 +1,91 @@
 import { randomUUID } from 'node:crypto';
 import type { ReadableStream } from 'node:stream/web';
+import type { BlockBlobClient } from '@azure/storage-blob';
 import type { Kysely } from 'kysely';
 import type { AuthContext } from '../auth/authenticate.js';
 import { assertCanCreateInSuite } from '../auth/suiteAccess.js';
+import { suiteExists } from '../catalog/suiteRepository.js';
 import { getConfig } from '../config.js';
 import { constraintViolationOf } from '../db/constraintViolation.js';
-import type { Database } from '../db/schema.js';
+import type { Database, UploadMethod } from '../db/schema.js';
 import { ApiError } from '../errors/apiError.js';
 import { toPage, type Page } from '../http/pagination.js';
 import { validateInput } from '../http/requestParsing.js';
 import { z } from '../openapi/zod.js';
+import { createBlobSasUrl } from '../storage/blobSas.js';
 import { getBlobServiceClient } from '../storage/clients.js';
-import { SESSIONS_CONTAINER } from '../storage/layout.js';
+import { SESSIONS_CONTAINER, UPLOADS_CONTAINER } from '../storage/layout.js';
+import { DEFAULT_FILE_NAMES, type TraceFormat } from '../traces/traceFormats.js';
+import { MICROSECONDS_PER_SECOND } from '../traces/traceTime.js';
 import { FILE_FIELD, receiveMultipartUpload } from './multipartUpload.js';
-import { INPUT_EVENTS_FILE, sessionBlobName, sessionStoragePath } from './sessionBlob.js';
+import {
+  INPUT_EVENTS_FILE,
+  originalBlobName,
+  parseStagingBlobName,
+  screenshotsManifestBlobName,
+  sessionBlobName,
+  sessionStoragePath,
+  stagingBlobName,
+  UPLOAD_FILE_NAME_PATTERN,
+} from './sessionBlob.js';
 import {
   deleteUnindexedSession,
   findVisibleSession,
   insertSession,
   listVisibleSessions,
-  suiteExists,
+  startNextUploadAttempt,
   type SessionRow,
   type SessionViewer,
 } from './sessionRepository.js';
 import {
   MultipartFieldsSchema,
   type CreateSessionInput,
+  type NewUploadInput,
   type SessionListInput,
   type SessionResponse,
   type SessionUpload,
 } from './sessionSchemas.js';
-import { createBlobSasUrl } from '../storage/blobSas.js';
 
 type Db = Kysely<Database>;
 
-/** `ts` is microseconds, as in Chrome's trace event format. */
-const TS_UNITS_PER_SECOND = 1_000_000;
-
 export function toSessionResponse(row: SessionRow): SessionResponse {
-  const measured = row.status === 'ready';
+  const ready = row.status === 'ready';
+  const measured = <T>(value: T): T | null => (ready ? value : null);
   return {
     id: row.id,
     suite_id: row.suite_id,
     description: row.description,
     storage_path: row.storage_path,
     status: row.status,
+    format: (row.format as TraceFormat | null) ?? null,
+    file_name: row.upload_file_name,
+    skip_invalid_lines: row.skip_invalid_lines,
     size_bytes: row.size_bytes,
-    event_count: measured ? row.event_count : null,
-    event_counts: measured ? row.event_counts : null,
     sha256: row.sha256,
+    canonical_size_bytes: measured(row.canonical_size_bytes),
+    canonical_sha256: measured(row.canonical_sha256),
+    event_count: measured(row.event_count),
+    event_counts: measured(row.event_counts),
+    clock: measured(row.clock),
+    first_event_at: measured(row.first_event_at?.toISOString() ?? null),
+    last_event_at: measured(row.last_event_at?.toISOString() ?? null),
     duration_seconds:
-      measured && row.first_event_ts !== null && row.last_event_ts !== null
-        ? (row.last_event_ts - row.first_event_ts) / TS_UNITS_PER_SECOND
+      ready && row.first_event_ts !== null && row.last_event_ts !== null
+        ? (row.last_event_ts - row.first_event_ts) / MICROSECONDS_PER_SECOND
         : null,
-    validation_errors: row.status === 'invalid' ? row.validation_errors : [],
+    screenshot_count: measured(row.screenshot_count),
+    tab_count: measured(row.tab_count),
+    url_count: measured(row.url_count),
+    dropped_event_count: measured(row.dropped_event_count),
+    skipped_event_count: measured(row.skipped_event_count),
+    files: ready
+      ? {
+          trace: `${SESSIONS_CONTAINER}/${sessionBlobName(row.id)}`,
+          screenshots_manifest: row.screenshot_count ? `${SESSIONS_CONTAINER}/${screenshotsManifestBlobName(row.id)}` : null,
+          original: row.original_file_name ? `${SESSIONS_CONTAINER}/${originalBlobName(row.id, row.original_file_name)}` : null,
+        }
+      : null,
+    validation_errors: row.status === 'ready' || row.status === 'invalid' ? row.validation_errors : [],
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   };
@@ -69,6 +101,24 @@ function unknownSuite(suiteId: string): ApiError {
   });
 }
 
+/** A client's file name as an upload's: kept when it is safe as a blob name, else made so. */
+export function uploadFileName(given: string | undefined, format: TraceFormat | undefined): string {
+  if (given !== undefined) {
+    const base = given.split(/[\\/]/).pop() ?? '';
+    if (UPLOAD_FILE_NAME_PATTERN.test(base)) return base;
+    const safe = base.replace(/[^A-Za-z0-9._-]/g, '_').replace(/^[._-]+/, '').slice(0, 128);
+    if (UPLOAD_FILE_NAME_PATTERN.test(safe)) return safe;
+  }
+  return DEFAULT_FILE_NAMES[format ?? 'unknown'];
+}
+
+interface NewSessionFields {
+  suite_id: string;
+  description?: string | null | undefined;
+  format?: TraceFormat | undefined;
+  skip_invalid_lines?: boolean | undefined;
+}
+
 /**
  * Inserts the caller's session row; a suite that does not exist (the foreign key says so, atomically) is a 422 on
  * suite_id.
@@ -77,17 +127,21 @@ async function insertSessionRow(
   db: Db,
   auth: AuthContext,
   id: string,
-  input: { suite_id: string; description?: string | null | undefined },
-  status: 'awaiting_upload' | 'processing',
+  input: NewSessionFields,
+  upload: { status: 'awaiting_upload' | 'processing'; method: UploadMethod; fileName: string },
 ): Promise<SessionRow> {
   try {
     return await insertSession(db, {
       id,
-      userId: auth.userId,
-      suiteId: input.suite_id,
+      user_id: auth.userId,
+      suite_id: input.suite_id,
       description: input.description ?? null,
-      storagePath: sessionStoragePath(id),
-      status,
+      storage_path: sessionStoragePath(id),
+      status: upload.status,
+      requested_format: input.format ?? null,
+      skip_invalid_lines: input.skip_invalid_lines ?? false,
+      upload_file_name: upload.fileName,
+      upload_method: upload.method,
     });
   } catch (error) {
     const violation = constraintViolationOf(error);
@@ -98,25 +152,22 @@ async function insertSessionRow(
   }
 }
 
-/** JSON create: the session, awaiting its upload, and a URL that allows writing its one blob for a while. */
-export async function createSessionWithUploadUrl(
-  db: Db,
-  auth: AuthContext,
-  input: CreateSessionInput,
-): Promise<SessionResponse & { upload: SessionUpload }> {
-  assertCanCreateInSuite(auth, input.suite_id);
+function stagingBlob(sessionId: string, attempt: number, fileName: string): BlockBlobClient {
+  return getBlobServiceClient()
+    .getContainerClient(UPLOADS_CONTAINER)
+    .getBlockBlobClient(stagingBlobName(sessionId, attempt, fileName));
+}
+
+/** A URL that allows creating and writing one staging blob (the session's current attempt) for a while. */
+async function signUpload(sessionId: string, attempt: number, fileName: string): Promise<{ upload: SessionUpload }> {
   const config = getConfig();
-  const id = randomUUID();
-  // Signed before the row is written, so that a signing failure (storage down) leaves nothing behind.
   const signed = await createBlobSasUrl(getBlobServiceClient(), config.storage, {
-    containerName: SESSIONS_CONTAINER,
-    blobName: sessionBlobName(id),
+    containerName: UPLOADS_CONTAINER,
+    blobName: stagingBlobName(sessionId, attempt, fileName),
     ttlSeconds: config.sessions.uploadUrlTtlSeconds,
     httpsOnly: config.environment !== 'development' && config.environment !== 'test',
   });
-  const row = await insertSessionRow(db, auth, id, input, 'awaiting_upload');
   return {
-    ...toSessionResponse(row),
     upload: {
       url: signed.url,
       method: 'PUT',
@@ -127,10 +178,53 @@ export async function createSessionWithUploadUrl(
   };
 }
 
+/** JSON create: the session, awaiting its upload, and a URL that allows writing its staging blob for a while. */
+export async function createSessionWithUploadUrl(
+  db: Db,
+  auth: AuthContext,
+  input: CreateSessionInput,
+): Promise<SessionResponse & { upload: SessionUpload }> {
+  assertCanCreateInSuite(auth, input.suite_id);
+  const id = randomUUID();
+  const fileName = uploadFileName(input.file_name, input.format);
+  // Signed before the row is written, so that a signing failure (storage down) leaves nothing behind.
+  const { upload } = await signUpload(id, 1, fileName);
+  const row = await insertSessionRow(db, auth, id, input, { status: 'awaiting_upload', method: 'url', fileName });
+  return { ...toSessionResponse(row), upload };
+}
+
 /**
- * Multipart create: the file streams into staged blocks of the session's blob while the form is read. The blob is
- * committed only after the session row exists, so the indexer never meets a blob without its row (it would delete
- * it); any failure discards the blocks, and the row if it was written.
+ * A fresh upload URL for a session whose upload has not arrived (the URL expired) or was invalid (try again): a
+ * new staging blob, so that nothing written through an older URL counts. 409 once the session is processing or
+ * ready (a ready session never changes).
+ */
+export async function issueNewUploadUrl(
+  db: Db,
+  auth: AuthContext,
+  sessionId: string,
+  input: NewUploadInput,
+): Promise<SessionResponse & { upload: SessionUpload }> {
+  const current = await findVisibleSession(db, viewerOf(auth), sessionId);
+  if (!current) throw ApiError.notFound('No such session.');
+  const format = input.format ?? ((current.requested_format as TraceFormat | null) ?? undefined);
+  const fileName = input.file_name !== undefined || input.format !== undefined ? uploadFileName(input.file_name, format) : current.upload_file_name;
+  const row = await startNextUploadAttempt(db, viewerOf(auth), sessionId, {
+    upload_file_name: fileName,
+    requested_format: format ?? null,
+    skip_invalid_lines: input.skip_invalid_lines ?? current.skip_invalid_lines,
+  });
+  if (!row) {
+    throw ApiError.conflict(`The session is ${current.status}; a new upload URL is only for sessions awaiting their upload or invalid.`, {
+      session_status: current.status,
+    });
+  }
+  return { ...toSessionResponse(row), ...(await signUpload(sessionId, row.upload_attempt, fileName)) };
+}
+
+/**
+ * Multipart create: the file streams into staged blocks of the session's staging blob while the form is read.
+ * The blob is committed only after the session row exists, so the indexer never meets a blob without its row (it
+ * would delete it); any failure discards the blocks, and the row if it was written.
  */
 export async function createSessionFromMultipart(
   db: Db,
@@ -138,13 +232,16 @@ export async function createSessionFromMultipart(
   request: { contentType: string; body: ReadableStream<Uint8Array> | null },
 ): Promise<SessionResponse> {
   const id = randomUUID();
-  const blob = getBlobServiceClient().getContainerClient(SESSIONS_CONTAINER).getBlockBlobClient(sessionBlobName(id));
+  let blob: BlockBlobClient | undefined;
   try {
     const received = await receiveMultipartUpload({
       contentType: request.contentType,
       body: request.body,
       maxBytes: getConfig().sessions.multipartMaxBytes,
-      blob,
+      blobFor: (fileName) => {
+        blob = stagingBlob(id, 1, uploadFileName(fileName, undefined));
+        return blob;
+      },
       // A bad suite fails the upload as soon as its field arrives (usually before the file).
       onField: async (name, value) => {
         if (name !== 'suite_id') return;
@@ -154,17 +251,16 @@ export async function createSessionFromMultipart(
       },
     });
     const fields = validateInput(MultipartFieldsSchema, received.fields, 'body');
-    if (!received.file) {
+    if (!received.file || !blob) {
       throw ApiError.badRequest(`The form has no file "${FILE_FIELD}".`, {
         fields: [{ location: 'body', field: FILE_FIELD, message: 'Required' }],
       });
     }
     assertCanCreateInSuite(auth, fields.suite_id);
-    const row = await insertSessionRow(db, auth, id, fields, 'processing');
+    const fileName = parseStagingBlobName(blob.name)?.fileName ?? uploadFileName(undefined, fields.format);
+    const row = await insertSessionRow(db, auth, id, fields, { status: 'processing', method: 'multipart', fileName });
     try {
-      await blob.commitBlockList(received.file.blockIds, {
-        blobHTTPHeaders: { blobContentType: 'application/jsonl' },
-      });
+      await blob.commitBlockList(received.file.blockIds);
     } catch (error) {
       await deleteUnindexedSession(db, id);
       throw error;
@@ -173,27 +269,29 @@ export async function createSessionFromMultipart(
   } catch (error) {
     // Staged blocks are invisible but take space until the service discards them; Azurite and some accounts
     // delete them with the (never committed) blob, Azure answers 404 and drops them within a week.
-    await blob.deleteIfExists().catch(() => undefined);
+    await blob?.deleteIfExists().catch(() => undefined);
     throw error;
   }
 }
 
 /**
- * A trace already in memory (A2P's inline file, bounded well below the multipart limit): the row first, then the
- * blob, as the multipart form does, so the indexer never meets a blob without its row; a failed upload removes both.
+ * A recording already in memory (A2P's inline file, bounded well below the multipart limit): the row first, then
+ * the staging blob, as the multipart form does, so the indexer never meets a blob without its row; a failed
+ * upload removes both.
  */
 export async function createSessionFromBytes(
   db: Db,
   auth: AuthContext,
-  input: { suite_id: string; description?: string | undefined },
+  input: { suite_id: string; description?: string | undefined; file_name?: string | undefined },
   bytes: Buffer,
 ): Promise<SessionResponse> {
   assertCanCreateInSuite(auth, input.suite_id);
   const id = randomUUID();
-  const row = await insertSessionRow(db, auth, id, input, 'processing');
-  const blob = getBlobServiceClient().getContainerClient(SESSIONS_CONTAINER).getBlockBlobClient(sessionBlobName(id));
+  const fileName = uploadFileName(input.file_name, undefined);
+  const row = await insertSessionRow(db, auth, id, input, { status: 'processing', method: 'inline', fileName });
+  const blob = stagingBlob(id, 1, fileName);
   try {
-    await blob.uploadData(bytes, { blobHTTPHeaders: { blobContentType: 'application/jsonl' } });
+    await blob.uploadData(bytes);
   } catch (error) {
     await blob.deleteIfExists().catch(() => undefined);
     await deleteUnindexedSession(db, id);
@@ -203,8 +301,9 @@ export async function createSessionFromBytes(
 }
 
 /**
- * The session whose trace `url` names, when it points at this API's own storage (the blob URL an upload went to,
- * with or without its SAS query) and the session is the caller's; undefined for anything else.
+ * The session whose recording `url` names, when it points at this API's own storage (the session's canonical
+ * trace, or the staging blob its upload went to, with or without the SAS query) and the session is the caller's;
+ * undefined for anything else.
  */
 export async function findSessionByTraceUrl(db: Db, auth: AuthContext, url: string): Promise<SessionResponse | undefined> {
   let parsed: URL;
@@ -213,12 +312,24 @@ export async function findSessionByTraceUrl(db: Db, auth: AuthContext, url: stri
   } catch {
     return undefined;
   }
-  const container = new URL(getBlobServiceClient().getContainerClient(SESSIONS_CONTAINER).url);
-  const prefix = `${container.pathname.replace(/\/$/, '')}/`;
-  if (parsed.origin !== container.origin || !parsed.pathname.startsWith(prefix)) return undefined;
-  const [sessionId, ...rest] = parsed.pathname.slice(prefix.length).split('/');
-  if (!z.uuid().safeParse(sessionId).success || rest.join('/') !== INPUT_EVENTS_FILE) return undefined;
-  const row = await findVisibleSession(db, viewerOf(auth), (sessionId as string).toLowerCase());
+  const service = new URL(getBlobServiceClient().url);
+  if (parsed.origin !== service.origin) return undefined;
+  const path = decodeURIComponent(parsed.pathname);
+  const base = service.pathname.replace(/\/$/, '');
+  let sessionId: string | undefined;
+  for (const container of [SESSIONS_CONTAINER, UPLOADS_CONTAINER]) {
+    const prefix = `${base}/${container}/`;
+    if (!path.startsWith(prefix)) continue;
+    const name = path.slice(prefix.length);
+    if (container === SESSIONS_CONTAINER) {
+      const [id, ...rest] = name.split('/');
+      if (z.uuid().safeParse(id).success && rest.join('/') === INPUT_EVENTS_FILE) sessionId = (id as string).toLowerCase();
+    } else {
+      sessionId = parseStagingBlobName(name)?.sessionId;
+    }
+  }
+  if (!sessionId) return undefined;
+  const row = await findVisibleSession(db, viewerOf(auth), sessionId);
   return row ? toSessionResponse(row) : undefined;
 }
 

@@ -1,7 +1,11 @@
 import type { BlobServiceClient } from '@azure/storage-blob';
 import type { QueueServiceClient } from '@azure/storage-queue';
 
-/** Names shared with the infra (infra/*.bicep) and the pipelines service. */
+/*
+ * Names shared with the infra (infra/*.bicep) and the pipelines service. `uploads` holds clients' uploads, written
+ * only through upload URLs and emptied by the indexer (shared/sessions/sessionBlob.ts).
+ */
+export const UPLOADS_CONTAINER = 'uploads';
 export const SESSIONS_CONTAINER = 'sessions';
 export const EXAMPLES_CONTAINER = 'examples';
 export const EXAMPLE_JOBS_QUEUE = 'example-jobs';
@@ -12,6 +16,7 @@ export const EXAMPLE_JOBS_QUEUE = 'example-jobs';
  */
 export async function ensureStorageLayout(blobs: BlobServiceClient, queues: QueueServiceClient): Promise<void> {
   await Promise.all([
+    blobs.getContainerClient(UPLOADS_CONTAINER).createIfNotExists(),
     blobs.getContainerClient(SESSIONS_CONTAINER).createIfNotExists(),
     blobs.getContainerClient(EXAMPLES_CONTAINER).createIfNotExists(),
     queues.getQueueClient(EXAMPLE_JOBS_QUEUE).createIfNotExists(),

@@ -1,0 +1,179 @@
+import { JsonlObjectReader, MAX_LINE_BYTES } from '../jsonl/jsonlObjectReader.js';
+import { ChromeTraceConverter, CHROME_EVENT_ARRAYS, CHROME_METADATA_MEMBER } from './chromeTraceEvents.js';
+import { JsonDocumentError, JsonDocumentScanner } from './jsonDocumentScanner.js';
+import { convertRecorderEvent, convertTracepipeEvent } from './recorderEvents.js';
+import { RrwebConverter } from './rrwebEvents.js';
+import type { TraceFormat } from './traceFormats.js';
+import type { TraceSummary } from './traceSummary.js';
+
+/**
+ * Reads an upload that is one stream of bytes (every format but the zip bundle) into a TraceSummary: fed chunks of
+ * any size, it converts each event to the canonical line and queues it in the summary, in memory bounded by the
+ * line and element limits. Pure: no I/O, so that it is unit-tested on bytes and benchmarked apart from storage.
+ */
+
+/** JSON documents: an element (one event) may be this long; longer ones are counted as dropped, not read. */
+export const MAX_JSON_ELEMENT_BYTES = 16 * 1024 * 1024;
+/** Chrome's `metadata` (and any other member but traceEvents) is read up to this size, else skipped. */
+export const MAX_JSON_MEMBER_BYTES = 16 * 1024 * 1024;
+
+export type TraceClock = { origin: number; clock: 'absolute' | 'relative' };
+export type StreamFormat = Exclude<TraceFormat, 'recorder-bundle'>;
+
+export interface TraceStreamReader {
+  push(chunk: Buffer): void;
+  finish(): void;
+  /** What to add to every event's time when it is written, and whether the times are wall-clock ones. */
+  clock(): TraceClock;
+  /** Whether the time origin is known only once the whole upload has been read (the events must then wait). */
+  readonly anchoredAtEnd: boolean;
+}
+
+const ABSOLUTE: TraceClock = { origin: 0, clock: 'absolute' };
+
+export function createTraceStreamReader(format: StreamFormat, summary: TraceSummary): TraceStreamReader {
+  switch (format) {
+    case 'recorder-jsonl':
+    case 'tracepipe-jsonl':
+      return jsonLinesReader(format, summary);
+    case 'chrome-trace':
+      return chromeTraceReader(summary);
+    case 'rrweb':
+      return rrwebReader(summary);
+  }
+}
+
+function jsonLinesReader(format: 'recorder-jsonl' | 'tracepipe-jsonl', summary: TraceSummary): TraceStreamReader {
+  const reader = new JsonlObjectReader(
+    {
+      object: (line, value, text) =>
+        summary.add({ line }, format === 'recorder-jsonl' ? convertRecorderEvent(value, text) : convertTracepipeEvent(value)),
+      error: (line, message) => summary.error({ line }, message),
+    },
+    MAX_LINE_BYTES,
+  );
+  return {
+    anchoredAtEnd: false,
+    push: (chunk) => reader.push(chunk),
+    finish: () => reader.finish(),
+    clock: () => ABSOLUTE,
+  };
+}
+
+interface JsonDocumentReaderOptions {
+  streamedKeys: ReadonlySet<string>;
+  /** Only a top-level array is accepted (rrweb); else a top-level object with streamed arrays may be too. */
+  arrayOnly: boolean;
+  what: string;
+  convert(index: number, value: unknown): void;
+  member?(key: string, text: string | null): void;
+  /** Called once the whole document has been read without a structural error; `sawArray` if events were there. */
+  atEnd(sawArray: boolean): void;
+}
+
+/** A JSON document's elements through `convert`; a broken document ends with one error where it broke. */
+function jsonDocumentReader(summary: TraceSummary, options: JsonDocumentReaderOptions): Pick<TraceStreamReader, 'push' | 'finish'> {
+  let nextIndex = 0;
+  let broken = false;
+  let sawArray = false;
+  const scanner = new JsonDocumentScanner(
+    {
+      arrayStart: () => {
+        sawArray = true;
+      },
+      element: (_key, index, text) => {
+        nextIndex = index + 1;
+        let value: unknown;
+        try {
+          value = JSON.parse(text);
+        } catch (error) {
+          summary.error({ index }, `The event is not valid JSON: ${(error as Error).message.slice(0, 200)}`);
+          return;
+        }
+        options.convert(index, value);
+      },
+      unreadableElement: (_key, index, reason) => {
+        nextIndex = index + 1;
+        if (reason.startsWith('it is longer')) summary.drop(); // no input event is that long
+        else summary.error({ index }, `The event cannot be read: ${reason}.`);
+      },
+      member: (key, text) => options.member?.(key, text),
+    },
+    { streamedKeys: options.streamedKeys, maxElementBytes: MAX_JSON_ELEMENT_BYTES, maxMemberBytes: MAX_JSON_MEMBER_BYTES },
+  );
+  const fail = (error: unknown) => {
+    if (!(error instanceof JsonDocumentError)) throw error;
+    broken = true;
+    summary.error({ index: nextIndex }, `${error.message} (at byte ${error.offset})`);
+  };
+  return {
+    push: (chunk) => {
+      if (broken) return;
+      try {
+        scanner.push(chunk);
+      } catch (error) {
+        fail(error);
+        return;
+      }
+      if (options.arrayOnly && scanner.kind === 'object') {
+        broken = true;
+        summary.fileError(`${options.what} is a JSON array of events; this upload is a JSON object.`);
+      }
+    },
+    finish: () => {
+      if (broken) return;
+      try {
+        scanner.finish();
+      } catch (error) {
+        fail(error);
+        return;
+      }
+      options.atEnd(sawArray);
+    },
+  };
+}
+
+function chromeTraceReader(summary: TraceSummary): TraceStreamReader {
+  const converter = new ChromeTraceConverter();
+  const document = jsonDocumentReader(summary, {
+    streamedKeys: CHROME_EVENT_ARRAYS,
+    arrayOnly: false,
+    what: 'A Chrome trace',
+    convert: (index, value) => {
+      const converted = converter.convert(value);
+      if (converted === 'dropped') summary.drop();
+      else summary.add({ index }, converted);
+    },
+    member: (key, text) => {
+      if (key === CHROME_METADATA_MEMBER) converter.readMetadata(text);
+    },
+    atEnd: (sawArray) => {
+      if (!sawArray) summary.fileError('The Chrome trace has no `traceEvents` array.');
+      else if (summary.eventCount === 0 && summary.errorCount === 0) {
+        summary.fileError(
+          'The Chrome trace has no input events (EventDispatch of keyboard, mouse, pointer, touch, wheel or scroll ' +
+            'events): record it with the devtools.timeline category.',
+        );
+      }
+    },
+  });
+  return { anchoredAtEnd: true, push: document.push, finish: document.finish, clock: () => converter.origin() };
+}
+
+function rrwebReader(summary: TraceSummary): TraceStreamReader {
+  const converter = new RrwebConverter();
+  const document = jsonDocumentReader(summary, {
+    streamedKeys: new Set(),
+    arrayOnly: true,
+    what: 'An rrweb recording',
+    convert: (index, value) => {
+      const converted = converter.convert(value);
+      if (converted === 'dropped') summary.drop();
+      else for (const event of converted) summary.add({ index }, event);
+    },
+    atEnd: () => {
+      if (summary.eventCount === 0 && summary.errorCount === 0) summary.fileError('The rrweb recording has no input events.');
+    },
+  });
+  return { anchoredAtEnd: false, push: document.push, finish: document.finish, clock: () => ABSOLUTE };
+}

@@ -1,0 +1,94 @@
+/**
+ * Times inside traces. Every event's time is held as microseconds (a JS number: epoch microseconds stay below 2^53
+ * until the year 2255), either since the Unix epoch (an absolute clock) or since an origin of the trace's own (a
+ * relative clock, such as Chrome's monotonic `ts`).
+ *
+ * The canonical trace writes them the way the Tracepipe recorder does (Python's `datetime.isoformat()` of an
+ * aware UTC datetime): `2026-01-06T20:30:01.337745+00:00`, always six fractional digits and a `+00:00` offset, so
+ * that the pipelines service (Python) reads them with `datetime.fromisoformat` on any Python 3.
+ */
+
+export const MICROSECONDS_PER_SECOND = 1_000_000;
+const MICROSECONDS_PER_MILLISECOND = 1_000;
+/** Years the canonical form can write (four digits, and never before the epoch). */
+const MIN_TIME = 0;
+const MAX_TIME = Date.UTC(9999, 11, 31, 23, 59, 59, 999) * MICROSECONDS_PER_MILLISECOND + 999;
+/** Longer strings are refused before the pattern runs: no timestamp needs more. */
+const MAX_TIMESTAMP_LENGTH = 64;
+
+/*
+ * ISO 8601 / RFC 3339 date-time with a UTC offset: date, `T` (or a space, as Python's str() writes it), time with
+ * seconds, any number of fractional digits (after `.` or `,`), then `Z` or an offset of hours, hours and minutes,
+ * with or without the colon. Anchored and without nested repetition, so it runs in linear time on any input.
+ */
+const ISO_TIMESTAMP =
+  /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,30}))?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)$/;
+
+export type ParsedTime = { ok: true; time: number } | { ok: false; message: string };
+
+/**
+ * Microseconds since the epoch of an ISO 8601 timestamp with an offset. Digits beyond microseconds are dropped
+ * (truncated, not rounded, so that an event never moves past the next microsecond); a timestamp without an offset
+ * is refused, since its instant is unknown.
+ */
+export function parseIsoTimestamp(value: string): ParsedTime {
+  if (value.length > MAX_TIMESTAMP_LENGTH) return { ok: false, message: 'is not an ISO 8601 timestamp' };
+  const match = ISO_TIMESTAMP.exec(value);
+  if (!match) {
+    return /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(?:[.,]\d+)?$/.test(value)
+      ? { ok: false, message: 'has no UTC offset (add "Z" or "+00:00")' }
+      : { ok: false, message: 'is not an ISO 8601 timestamp (e.g. 2026-01-06T20:30:01.337745+00:00)' };
+  }
+  const [, y, mo, d, h, mi, s, fraction, zulu, sign, offsetHours, offsetMinutes] = match;
+  const year = Number(y);
+  const month = Number(mo);
+  const day = Number(d);
+  const hour = Number(h);
+  const minute = Number(mi);
+  const second = Number(s);
+  if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month)) {
+    return { ok: false, message: 'has a date that does not exist' };
+  }
+  // 60 is a leap second, which the epoch count cannot name: it is read as the last microsecond of that minute.
+  if (hour > 23 || minute > 59 || second > 60) return { ok: false, message: 'has a time of day that does not exist' };
+  let offset = 0;
+  if (!zulu) {
+    const oh = Number(offsetHours);
+    const om = Number(offsetMinutes ?? '0');
+    if (oh > 23 || om > 59) return { ok: false, message: 'has a UTC offset that does not exist' };
+    offset = (sign === '-' ? -1 : 1) * (oh * 60 + om);
+  }
+  const micros = Number((fraction ?? '').padEnd(6, '0').slice(0, 6));
+  const leap = second === 60;
+  const millis = Date.UTC(year, month - 1, day, hour, minute, leap ? 59 : second) - offset * 60_000;
+  const time = millis * MICROSECONDS_PER_MILLISECOND + (leap ? MICROSECONDS_PER_SECOND - 1 : micros);
+  if (!(time >= MIN_TIME && time <= MAX_TIME)) return { ok: false, message: 'is outside the years 1970 to 9999' };
+  return { ok: true, time };
+}
+
+/** Whether `value` is already written exactly as formatIsoTimestamp writes it (so the line can be kept as it is). */
+export function isCanonicalTimestamp(value: string): boolean {
+  return value.length === 32 && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00$/.test(value);
+}
+
+/** The canonical form of a time in microseconds since the epoch (whole microseconds; fractions are dropped). */
+export function formatIsoTimestamp(time: number): string {
+  const whole = Math.floor(time);
+  const millis = Math.floor(whole / MICROSECONDS_PER_MILLISECOND);
+  const iso = new Date(millis).toISOString(); // 2026-01-06T20:30:01.337Z
+  const micros = String(whole - millis * MICROSECONDS_PER_MILLISECOND).padStart(3, '0');
+  return `${iso.slice(0, 23)}${micros}+00:00`;
+}
+
+/** An ISO string for the API (Date's own form, microseconds dropped), from microseconds since the epoch. */
+export function toDate(time: number): Date {
+  return new Date(Math.floor(time / MICROSECONDS_PER_MILLISECOND));
+}
+
+export function isWithinCanonicalRange(time: number): boolean {
+  return time >= MIN_TIME && time <= MAX_TIME;
+}
+
+function daysInMonth(year: number, month: number): number {
+  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+}
