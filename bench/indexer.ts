@@ -295,7 +295,12 @@ async function runChild(phase: 'baseline' | 'indexer', format: TraceFormat, sess
 
 function runPhase(phase: 'baseline' | 'indexer', args: string[], env: Record<string, string>): Promise<PhaseFigures> {
   return new Promise((resolvePhase, reject) => {
-    const child = spawn(process.execPath, [thisFile, '--child', phase, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] });
+    // BENCH_CPU_PROF=<folder>: a V8 CPU profile of each indexer run, to see where its time goes.
+    const profile = process.env.BENCH_CPU_PROF && phase === 'indexer' ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+    const child = spawn(process.execPath, [...profile, thisFile, '--child', phase, ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     child.once('exit', (code) => {

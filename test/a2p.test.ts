@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Role, TaskState, type Message, type Part, type Task } from '@a2a-js/sdk';
 import {
@@ -12,6 +14,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { GITHUB_SUITE_ID, GMAIL_SUITE_ID } from '../shared/seed/catalog.js';
 import { GPT_4O, TRAINING_MESSAGES } from './support/examples.js';
+import { PROJECT_ROOT } from './support/apiProcess.js';
 import { callApi, type ApiResponse } from './support/http.js';
 import { waitForFreshWindow } from './support/rateLimitWindow.js';
 import { createTestUser, type TestUser } from './support/users.js';
@@ -219,11 +222,16 @@ describe('process-trace', () => {
     const sessionId = accepted.metadata?.session_id as string;
     expect(statusText(accepted)).toContain(sessionId);
 
-    // The file became the caller's session, stored once in Blob; the task row links it.
+    // The file became the caller's session, indexed into its canonical trace (the upload kept as the original);
+    // the task row links it.
     const session = await callApi(`/v1/sessions/${sessionId}`, { key: owner.key });
-    expect(session.json).toMatchObject({ id: sessionId, suite_id: GMAIL_SUITE_ID });
-    const stored = await blobs().getContainerClient('sessions').getBlobClient(`${sessionId}/input_events.jsonl`).downloadToBuffer();
-    expect(stored.toString()).toBe(VALID_TRACE);
+    expect(session.json).toMatchObject({ id: sessionId, suite_id: GMAIL_SUITE_ID, file_name: 'input_events.jsonl' });
+    const sessions = blobs().getContainerClient('sessions');
+    const original = sessions.getBlobClient(`${sessionId}/original/input_events.jsonl`);
+    await until(client, accepted.id, (task) => typeof task.metadata?.example_id === 'string');
+    expect((await original.downloadToBuffer()).toString()).toBe(VALID_TRACE);
+    const canonical = (await sessions.getBlobClient(`${sessionId}/input_events.jsonl`).downloadToBuffer()).toString();
+    expect(canonical.trim().split('\n').map((line) => (JSON.parse(line) as { action: string }).action)).toEqual(['keydown', 'keyup', 'click']);
     expect(await taskRow(accepted.id)).toMatchObject({ user_id: owner.userId, session_id: sessionId, state: 'TASK_STATE_WORKING' });
     // The stored history keeps what was said, not the file's bytes.
     expect(JSON.stringify((await taskRow(accepted.id)).history)).not.toContain(Buffer.from(VALID_TRACE).toString('base64'));
@@ -280,6 +288,23 @@ describe('process-trace', () => {
     expect(rejected.metadata?.example_id).toBeUndefined();
     const examples = await db.query('select count(*)::int as n from examples where session_id = $1', [accepted.metadata?.session_id]);
     expect(examples.rows[0].n).toBe(0);
+  });
+
+  it.each([
+    ['a Chrome trace', 'chrome-trace-small.json', 'application/json', 'chrome-trace'],
+    ["the recorder's folder as a zip", 'recorder-bundle.zip', 'application/zip', 'recorder-bundle'],
+  ])('takes %s as the file: its session is of that format, and the example follows', async (_what, file, mediaType, format) => {
+    const user = await createTestUser(); // of its own: inline traces count against the session-creation limit
+    const client = await clientFor(user);
+    const bytes = readFileSync(join(PROJECT_ROOT, 'test/fixtures/samples', file));
+    const accepted = await sendForTask(
+      client,
+      userMessage([part({ $case: 'raw', value: bytes }, file, mediaType), data({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]),
+    );
+    const generating = await until(client, accepted.id, (task) => typeof task.metadata?.example_id === 'string');
+    expect(generating.status?.state).toBe(TaskState.TASK_STATE_WORKING);
+    const session = await callApi(`/v1/sessions/${accepted.metadata?.session_id as string}`, { key: user.key });
+    expect(session.json).toMatchObject({ status: 'ready', format, file_name: file });
   });
 
   it('asks for a missing field (INPUT_REQUIRED), then goes on with the reply on the same task', async () => {

@@ -85,6 +85,8 @@ describe('the example flow', () => {
       model_configuration: { temperature: 0.2 },
       action_tool_map_id: GMAIL_ACTION_TOOL_MAP_ID,
       input_blob: { container: 'sessions', name: `${sessionId}/input_events.jsonl`, url: expect.stringContaining(`/sessions/${sessionId}/input_events.jsonl`) },
+      input_format: 'recorder-jsonl',
+      screenshots_blob: null,
       output_blob: { container: 'examples', name: `${example.id}/messages.jsonl`, url: expect.stringContaining(`/examples/${example.id}/messages.jsonl`) },
     });
     expect((await db.query('select count(*)::int as n from example_job_outbox where example_id = $1', [example.id])).rows[0].n).toBe(0);

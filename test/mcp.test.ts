@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
@@ -10,6 +12,7 @@ import {
   GMAIL_MCP_SERVER_ID,
   GMAIL_SUITE_ID,
 } from '../shared/seed/catalog.js';
+import { PROJECT_ROOT } from './support/apiProcess.js';
 import { callApi } from './support/http.js';
 import { waitForFreshWindow } from './support/rateLimitWindow.js';
 import { createSessionRow } from './support/sessions.js';
@@ -279,7 +282,7 @@ describe('session tools', () => {
     const { session, upload, instructions } = result.structuredContent as Record<string, any>;
     expect(session).toMatchObject({ suite_id: GMAIL_SUITE_ID, description: 'From an agent', status: 'awaiting_upload' });
     expect(upload).toMatchObject({ method: 'PUT', headers: { 'x-ms-blob-type': 'BlockBlob' } });
-    expect(new URL(upload.url).pathname).toMatch(new RegExp(`/sessions/${session.id}/input_events\\.jsonl$`));
+    expect(new URL(upload.url).pathname).toMatch(new RegExp(`/uploads/${session.id}/1/upload$`));
     expect(instructions.length).toBeGreaterThanOrEqual(3);
     expect(instructions.join('\n')).toMatch(/x-ms-blob-type: BlockBlob/);
     // The steps are also plain text for the model.
@@ -306,6 +309,23 @@ describe('session tools', () => {
     const listed = await ok(client, 'list_sessions', { suite_id: GMAIL_SUITE_ID });
     expect(listed).toMatchObject({ total: 1, items: [{ id: session.id }] });
     expect(await ok(client, 'list_sessions', { suite_id: GITHUB_SUITE_ID })).toMatchObject({ total: 0, items: [] });
+  });
+
+  it('creates a session for a recording of any format: a bundle uploaded to its URL becomes ready with its screenshots', async () => {
+    const user = await createTestUser();
+    const client = await connect(user.key);
+    const { session, upload } = await ok(client, 'create_session', { suite_id: GMAIL_SUITE_ID, format: 'recorder-bundle' });
+    expect(new URL(upload.url).pathname).toMatch(/\/1\/recording\.zip$/);
+    const bundle = readFileSync(join(PROJECT_ROOT, 'test/fixtures/samples/recorder-bundle.zip'));
+    expect((await fetch(upload.url, { method: 'PUT', headers: upload.headers, body: new Uint8Array(bundle) })).status).toBe(201);
+    const ready = await eventually('the bundle to be indexed', async () => {
+      const current = await ok(client, 'get_session', { session_id: session.id });
+      return current.status === 'ready' || current.status === 'invalid' ? current : undefined;
+    });
+    expect(ready).toMatchObject({ status: 'ready', format: 'recorder-bundle', event_count: 92, screenshot_count: 3 });
+    const refused = await call(client, 'create_session', { suite_id: GMAIL_SUITE_ID, format: 'har' });
+    expect(refused.isError).toBe(true);
+    expect(JSON.stringify(refused.content)).toMatch(/format/);
   });
 
   it("answers not_found for an unknown session and for another user's, and never lists theirs", async () => {

@@ -32,6 +32,7 @@ const ALL_MIGRATIONS = [
   '0004_usage_and_billing',
   '0005_billing_metering',
   '0006_a2p',
+  '0007_real_recordings',
 ];
 const LATEST = ALL_MIGRATIONS[ALL_MIGRATIONS.length - 1] as string;
 const BEFORE_LATEST = ALL_MIGRATIONS[ALL_MIGRATIONS.length - 2] as string;
@@ -54,6 +55,7 @@ const TABLES_BY_MIGRATION: Record<string, string[]> = {
   '0004_usage_and_billing': ['invoices', 'storage_samples', 'stripe_webhook_events', 'token_usage'],
   '0005_billing_metering': ['example_storage_totals', 'stripe_sync_runs', 'token_usage_daily'],
   '0006_a2p': ['a2p_requests', 'a2p_tasks'],
+  '0007_real_recordings': [],
 };
 
 const ENUM_TYPES: Record<string, readonly string[]> = {
@@ -391,16 +393,17 @@ describe('constraints of the schema', () => {
       db.updateTable('sessions').set(values).where('id', '=', sessionId).execute();
 
     expect(await violationOf(update({ sha256: 'ABC' }))).toEqual({ code: '23514', constraint: 'sessions_sha256_hex' });
-    expect(await violationOf(update({ status: 'ready' }))).toEqual({
+    const canonical = { format: 'chrome-trace', clock: 'relative' as const, canonical_size_bytes: 9, canonical_sha256: 'b'.repeat(64) };
+    expect(await violationOf(update({ status: 'ready', ...canonical }))).toEqual({
       code: '23514',
       constraint: 'sessions_ready_is_measured',
     });
     expect(await violationOf(update({ size_bytes: -1 }))).toMatchObject({ code: '23514' });
-    expect(
-      await violationOf(
-        update({ status: 'ready', size_bytes: 10, event_count: 2, sha256: 'a'.repeat(64), event_counts: '{"a":2}' }),
-      ),
-    ).toBeNull();
+    const measured = { status: 'ready' as const, size_bytes: 10, event_count: 2, sha256: 'a'.repeat(64), event_counts: '{"a":2}' };
+    expect(await violationOf(update(measured))).toEqual({ code: '23514', constraint: 'sessions_ready_is_canonical' });
+    expect(await violationOf(update({ format: 'har' }))).toEqual({ code: '23514', constraint: 'sessions_format_known' });
+    expect(await violationOf(update({ upload_file_name: '../x' }))).toEqual({ code: '23514', constraint: 'sessions_upload_file_name_safe' });
+    expect(await violationOf(update({ ...measured, ...canonical }))).toBeNull();
   });
 
   it("keeps an example on its session's owner and suite, and on a map of that suite (23503)", async () => {

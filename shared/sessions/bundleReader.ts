@@ -93,7 +93,9 @@ export async function readBundle(options: BundleReadOptions): Promise<BundleRead
       if (kind.kind === 'input') {
         inputs++;
         const value = await readJsonEntry(zip, entry, MAX_INPUT_ENTRY_BYTES, summary);
-        if (value !== undefined) summary.add(position, convertRecorderEvent(value, null));
+        const converted = value === undefined ? undefined : convertRecorderEvent(value, null);
+        if (converted?.ok) converted.record.order = recordedOrder(entry.fileName);
+        if (converted) summary.add(position, converted);
         await options.onEvents(summary.takePending());
         continue;
       }
@@ -207,6 +209,12 @@ async function readAll(stream: Readable): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of stream) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks);
+}
+
+/** The recorder numbers its event files in the order it recorded them: `input/<n>.json`. */
+function recordedOrder(name: string): number {
+  const match = /(\d{1,15})\.json$/i.exec(name);
+  return match ? Number(match[1]) : 0;
 }
 
 function folderTime(folder: string): number | undefined {

@@ -13,8 +13,8 @@ import { StagedBlockUpload } from './stagedBlockUpload.js';
  * keep the order they arrived in (the sort is stable and earlier runs win ties), as a recording's order is the
  * best guess for events stamped the same microsecond.
  *
- * A run's line is `<time>\t<canonical line>`: the line is JSON text, and JSON.stringify writes tabs inside
- * strings as `\t`, so the first tab always ends the time. Runs are deleted by `cleanUp`, and by the next
+ * A run's line is `<time>\t<order>\t<canonical line>`: the numbers never hold a tab, so the first two end them
+ * (whatever the line holds after them), and a line never holds a newline. Runs are deleted by `cleanUp`, and by the next
  * indexing run of the session if this one died.
  */
 export const RUN_BYTES = 24 * 1024 * 1024;
@@ -80,7 +80,7 @@ export class ExternalTraceSort {
     const sorted = this.#buffer;
     this.#buffer = [];
     this.#bufferBytes = 0;
-    sorted.sort((a, b) => a.time - b.time); // stable: equal times keep their order
+    sorted.sort((a, b) => a.time - b.time || (a.order ?? 0) - (b.order ?? 0)); // stable: ties keep their order
     return sorted;
   }
 
@@ -118,7 +118,7 @@ class RunWriter {
 
   async write(records: readonly TraceRecord[]): Promise<void> {
     let text = '';
-    for (const record of records) text += `${record.time}\t${record.text}\n`;
+    for (const record of records) text += `${record.time}\t${record.order ?? 0}\t${record.text}\n`;
     await this.#upload.write(Buffer.from(text, 'utf8'));
   }
 
@@ -140,7 +140,8 @@ async function* runRecords(container: ContainerClient, run: Run): AsyncGenerator
       const newline = text.indexOf('\n', start);
       if (newline === -1) break;
       const tab = text.indexOf('\t', start);
-      yield { time: Number(text.slice(start, tab)), text: text.slice(tab + 1, newline) };
+      const second = text.indexOf('\t', tab + 1);
+      yield { time: Number(text.slice(start, tab)), order: Number(text.slice(tab + 1, second)), text: text.slice(second + 1, newline) };
       start = newline + 1;
     }
     rest = text.slice(start);
@@ -159,7 +160,11 @@ async function mergeRuns(
     source: number;
   }
   const heap = new MinHeap<Head>(
-    (a, b) => a.record.time < b.record.time || (a.record.time === b.record.time && a.source < b.source),
+    (a, b) => {
+      if (a.record.time !== b.record.time) return a.record.time < b.record.time;
+      const byOrder = (a.record.order ?? 0) - (b.record.order ?? 0);
+      return byOrder !== 0 ? byOrder < 0 : a.source < b.source;
+    },
   );
   try {
     for (let source = 0; source < sources.length; source++) {

@@ -15,6 +15,11 @@ export interface TraceRecord {
    * its metadata at the end), the timestamp's value is TIMESTAMP_SLOT and is written when the line is.
    */
   text: string;
+  /**
+   * Breaks ties between equal times before arrival order does: a bundle's events arrive in zip order (input/10.json
+   * before input/9.json) but are numbered in the order they were recorded.
+   */
+  order?: number;
 }
 
 /** A converted event with what the summary counts of it, or why it is not an event. */

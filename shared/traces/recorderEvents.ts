@@ -7,7 +7,7 @@ import {
   type ConvertedEvent,
   type TraceEventFacts,
 } from './canonicalEvent.js';
-import { formatIsoTimestamp, isCanonicalTimestamp, parseIsoTimestamp } from './traceTime.js';
+import { formatIsoTimestamp, parseIsoTimestamp } from './traceTime.js';
 
 /**
  * The Tracepipe browser recorder's events (`recorder-jsonl`, and each `input/*.json` of a `recorder-bundle`):
@@ -39,7 +39,7 @@ export function convertRecorderEvent(event: Record<string, unknown>, raw: string
     tab: tabKey(event.tab),
     url: typeof event.url === 'string' ? event.url : undefined,
   };
-  if (raw !== null && isCanonicalTimestamp(timestamp)) return { ok: true, record: { time: parsed.time, text: raw }, facts };
+  if (raw !== null && parsed.canonical) return { ok: true, record: { time: parsed.time, text: raw }, facts };
   const text = JSON.stringify({ ...event, timestamp: formatIsoTimestamp(parsed.time) });
   return { ok: true, record: { time: parsed.time, text }, facts };
 }

@@ -24,7 +24,8 @@ const MAX_TIMESTAMP_LENGTH = 64;
 const ISO_TIMESTAMP =
   /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d{1,30}))?(?:([Zz])|([+-])(\d{2})(?::?(\d{2}))?)$/;
 
-export type ParsedTime = { ok: true; time: number } | { ok: false; message: string };
+/** `canonical`: the value is already written as formatIsoTimestamp writes it. */
+export type ParsedTime = { ok: true; time: number; canonical: boolean } | { ok: false; message: string };
 
 /**
  * Microseconds since the epoch of an ISO 8601 timestamp with an offset. Digits beyond microseconds are dropped
@@ -32,6 +33,8 @@ export type ParsedTime = { ok: true; time: number } | { ok: false; message: stri
  * is refused, since its instant is unknown.
  */
 export function parseIsoTimestamp(value: string): ParsedTime {
+  const fast = parseCanonicalTimestamp(value);
+  if (fast !== undefined) return { ok: true, time: fast, canonical: true };
   if (value.length > MAX_TIMESTAMP_LENGTH) return { ok: false, message: 'is not an ISO 8601 timestamp' };
   const match = ISO_TIMESTAMP.exec(value);
   if (!match) {
@@ -63,12 +66,7 @@ export function parseIsoTimestamp(value: string): ParsedTime {
   const millis = Date.UTC(year, month - 1, day, hour, minute, leap ? 59 : second) - offset * 60_000;
   const time = millis * MICROSECONDS_PER_MILLISECOND + (leap ? MICROSECONDS_PER_SECOND - 1 : micros);
   if (!(time >= MIN_TIME && time <= MAX_TIME)) return { ok: false, message: 'is outside the years 1970 to 9999' };
-  return { ok: true, time };
-}
-
-/** Whether `value` is already written exactly as formatIsoTimestamp writes it (so the line can be kept as it is). */
-export function isCanonicalTimestamp(value: string): boolean {
-  return value.length === 32 && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}\+00:00$/.test(value);
+  return { ok: true, time, canonical: false };
 }
 
 /** The canonical form of a time in microseconds since the epoch (whole microseconds; fractions are dropped). */
@@ -90,5 +88,42 @@ export function isWithinCanonicalRange(time: number): boolean {
 }
 
 function daysInMonth(year: number, month: number): number {
-  return new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
+  return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
+}
+
+/*
+ * The recorder writes every timestamp in the canonical form, and a trace's events share their minute with the ones
+ * around them: the canonical form is read digit by digit, with the minute's epoch milliseconds kept from the last
+ * event. Anything else (or a minute that does not exist) goes through the general pattern above.
+ */
+let cachedMinute = '';
+let cachedMinuteMillis = 0;
+
+function parseCanonicalTimestamp(value: string): number | undefined {
+  if (value.length !== 32 || value.charCodeAt(10) !== 0x54 || value.charCodeAt(19) !== 0x2e || !value.endsWith('+00:00')) return undefined;
+  const minute = value.slice(0, 16);
+  if (minute !== cachedMinute) {
+    if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(minute)) return undefined;
+    const year = Number(minute.slice(0, 4));
+    const month = Number(minute.slice(5, 7));
+    const day = Number(minute.slice(8, 10));
+    const hour = Number(minute.slice(11, 13));
+    const minutes = Number(minute.slice(14, 16));
+    if (month < 1 || month > 12 || day < 1 || day > daysInMonth(year, month) || hour > 23 || minutes > 59) return undefined;
+    cachedMinute = minute;
+    cachedMinuteMillis = Date.UTC(year, month - 1, day, hour, minutes);
+  }
+  const tens = value.charCodeAt(17) - 0x30;
+  const units = value.charCodeAt(18) - 0x30;
+  if (tens < 0 || tens > 5 || units < 0 || units > 9) return undefined; // a leap second takes the general path
+  const seconds = tens * 10 + units;
+  let micros = 0;
+  for (let index = 20; index < 26; index++) {
+    const digit = value.charCodeAt(index) - 0x30;
+    if (digit < 0 || digit > 9) return undefined;
+    micros = micros * 10 + digit;
+  }
+  if (value.charCodeAt(16) !== 0x3a) return undefined;
+  return (cachedMinuteMillis + seconds * 1000) * MICROSECONDS_PER_MILLISECOND + micros;
 }

@@ -489,6 +489,11 @@ export async function addSession(
       size_bytes: measured ? (values.sizeBytes ?? 0) : null,
       event_count: measured ? 1 : null,
       sha256: measured ? 'a'.repeat(64) : null,
+      // What storage metering sums: here the upload is the whole of what is stored.
+      stored_bytes: measured ? (values.sizeBytes ?? 0) : 0,
+      ...(measured
+        ? { format: 'recorder-jsonl', clock: 'absolute' as const, canonical_size_bytes: values.sizeBytes ?? 0, canonical_sha256: 'a'.repeat(64) }
+        : {}),
       ...(values.createdAt ? { created_at: values.createdAt } : {}),
     })
     .execute();
