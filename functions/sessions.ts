@@ -1,6 +1,8 @@
 import { getDb } from '../shared/db/index.js';
 import { ApiError } from '../shared/errors/apiError.js';
+import { getConfig } from '../shared/config.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
+import { MAX_JSON_BODY_BYTES } from '../shared/http/requestBody.js';
 import { readJsonBody, validateInput } from '../shared/http/requestParsing.js';
 import { jsonResponse } from '../shared/http/responses.js';
 import { isMultipartFormData } from '../shared/sessions/multipartUpload.js';
@@ -20,6 +22,9 @@ import {
   listSessions,
 } from '../shared/sessions/sessionService.js';
 
+/** Text fields of a multipart create (suite_id, description), with their part headers and the boundaries. */
+const MULTIPART_FIELDS_MAX_BYTES = 2 * 1024 * 1024;
+
 defineRoute({
   operationId: 'createSession',
   method: 'POST',
@@ -36,6 +41,13 @@ defineRoute({
     '`invalid`. A suite that does not exist is a 422 naming suite_id; one the key is not limited to is a 403.',
   auth: 'apiKey',
   rateLimit: 'session_create',
+  maxBodyBytes: {
+    // The file's own limit (busboy counts it) plus room for the text fields, their part headers and boundaries.
+    bytes: () => getConfig().sessions.multipartMaxBytes + MULTIPART_FIELDS_MAX_BYTES,
+    documented:
+      '`SESSION_MULTIPART_MAX_BYTES` (100 MiB by default) of file plus 2 MiB of form fields (multipart), or ' +
+      `${MAX_JSON_BODY_BYTES} bytes (JSON)`,
+  },
   responses: {
     201: {
       description: 'The session: with `upload` for the JSON form; `processing` for the multipart form.',
@@ -54,12 +66,12 @@ defineRoute({
       },
     },
   },
-  handler: async ({ auth, request }) => {
+  handler: async ({ auth, bodyStream, request }) => {
     const contentType = request.headers.get('content-type');
     if (isMultipartFormData(contentType)) {
       const session = await createSessionFromMultipart(getDb(), auth, {
         contentType: contentType as string,
-        body: request.body,
+        body: bodyStream,
       });
       return jsonResponse(201, session);
     }

@@ -1,7 +1,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
-import { z } from './zod.js';
 import { ERROR_STATUS } from '../errors/apiError.js';
-
+import { forGenerators } from './generatorFriendly.js';
+import { z } from './zod.js';
 
 /**
  * The one registry: each route registers its zod schemas here next to its handler (shared/http/defineRoute.ts),
@@ -27,6 +27,36 @@ openApiRegistry.registerComponent('securitySchemes', BEARER_SECURITY, {
   bearerFormat: 'JWT',
   description: 'A Microsoft Entra External ID token, for the storefront.',
 });
+
+/** Response headers, declared once and referred to from every response that carries them. */
+export const RESPONSE_HEADERS = {
+  requestId: openApiRegistry.registerComponent('headers', 'X-Request-Id', {
+    description: 'The id of this request (the function invocation id); quote it when reporting a problem.',
+    schema: { type: 'string' },
+  }).ref,
+  rateLimitLimit: openApiRegistry.registerComponent('headers', 'X-RateLimit-Limit', {
+    description: 'Requests allowed per minute for this key in the bucket this operation counts against.',
+    schema: { type: 'integer' },
+  }).ref,
+  rateLimitRemaining: openApiRegistry.registerComponent('headers', 'X-RateLimit-Remaining', {
+    description: 'Requests left in the current minute.',
+    schema: { type: 'integer' },
+  }).ref,
+  rateLimitReset: openApiRegistry.registerComponent('headers', 'X-RateLimit-Reset', {
+    description: 'When the current minute ends, in unix seconds.',
+    schema: { type: 'integer' },
+  }).ref,
+  retryAfter: openApiRegistry.registerComponent('headers', 'Retry-After', {
+    description: 'Seconds to wait before retrying.',
+    schema: { type: 'integer' },
+  }).ref,
+  wwwAuthenticate: openApiRegistry.registerComponent('headers', 'WWW-Authenticate', {
+    description:
+      'The credential expected (RFC 9110): `ApiKey realm="tracepipe", header="X-API-Key"` where an API key is ' +
+      'expected, `Bearer realm="tracepipe"` where an Entra ID token is.',
+    schema: { type: 'string' },
+  }).ref,
+} as const;
 
 export const ErrorSchema = z
   .object({
@@ -91,5 +121,5 @@ export function generateOpenApiDocument(serverUrl?: string): ReturnType<OpenApiG
   });
   // Only the tags some operation uses, in the contract's order.
   const used = new Set(Object.values(document.paths ?? {}).flatMap((item) => Object.values(item ?? {}).flatMap((op) => (op as { tags?: string[] }).tags ?? [])));
-  return { ...document, tags: TAGS.filter((tag) => used.has(tag.name)) };
+  return forGenerators({ ...document, tags: TAGS.filter((tag) => used.has(tag.name)) });
 }
