@@ -51,25 +51,33 @@ export function limitBody(body: ReadableStream<Uint8Array> | null, limit: number
     cancel(reason) {
       return reader ? reader.cancel(reason) : body.cancel(reason);
     },
-  });
+    // Nothing is pulled ahead of a read (the default would pull one chunk, and lock the body, at once).
+  }, { highWaterMark: 0 });
 }
 
 /** The whole (limited) body as UTF-8 text; text that is not UTF-8 is a 400. */
 export async function readBodyText(body: ReadableStream<Uint8Array> | null): Promise<string> {
   if (!body) return '';
   const decoder = new TextDecoder('utf-8', { fatal: true });
+  const decode = (bytes?: Uint8Array) => {
+    try {
+      return bytes ? decoder.decode(bytes, { stream: true }) : decoder.decode();
+    } catch {
+      throw ApiError.badRequest('The request body is not valid UTF-8.');
+    }
+  };
   let text = '';
   const reader = body.getReader();
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
-      text += decoder.decode(value, { stream: true });
+      text += decode(value);
     }
-    return text + decoder.decode();
+    return text + decode();
   } catch (error) {
-    if (error instanceof ApiError) throw error;
-    if (error instanceof TypeError) throw ApiError.badRequest('The request body is not valid UTF-8.');
+    // The stream fails with a TypeError when the client goes away mid-body ("terminated"): not our fault.
+    if (error instanceof TypeError) throw ApiError.badRequest('The request body was cut short.');
     throw error;
   } finally {
     reader.releaseLock();

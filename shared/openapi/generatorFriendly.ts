@@ -40,7 +40,8 @@ function componentDescription(document: Document, ref: Json): string | undefined
 
 function* objectsIn(root: unknown): Generator<Json> {
   const stack: unknown[] = [root];
-  for (let value = stack.pop(); value !== undefined; value = stack.pop()) {
+  while (stack.length > 0) {
+    const value = stack.pop();
     if (Array.isArray(value)) stack.push(...value);
     else if (isObject(value)) {
       yield value;
@@ -85,8 +86,8 @@ function standAloneReferences(document: Document): void {
 function reachableComponents(document: Document, roots: unknown[]): Set<string> {
   const seen = new Set<string>();
   const pending = [...roots];
-  for (let part = pending.pop(); part !== undefined; part = pending.pop()) {
-    for (const node of objectsIn(part)) {
+  while (pending.length > 0) {
+    for (const node of objectsIn(pending.pop())) {
       if (typeof node.$ref !== 'string' || !node.$ref.startsWith(COMPONENT_PREFIX)) continue;
       const name = node.$ref.slice(COMPONENT_PREFIX.length);
       if (seen.has(name)) continue;
