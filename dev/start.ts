@@ -172,7 +172,7 @@ async function main(): Promise<void> {
       // Azurite's account key is public; a configured connection string may hold a secret and is not printed.
       ...(azurite
         ? [
-            `            blob ${azurite.blobEndpoint}, queue ${azurite.queueEndpoint} (queue ${EXAMPLE_JOBS_QUEUE})`,
+            `            blob ${azurite.blobEndpoint}, queue ${azurite.queueEndpoint}; jobs: queue ${EXAMPLE_JOBS_QUEUE}`,
             `            AZURE_STORAGE_CONNECTION_STRING="${azurite.connectionString}"`,
           ]
         : []),

@@ -161,7 +161,7 @@ describe('deeply nested free-form JSON', () => {
       headers: { 'A2A-Version': '1.0' },
       body:
         `{"jsonrpc":"2.0","id":8,"method":"SendMessage","params":{"message":{"messageId":"${randomUUID()}",` +
-        `"role":"ROLE_USER","parts":[{"data":{"data":${nestedObjects(5_000)}}}]}}}`,
+        `"role":"ROLE_USER","parts":[{"data":${nestedObjects(5_000)}}]}}}`,
     });
     expect(response.status).toBe(200);
     expect(response.json).toMatchObject({ id: 8, error: { code: -32602, message: expect.stringContaining('48') } });
