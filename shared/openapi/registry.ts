@@ -74,8 +74,17 @@ const API_DESCRIPTION = `Tracepipe turns recordings of people using web applicat
 \`X-API-Key: tp_live_sk_...\` (or \`Authorization: Bearer tp_live_sk_...\`). The storefront may send a Microsoft
 Entra External ID token as \`Authorization: Bearer <token>\` instead.
 
+**Scopes.** Each operation states the scopes that may call it (its \`security\`, one requirement per accepted
+scope, and a **Scope** line in its description); without one of them the answer is 403 with
+\`details.required_scope\`. Catalog reads take any key; catalog writes need \`catalog:write\`; the pipelines report
+needs \`pipeline\`; everything else needs \`api\`.
+
 **Errors** always have the shape \`{ "error": { "code", "message", "details" } }\`; \`details.fields\` names invalid
-fields (400 when missing, 422 when invalid). Another user's data is 404. 503 means a dependency is down: retry.
+fields (400 when missing, 422 when invalid). Text must be free of NUL characters and well-formed Unicode (422
+otherwise); free-form objects nest at most 32 deep; integers in queries are decimal digits. Another user's data is
+404. A body over the operation's limit is 413, on its Content-Length before it is read, else at the byte that crosses
+the limit; request headers over 16 KiB are 431 (the local host; Azure's front ends have their own). 503 means a
+dependency is down: retry after \`Retry-After\`. A 401 names the expected credential in \`WWW-Authenticate\`.
 
 **Lists** take \`page\` and \`per_page\` (1 to 100, default 20) and answer \`{ items, total, page, per_page }\`,
 newest first.
