@@ -28,34 +28,31 @@ openApiRegistry.registerComponent('securitySchemes', BEARER_SECURITY, {
   description: 'A Microsoft Entra External ID token, for the storefront.',
 });
 
+function responseHeader(name: string, type: 'string' | 'integer', description: string): { $ref: string } {
+  return openApiRegistry.registerComponent('headers', name, { description, schema: { type } }).ref;
+}
+
 /** Response headers, declared once and referred to from every response that carries them. */
 export const RESPONSE_HEADERS = {
-  requestId: openApiRegistry.registerComponent('headers', 'X-Request-Id', {
-    description: 'The id of this request (the function invocation id); quote it when reporting a problem.',
-    schema: { type: 'string' },
-  }).ref,
-  rateLimitLimit: openApiRegistry.registerComponent('headers', 'X-RateLimit-Limit', {
-    description: 'Requests allowed per minute for this key in the bucket this operation counts against.',
-    schema: { type: 'integer' },
-  }).ref,
-  rateLimitRemaining: openApiRegistry.registerComponent('headers', 'X-RateLimit-Remaining', {
-    description: 'Requests left in the current minute.',
-    schema: { type: 'integer' },
-  }).ref,
-  rateLimitReset: openApiRegistry.registerComponent('headers', 'X-RateLimit-Reset', {
-    description: 'When the current minute ends, in unix seconds.',
-    schema: { type: 'integer' },
-  }).ref,
-  retryAfter: openApiRegistry.registerComponent('headers', 'Retry-After', {
-    description: 'Seconds to wait before retrying.',
-    schema: { type: 'integer' },
-  }).ref,
-  wwwAuthenticate: openApiRegistry.registerComponent('headers', 'WWW-Authenticate', {
-    description:
-      'The credential expected (RFC 9110): `ApiKey realm="tracepipe", header="X-API-Key"` where an API key is ' +
+  requestId: responseHeader(
+    'X-Request-Id',
+    'string',
+    'The id of this request (the function invocation id); quote it when reporting a problem.',
+  ),
+  rateLimitLimit: responseHeader(
+    'X-RateLimit-Limit',
+    'integer',
+    'Requests allowed per minute for this key in the bucket this operation counts against.',
+  ),
+  rateLimitRemaining: responseHeader('X-RateLimit-Remaining', 'integer', 'Requests left in the current minute.'),
+  rateLimitReset: responseHeader('X-RateLimit-Reset', 'integer', 'When the current minute ends, in unix seconds.'),
+  retryAfter: responseHeader('Retry-After', 'integer', 'Seconds to wait before retrying.'),
+  wwwAuthenticate: responseHeader(
+    'WWW-Authenticate',
+    'string',
+    'The credential expected (RFC 9110): `ApiKey realm="tracepipe", header="X-API-Key"` where an API key is ' +
       'expected, `Bearer realm="tracepipe"` where an Entra ID token is.',
-    schema: { type: 'string' },
-  }).ref,
+  ),
 } as const;
 
 export const ErrorSchema = z
