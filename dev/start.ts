@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { ConfigError, loadConfig } from '../shared/config.js';
+import { ApiError } from '../shared/errors/apiError.js';
 import { createDatabase } from '../shared/db/database.js';
 import { migrateToLatest } from '../shared/db/migrator.js';
 import { seedDatabase } from '../shared/seed/seed.js';
@@ -14,22 +15,30 @@ import { createBlobServiceClient, createQueueServiceClient } from '../shared/sto
 import { ensureStorageLayout } from '../shared/storage/layout.js';
 import { loadOrCreateDevSecrets } from './devSecrets.js';
 import { removeLocalHostInfo, writeLocalHostInfo } from './localHostFile.js';
-import { startAzurite, type RunningAzurite } from './embedded/azurite.js';
+import { API_KEY_FORM, isApiKeyForm } from '../shared/auth/apiKeySecret.js';
+import { EXAMPLE_JOBS_QUEUE } from '../shared/storage/layout.js';
+import { AZURITE_STANDARD_PORTS, startAzuriteOnPreferredPorts, type RunningAzurite } from './embedded/azurite.js';
 import { startEmbeddedPostgres, type RunningEmbeddedPostgres } from './embedded/postgres.js';
 import { startFunctionsHost, type RunningFunctionsHost } from './host/index.js';
 
 const projectRoot = resolve(fileURLToPath(import.meta.url), '../../..');
 
+const portSetting = z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535);
+
 const devSettingsSchema = z.object({
-  PORT: z.coerce.number({ error: 'must be a port number' }).int().min(0).max(65535).default(7071),
+  PORT: portSetting.default(7071),
   HOST: z.string().min(1).default('127.0.0.1'),
   TRACEPIPE_DATA_DIR: z.string().min(1).default('.data'),
+  // The form authentication accepts (shared/auth/apiKeySecret.ts), so that the printed key is one that works.
   TRACEPIPE_DEV_API_KEY: z
     .string()
     .trim()
-    .min(20, 'must be at least 20 characters (keys look like tp_live_sk_...)')
+    .refine(isApiKeyForm, `must be ${API_KEY_FORM}`)
     .optional()
     .or(z.literal('').transform(() => undefined)),
+  // Azurite's standard ports, as tools and SDKs expect them (UseDevelopmentStorage=true); 0 picks free ones.
+  AZURITE_BLOB_PORT: portSetting.default(AZURITE_STANDARD_PORTS.blob),
+  AZURITE_QUEUE_PORT: portSetting.default(AZURITE_STANDARD_PORTS.queue),
 });
 
 function fail(message: string): never {
@@ -107,7 +116,10 @@ async function main(): Promise<void> {
       process.env.DATABASE_POOL_MAX = '1';
     }
     if (embedStorage) {
-      azurite = await startAzurite({ location: resolve(dataDir, 'azurite') });
+      azurite = await startAzuriteOnPreferredPorts(resolve(dataDir, 'azurite'), {
+        blob: settings.AZURITE_BLOB_PORT,
+        queue: settings.AZURITE_QUEUE_PORT,
+      });
       process.env.AZURE_STORAGE_CONNECTION_STRING = azurite.connectionString;
     }
     // The Functions runtime's own storage setting (blob and queue triggers); Azurite doubles for it locally.
@@ -124,7 +136,16 @@ async function main(): Promise<void> {
     }
     await ensureStorageLayout(createBlobServiceClient(config.storage), createQueueServiceClient(config.storage));
 
-    host = await startFunctionsHost({ appDir: projectRoot, port: settings.PORT, hostname: settings.HOST });
+    host = await startFunctionsHost({
+      appDir: projectRoot,
+      port: settings.PORT,
+      hostname: settings.HOST,
+      // The host's own refusals (headers too large, unparsable requests) in the API's error shape too.
+      clientErrorBody: (status, reason) => ({
+        contentType: 'application/json; charset=utf-8',
+        body: JSON.stringify(new ApiError(status === 431 ? 'headers_too_large' : 'bad_request', reason).toBody()),
+      }),
+    });
   } catch (error) {
     console.error(error instanceof Error ? error.message : error);
     await shutdown(1);
@@ -147,7 +168,14 @@ async function main(): Promise<void> {
       `  Agents:   MCP ${url}/v1/mcp, A2A ${url}/.well-known/agent-card.json`,
       `  API key:  ${localApiKey}`,
       `  Database: ${embedDatabase ? `embedded PGlite in ${resolve(dataDir, 'pglite')}` : 'DATABASE_URL'}`,
-      `  Storage:  ${embedStorage ? `embedded Azurite in ${resolve(dataDir, 'azurite')}` : 'configured connection'}`,
+      `  Storage:  ${azurite ? `embedded Azurite in ${resolve(dataDir, 'azurite')}` : 'configured connection'}`,
+      // Azurite's account key is public; a configured connection string may hold a secret and is not printed.
+      ...(azurite
+        ? [
+            `            blob ${azurite.blobEndpoint}, queue ${azurite.queueEndpoint}; jobs: queue ${EXAMPLE_JOBS_QUEUE}`,
+            `            AZURE_STORAGE_CONNECTION_STRING="${azurite.connectionString}"`,
+          ]
+        : []),
       `  Stripe:   ${has('STRIPE_SECRET_KEY') ? 'on' : 'off (usage accrues and is sent once STRIPE_SECRET_KEY is set)'}`,
       `  Try:      curl -H "X-API-Key: ${localApiKey}" ${url}/v1/users/me`,
       '',

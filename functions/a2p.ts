@@ -1,7 +1,9 @@
 import { A2A_VERSION_HEADER } from '@a2a-js/sdk';
 import type { HttpRequest } from '@azure/functions';
+import type { ReadableStream } from 'node:stream/web';
 import { authenticateRequest } from '../shared/auth/authenticate.js';
 import type { RateLimitBucket } from '../shared/auth/rateLimitBuckets.js';
+import { ANY_SCOPE } from '../shared/auth/scopes.js';
 import { a2pDeps } from '../shared/a2p/a2pDeps.js';
 import { A2P_LIMITS } from '../shared/a2p/a2pLimits.js';
 import { createA2pRequestHandler } from '../shared/a2p/a2pRequestHandler.js';
@@ -13,7 +15,7 @@ import { getConfig } from '../shared/config.js';
 import { getDb } from '../shared/db/index.js';
 import { ApiError } from '../shared/errors/apiError.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
-import { readTextWithLimit } from '../shared/http/requestParsing.js';
+import { readBodyText } from '../shared/http/requestBody.js';
 import { jsonResponse } from '../shared/http/responses.js';
 import { API_VERSION } from '../shared/openapi/registry.js';
 
@@ -60,21 +62,23 @@ defineRoute({
     `${A2P_LIMITS.inlineArtifactBytes} bytes, else a download link signed afresh at every read, valid 15 minutes), ` +
     'or REJECTED (invalid trace or request), INPUT_REQUIRED (suite_id, model_id or the file missing), FAILED, ' +
     'CANCELED. Tasks are your own: another user\'s is "task not found". Protocol errors are JSON-RPC errors with ' +
-    `HTTP 200; a body over ${A2P_LIMITS.requestBytes} bytes is 413. Streaming and push notifications are not ` +
+    `HTTP 200; a body over ${A2P_LIMITS.requestBytes} bytes is 413 in the API's error shape, as a 401 is. Streaming and push notifications are not ` +
     'offered: poll GetTask. An inline trace also counts against the session-creation rate limit. Every request ' +
     'is recorded for audit (user, key, method, task, outcome, time).',
   auth: 'apiKey',
+  // Tasks and catalog questions are for any key; each skill checks its own scope (shared/a2p/agentCard.ts).
+  scope: ANY_SCOPE,
+  maxBodyBytes: A2P_LIMITS.requestBytes,
   responses: {
     200: { description: 'The JSON-RPC response: a result, or an error object.', schema: A2pResponseBodySchema },
-    413: { description: `The body is over ${A2P_LIMITS.requestBytes} bytes.`, schema: A2pResponseBodySchema },
   },
   openapi: {
     request: { body: { required: true, content: { 'application/json': { schema: A2pRequestBodySchema } } } },
   },
-  handler: async ({ auth, request, context }) => {
+  handler: async ({ auth, bodyStream, request, context }) => {
     const started = performance.now();
     const log = (message: string) => context.warn(message);
-    const body = await readBody(request);
+    const body = await readBody(bodyStream, request);
     const exchange =
       typeof body !== 'string'
         ? body
@@ -90,7 +94,7 @@ defineRoute({
       durationMs: performance.now() - started,
     }).catch((error: unknown) => context.error('A2P audit record failed:', error));
     return jsonResponse(
-      exchange.httpStatus ?? 200,
+      200,
       exchange.response,
       exchange.extensionsHeader ? { [exchange.extensionsHeader.name]: exchange.extensionsHeader.value } : {},
     );
@@ -107,23 +111,17 @@ function requestHandlerFor(request: HttpRequest, log: (message: string) => void)
   return createA2pRequestHandler(deps, buildAgentCard(baseUrlOf(request.url), API_VERSION));
 }
 
-/** The body as text, or, over the limit or not UTF-8, the JSON-RPC refusal (413 for the size, as /v1/mcp does). */
-async function readBody(request: HttpRequest): Promise<string | JsonRpcExchange> {
+/** The body as text or, when it is not UTF-8, the JSON-RPC parse error (over the limit is the route's 413). */
+async function readBody(bodyStream: ReadableStream<Uint8Array> | null, request: HttpRequest): Promise<string | JsonRpcExchange> {
   try {
-    return await readTextWithLimit(request, A2P_LIMITS.requestBytes);
+    return await readBodyText(bodyStream);
   } catch (error) {
-    if (!(error instanceof ApiError) || (error.code !== 'payload_too_large' && error.code !== 'bad_request')) throw error;
-    const tooLarge = error.code === 'payload_too_large';
+    if (!(error instanceof ApiError) || error.code !== 'bad_request') throw error;
     return {
-      response: {
-        jsonrpc: '2.0',
-        id: null,
-        error: { code: tooLarge ? JSON_RPC.invalidRequest : JSON_RPC.parseError, message: error.message },
-      },
+      response: { jsonrpc: '2.0', id: null, error: { code: JSON_RPC.parseError, message: error.message } },
       method: null,
       taskId: null,
       protocolVersion: request.headers.get(A2A_VERSION_HEADER) || '0.3',
-      ...(tooLarge ? { httpStatus: 413 } : {}),
     };
   }
 }

@@ -1,6 +1,8 @@
 import { authenticateRequest } from '../shared/auth/authenticate.js';
+import { ANY_SCOPE } from '../shared/auth/scopes.js';
 import { getDb } from '../shared/db/index.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
+import { readBodyText } from '../shared/http/requestBody.js';
 import { jsonResponse } from '../shared/http/responses.js';
 import { MAX_MCP_REQUEST_BYTES, METHOD_NOT_ALLOWED_BODY, serveMcpPost } from '../shared/mcp/mcpHttp.js';
 import { JsonRpcErrorResponseSchema, McpRequestBodySchema, McpResponseBodySchema } from '../shared/mcp/mcpSchemas.js';
@@ -26,21 +28,26 @@ defineRoute({
     '`tracepipe://examples/{id}/messages`. The tools follow the REST rules: your own data only, the key\'s suite ' +
     'restriction, and the per-key rate limits (each POST counts once; create_session also counts against the ' +
     'session-creation limit). A failed operation is a tool result with `isError: true` and ' +
-    '`structuredContent.error` in the API\'s error shape, not an HTTP error. Transport refusals (malformed ' +
-    `JSON-RPC 400, missing Accept 406, body over ${MAX_MCP_REQUEST_BYTES} bytes 413, not JSON 415) are JSON-RPC errors.`,
+    '`structuredContent.error` in the API\'s error shape, not an HTTP error; a tool the key\'s scopes do not reach ' +
+    'is such an error too (`forbidden`). Transport refusals (malformed JSON-RPC 400, missing Accept 406, not JSON ' +
+    `415) are JSON-RPC errors; a missing key (401, with \`WWW-Authenticate\` naming X-API-Key) and a body over ` +
+    `${MAX_MCP_REQUEST_BYTES} bytes (413) are in the API's error shape.`,
   auth: 'apiKey',
+  // Catalog tools are for any key; each tool checks its own scope (shared/mcp/defineTool.ts).
+  scope: ANY_SCOPE,
+  maxBodyBytes: MAX_MCP_REQUEST_BYTES,
   responses: {
     200: { description: 'The JSON-RPC answer(s).', schema: McpResponseBodySchema },
     202: { description: 'Notifications or responses only: accepted, no body.' },
     400: { description: 'Not JSON, or not a JSON-RPC message.', schema: JsonRpcErrorResponseSchema },
     406: { description: 'Accept must list application/json and text/event-stream.', schema: JsonRpcErrorResponseSchema },
-    413: { description: `The body is over ${MAX_MCP_REQUEST_BYTES} bytes.`, schema: JsonRpcErrorResponseSchema },
     415: { description: 'Content-Type must be application/json.', schema: JsonRpcErrorResponseSchema },
   },
   openapi: {
     request: { body: { required: true, content: { 'application/json': { schema: McpRequestBodySchema } } } },
   },
-  handler: async ({ auth, request, context }) => {
+  handler: async ({ auth, bodyStream, request, context }) => {
+    const body = await readBodyText(bodyStream);
     const server = createTracepipeMcpServer({
       db: getDb(),
       blobs: getBlobServiceClient(),
@@ -53,7 +60,7 @@ defineRoute({
       },
       log: { warn: (...args) => context.warn(...args), error: (...args) => context.error(...args) },
     });
-    return serveMcpPost(request, server, (error) => context.warn('MCP transport:', error.message));
+    return serveMcpPost(request, body, server, (error) => context.warn('MCP transport:', error.message));
   },
 });
 

@@ -1,6 +1,8 @@
 import { getDb } from '../shared/db/index.js';
 import { ApiError } from '../shared/errors/apiError.js';
+import { getConfig } from '../shared/config.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
+import { MAX_JSON_BODY_BYTES } from '../shared/http/requestBody.js';
 import { readJsonBody, validateInput } from '../shared/http/requestParsing.js';
 import { jsonResponse } from '../shared/http/responses.js';
 import { isMultipartFormData } from '../shared/sessions/multipartUpload.js';
@@ -21,6 +23,9 @@ import {
   issueNewUploadUrl,
   listSessions,
 } from '../shared/sessions/sessionService.js';
+
+/** Text fields of a multipart create (suite_id, description), with their part headers and the boundaries. */
+const MULTIPART_FIELDS_MAX_BYTES = 2 * 1024 * 1024;
 
 defineRoute({
   operationId: 'createSession',
@@ -43,6 +48,13 @@ defineRoute({
     'limited to is a 403.',
   auth: 'apiKey',
   rateLimit: 'session_create',
+  maxBodyBytes: {
+    // The file's own limit (busboy counts it) plus room for the text fields, their part headers and boundaries.
+    bytes: () => getConfig().sessions.multipartMaxBytes + MULTIPART_FIELDS_MAX_BYTES,
+    documented:
+      '`SESSION_MULTIPART_MAX_BYTES` (100 MiB by default) of file plus 2 MiB of form fields (multipart), or ' +
+      `${MAX_JSON_BODY_BYTES} bytes (JSON)`,
+  },
   responses: {
     201: {
       description: 'The session: with `upload` for the JSON form; `processing` for the multipart form.',
@@ -61,12 +73,12 @@ defineRoute({
       },
     },
   },
-  handler: async ({ auth, request }) => {
+  handler: async ({ auth, bodyStream, request }) => {
     const contentType = request.headers.get('content-type');
     if (isMultipartFormData(contentType)) {
       const session = await createSessionFromMultipart(getDb(), auth, {
         contentType: contentType as string,
-        body: request.body,
+        body: bodyStream,
       });
       return jsonResponse(201, session);
     }
@@ -93,15 +105,11 @@ defineRoute({
   auth: 'apiKey',
   rateLimit: 'session_create',
   params: SessionParams,
+  body: NewUploadBody,
+  bodyOptional: true,
   responses: { 200: { description: 'The session, with its new `upload`.', schema: CreatedSessionSchema } },
-  errors: ['bad_request', 'conflict', 'not_found', 'validation_error'],
-  openapi: {
-    request: { body: { required: false, content: { 'application/json': { schema: NewUploadBody } } } },
-  },
-  handler: async ({ auth, params, request }) => {
-    const body = validateInput(NewUploadBody, await readJsonBody(request, { optional: true }), 'body');
-    return jsonResponse(200, await issueNewUploadUrl(getDb(), auth, params.id, body));
-  },
+  errors: ['conflict', 'not_found'],
+  handler: async ({ auth, params, body }) => jsonResponse(200, await issueNewUploadUrl(getDb(), auth, params.id, body)),
 });
 
 function isJsonMediaType(contentType: string | null): boolean {

@@ -1,8 +1,13 @@
 import { getConfig } from '../shared/config.js';
 import { getDb } from '../shared/db/index.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
+import { readBodyText } from '../shared/http/requestBody.js';
 import { jsonResponse } from '../shared/http/responses.js';
 import { getStripe } from '../shared/billing/stripeClient.js';
+import {
+  STRIPE_SIGNATURE_TOLERANCE_SECONDS,
+  STRIPE_WEBHOOK_MAX_BYTES,
+} from '../shared/billing/stripeEventVerification.js';
 import { handleStripeWebhook } from '../shared/billing/stripeWebhookService.js';
 import {
   StripeEventBodySchema,
@@ -19,10 +24,13 @@ defineRoute({
   summary: 'Stripe webhook',
   description:
     'For Stripe only: events signed with the endpoint\'s secret (`Stripe-Signature` header, checked on the raw ' +
-    'body; 400 and no change if it does not match). Handles `setup_intent.succeeded` (the card becomes the ' +
+    `body, its timestamp within ${STRIPE_SIGNATURE_TOLERANCE_SECONDS} s of now either way; a body over ` +
+    `${STRIPE_WEBHOOK_MAX_BYTES} bytes is 413 before it is read). A signature that does not match, and a signed ` +
+    'body that is not a Stripe event (`[]`, text with a NUL character), are 400 and change nothing. Handles `setup_intent.succeeded` (the card becomes the ' +
     'default payment method) and `invoice.*` (the local copy of invoices). Repeated and out-of-order deliveries ' +
     'are harmless. 503 while webhooks are not configured here, so that Stripe retries.',
   auth: 'public',
+  maxBodyBytes: STRIPE_WEBHOOK_MAX_BYTES,
   responses: { 200: { description: 'Received.', schema: StripeWebhookAckSchema } },
   errors: ['bad_request'],
   openapi: {
@@ -31,11 +39,11 @@ defineRoute({
       body: { required: true, content: { 'application/json': { schema: StripeEventBodySchema } } },
     },
   },
-  handler: async ({ request }) => {
+  handler: async ({ bodyStream, request }) => {
     const config = getConfig();
     const result = await handleStripeWebhook(
       { db: getDb(), stripe: getStripe(), webhookSecret: config.stripe?.webhookSecret, billing: config.billing },
-      await request.text(),
+      await readBodyText(bodyStream),
       request.headers.get('stripe-signature'),
     );
     return jsonResponse(200, result);

@@ -1,11 +1,12 @@
 import { pathToFileURL } from 'node:url';
+import { API_KEY_FORM, isApiKeyForm } from '../shared/auth/apiKeySecret.js';
 import { createDatabase } from '../shared/db/database.js';
 import { seedDatabase, type SeedSummary } from '../shared/seed/seed.js';
 import { consoleOutput, type CommandOutput } from './commandOutput.js';
 
 /*
  * node dist/scripts/seed.js, against DATABASE_URL, with the local developer's key TRACEPIPE_DEV_API_KEY hashed under
- * API_KEY_HMAC_SECRET. Exit codes: 0 done, 1 the seed failed, 2 a setting is missing.
+ * API_KEY_HMAC_SECRET. Exit codes: 0 done, 1 the seed failed, 2 a setting is missing or of the wrong form.
  */
 
 const REQUIRED_SETTINGS = ['DATABASE_URL', 'API_KEY_HMAC_SECRET', 'TRACEPIPE_DEV_API_KEY'] as const;
@@ -31,6 +32,11 @@ export async function runSeedCommand(env: Record<string, string | undefined>, ou
   if (!databaseUrl || !apiKeyHmacSecret || !localApiKey) {
     const missing = REQUIRED_SETTINGS.filter((name) => !env[name]);
     out.error(`missing setting${missing.length > 1 ? 's' : ''}: ${missing.join(', ')}`);
+    return 2;
+  }
+  if (!isApiKeyForm(localApiKey)) {
+    // A key of another form would be seeded and then refused by every request.
+    out.error(`TRACEPIPE_DEV_API_KEY must be ${API_KEY_FORM}`);
     return 2;
   }
   const db = createDatabase({ connectionString: databaseUrl, poolMax: 1 });

@@ -569,8 +569,13 @@ describe('cancel', () => {
     expect(later.status?.state).toBe(TaskState.TASK_STATE_CANCELED);
     expect(later.metadata?.example_id).toBeUndefined();
     expect((await db.query('select count(*)::int as n from examples where session_id = $1', [session])).rows[0].n).toBe(0);
-    // Canceling again answers the canceled task.
-    expect((await client.cancelTask({ tenant: '', id: task.id, metadata: undefined })).status?.state).toBe(TaskState.TASK_STATE_CANCELED);
+    // A canceled task is finished: canceling it again is "not cancelable" (-32002), as for any terminal state.
+    await expect(client.cancelTask({ tenant: '', id: task.id, metadata: undefined })).rejects.toBeInstanceOf(TaskNotCancelableError);
+    const again = await rpc(
+      { jsonrpc: '2.0', id: 'again', method: 'CancelTask', params: { id: task.id } },
+      { key: owner.key, headers: { 'A2A-Version': '1.0' } },
+    );
+    expect(again.json).toMatchObject({ id: 'again', error: { code: A2A_ERROR_CODE.TASK_NOT_CANCELABLE } });
   });
 
   it('refuses to cancel an unknown task', async () => {
@@ -685,15 +690,18 @@ describe('malformed JSON-RPC', () => {
     expect(contentType.json).toMatchObject({ error: { code: -32005 } });
   });
 
-  it('refuses a body over the limit with 413 before reading it whole, and records it', async () => {
+  it('refuses a body over the limit with 413 in the API error shape before reading it, and records nothing', async () => {
     const user = await createTestUser();
     const response = await rpc('{"jsonrpc":"2.0","id":1,"method":"SendMessage","params":{"pad":"' + 'x'.repeat(13 * 1024 * 1024) + '"}}', {
       key: user.key,
     });
     expect(response.status).toBe(413);
-    expect(response.json).toMatchObject({ jsonrpc: '2.0', id: null, error: { code: -32600 } });
+    expect(response.json).toEqual({
+      error: { code: 'payload_too_large', message: expect.any(String), details: { max_bytes: 12 * 1024 * 1024 } },
+    });
+    // Refused on its Content-Length before the key was read, like a 401: there is no caller to record.
     const rows = (await db.query('select outcome, error_code from a2p_requests where user_id = $1', [user.userId])).rows;
-    expect(rows).toEqual([{ outcome: 'error', error_code: -32600 }]);
+    expect(rows).toEqual([]);
   });
 
   it('answers a missing or unknown key with 401 in the API error shape, and records nothing', async () => {

@@ -94,7 +94,7 @@ describe('OpenAPI document and docs', () => {
     };
     expect(document.openapi).toBe('3.1.0');
     expect(document.paths['/v1/health']?.get?.operationId).toBe('getHealth');
-    expect(Object.keys(document.paths['/v1/users/me']?.get?.responses ?? {}).sort()).toEqual(['200', '401', '429', '503']);
+    expect(Object.keys(document.paths['/v1/users/me']?.get?.responses ?? {}).sort()).toEqual(['200', '401', '403', '429', '503']);
     expect(document.components.securitySchemes.ApiKey).toEqual(expect.objectContaining({ in: 'header', name: 'X-API-Key' }));
     expect(document.components.schemas.Error).toBeDefined();
   });

@@ -174,6 +174,10 @@ describe('the MCP endpoint over HTTP', () => {
     expect(response.json).toMatchObject({ error: { code: 'unauthorized' } });
     const revoked = await rawPost(INITIALIZE, 'tp_live_sk_not-a-real-key');
     expect(revoked.status).toBe(401);
+    // The challenge names the credential, so that a client asks for the key rather than starting OAuth (RFC 9110).
+    for (const refused of [response, revoked]) {
+      expect(refused.headers.get('www-authenticate')).toBe('ApiKey realm="tracepipe", header="X-API-Key"');
+    }
 
     const client = new Client({ name: 'tracepipe-tests', version: '1.0.0' });
     await expect(client.connect(new StreamableHTTPClientTransport(mcpUrl()))).rejects.toMatchObject({

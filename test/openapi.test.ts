@@ -7,7 +7,8 @@ interface Operation {
   description?: string;
   tags?: string[];
   security?: Array<Record<string, string[]>>;
-  responses: Record<string, { content?: Record<string, { schema?: unknown }> }>;
+  requestBody?: unknown;
+  responses: Record<string, { headers?: Record<string, unknown>; content?: Record<string, { schema?: unknown }> }>;
 }
 type Document = {
   info: { description: string };
@@ -68,6 +69,52 @@ describe('the OpenAPI document and the registered functions', () => {
         const errorSchema = operation.responses['401']?.content?.['application/json']?.schema;
         expect(errorSchema, key).toEqual({ $ref: '#/components/schemas/Error' });
       }
+    }
+  });
+});
+
+describe('what the document says of limits and headers', () => {
+  it('documents 413 in the error shape wherever a body is read', async () => {
+    const document = await fetchJson<Document>('/v1/openapi.json');
+    const reading = [...documentedOperations(document)].filter(([, operation]) => operation.requestBody);
+    expect(reading.length).toBeGreaterThan(10);
+    for (const [key, operation] of reading) {
+      const tooLarge = operation.responses['413'];
+      expect(tooLarge?.content?.['application/json']?.schema, key).toEqual({ $ref: '#/components/schemas/Error' });
+    }
+  });
+
+  it('documents the rate-limit headers on every response of a keyed operation, Retry-After with 429 and 503', async () => {
+    const document = await fetchJson<Document & { components: { headers: Record<string, unknown> } }>('/v1/openapi.json');
+    const ref = (name: string) => ({ $ref: `#/components/headers/${name}` });
+    for (const name of ['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset', 'Retry-After', 'WWW-Authenticate']) {
+      expect(document.components.headers[name], name).toBeDefined();
+    }
+    for (const [key, operation] of documentedOperations(document)) {
+      for (const [status, response] of Object.entries(operation.responses)) {
+        const where = `${key} ${status}`;
+        expect(response.headers?.['X-Request-Id'], where).toEqual(ref('X-Request-Id'));
+        if ((operation.security ?? []).some((requirement) => 'ApiKey' in requirement) && status !== '401') {
+          for (const name of ['X-RateLimit-Limit', 'X-RateLimit-Remaining', 'X-RateLimit-Reset']) {
+            expect(response.headers?.[name], `${where} ${name}`).toEqual(ref(name));
+          }
+        }
+        if (status === '429' || status === '503') expect(response.headers?.['Retry-After'], where).toEqual(ref('Retry-After'));
+        if (status === '401') expect(response.headers?.['WWW-Authenticate'], where).toEqual(ref('WWW-Authenticate'));
+      }
+    }
+  });
+
+  it('documents the docs assets with the media types they are served with', async () => {
+    const document = await fetchJson<Document>('/v1/openapi.json');
+    const documented = Object.keys(document.paths['/v1/docs/assets/{file}']?.get?.responses['200']?.content ?? {});
+    expect(documented).not.toContain('application/octet-stream');
+    for (const file of ['swagger-ui.css', 'swagger-ui-bundle.js', 'swagger-ui-standalone-preset.js', 'favicon-32x32.png']) {
+      const response = await fetch(`${inject('apiUrl')}/v1/docs/assets/${file}`);
+      expect(response.status, file).toBe(200);
+      const mediaType = response.headers.get('content-type')?.split(';')[0];
+      expect(documented, file).toContain(mediaType);
+      await response.arrayBuffer();
     }
   });
 });

@@ -3,7 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ApiError } from '../shared/errors/apiError.js';
 import { PaginationQuery } from '../shared/http/pagination.js';
-import { MAX_JSON_BODY_BYTES, readJsonBody, validateInput } from '../shared/http/requestParsing.js';
+import { MAX_JSON_BODY_BYTES } from '../shared/http/requestBody.js';
+import { readJsonBody, validateInput } from '../shared/http/requestParsing.js';
 
 function post(body: string, contentType = 'application/json'): HttpRequest {
   return new HttpRequest({

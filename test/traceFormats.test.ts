@@ -331,6 +331,26 @@ describe('TraceSummary', () => {
   });
 });
 
+describe('what the database cannot store', () => {
+  it('refuses actions with NUL or lone surrogates, and quotes the upload in messages without them', () => {
+    const text = [
+      JSON.stringify({ timestamp: '2026-01-06T20:30:01Z', action: 'a\u0000b' }),
+      JSON.stringify({ timestamp: '2026-01-06T20:30:01Z', action: 'x\ud800' }),
+      JSON.stringify({ timestamp: 'bad\u0000time', action: 'click' }),
+      JSON.stringify({ timestamp: '2026-01-06T20:30:01Z', action: 'a'.repeat(300) }),
+    ].join('\n');
+    const { figures } = readAs('recorder-jsonl', Buffer.from(text));
+    expect(figures.eventCount).toBe(0);
+    expect(figures.errors).toEqual([
+      { line: 1, message: "The event's action must not contain the NUL character (U+0000)." },
+      { line: 2, message: expect.stringContaining('lone UTF-16 surrogate') },
+      { line: 3, message: '`timestamp` "bad\ufffdtime" is not an ISO 8601 timestamp (e.g. 2026-01-06T20:30:01.337745+00:00).' },
+      { line: 4, message: "The event's action is longer than 256 characters." },
+    ]);
+    expect(JSON.stringify(figures.errors)).not.toContain('\\u0000');
+  });
+});
+
 describe('ReorderWindow', () => {
   const record = (time: number, text = String(time)): TraceRecord => ({ time, text });
 

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 
 /** Azurite's well-known development account (public, documented by Microsoft; not a secret). */
 export const AZURITE_ACCOUNT_NAME = 'devstoreaccount1';
@@ -103,4 +104,38 @@ export function stopChild(child: ChildProcess, graceMs = 5_000): Promise<void> {
     });
     child.kill('SIGTERM');
   });
+}
+
+/** Azurite's default ports (https://learn.microsoft.com/azure/storage/common/storage-use-azurite#command-line-options). */
+export const AZURITE_STANDARD_PORTS = { blob: 10000, queue: 10001 } as const;
+
+const AZURITE_HOST = '127.0.0.1';
+
+/** Whether nothing listens on the port of Azurite's address now (0 is always free: the system picks one). */
+export function isPortFree(port: number, host = AZURITE_HOST): Promise<boolean> {
+  if (port === 0) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const probe = createServer();
+    probe.once('error', () => resolve(false));
+    probe.listen(port, host, () => probe.close(() => resolve(true)));
+  });
+}
+
+/**
+ * Azurite on the ports asked for (for `npm start`, its standard ones) where they are free, else on free ones: a
+ * second API on the same machine, or an Azurite already running, does not stop the start. A port taken between the
+ * check and Azurite's start (another process racing for it) is retried once on free ports.
+ */
+export async function startAzuriteOnPreferredPorts(
+  location: string,
+  preferred: { blob: number; queue: number },
+): Promise<RunningAzurite> {
+  const blobPort = (await isPortFree(preferred.blob)) ? preferred.blob : 0;
+  const queuePort = (await isPortFree(preferred.queue)) ? preferred.queue : 0;
+  try {
+    return await startAzurite({ location, blobPort, queuePort });
+  } catch (error) {
+    if (blobPort === 0 && queuePort === 0) throw error;
+    return startAzurite({ location });
+  }
 }

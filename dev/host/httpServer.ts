@@ -1,5 +1,5 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
 import { handleAdminRequest, type AdminApiOptions } from './adminApi.js';
 import type { RegisteredFunction } from './functionsCore.js';
 import {
@@ -29,7 +29,15 @@ export interface FunctionsHttpServerOptions {
   logger: HostLogger;
   streamForwarder: HttpStreamForwarder | undefined;
   admin: Omit<AdminApiOptions, 'baseUrl'>;
+  /**
+   * The body of an answer the host gives before any function runs: a request Node cannot parse (400) or whose
+   * headers are over `maxHeaderSize` (431). Without it the answer is bare, as Node's own.
+   */
+  clientErrorBody?: (status: 400 | 431, reason: string) => { contentType: string; body: string };
 }
+
+/** Node's default total size of request headers (`--max-http-header-size`), named for the README's limits. */
+export const MAX_REQUEST_HEADER_BYTES = 16 * 1024;
 
 const HTTP_REASON = 'This function was programmatically called via the host APIs.';
 
@@ -43,7 +51,8 @@ export class FunctionsHttpServer {
 
   constructor(options: FunctionsHttpServerOptions) {
     this.#options = options;
-    this.#server = createServer((req, res) => this.#handle(req, res));
+    this.#server = createServer({ maxHeaderSize: MAX_REQUEST_HEADER_BYTES }, (req, res) => this.#handle(req, res));
+    this.#server.on('clientError', (error: NodeJS.ErrnoException, socket: Socket) => this.#clientError(error, socket));
     // Large streamed uploads may take long; Node's default 5-minute request timeout would cut them.
     this.#server.requestTimeout = 0;
   }
@@ -82,6 +91,28 @@ export class FunctionsHttpServer {
     }
     this.#server.closeAllConnections();
     await closed;
+  }
+
+  /**
+   * A request that never became one (https://nodejs.org/api/http.html#event-clienterror): answered on the socket,
+   * since there is no response object yet, then closed. A reset or timed-out connection gets nothing.
+   */
+  #clientError(error: NodeJS.ErrnoException, socket: Socket): void {
+    if (error.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
+    const reason =
+      status === 431
+        ? `The request headers are over ${MAX_REQUEST_HEADER_BYTES} bytes in total.`
+        : 'The request is not valid HTTP/1.1.';
+    const answer = this.#options.clientErrorBody?.(status, reason) ?? { contentType: 'text/plain', body: '' };
+    const body = Buffer.from(answer.body, 'utf8');
+    const head =
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\n` +
+      `Content-Type: ${answer.contentType}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+    socket.end(Buffer.concat([Buffer.from(head, 'latin1'), body]));
   }
 
   #handle(req: IncomingMessage, res: ServerResponse): void {

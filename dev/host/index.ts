@@ -33,7 +33,7 @@ import { BlobTriggerListener } from './blobTriggers.js';
 import type { AppStartContext, WorkerCapabilities } from './coreTypes.js';
 import { FunctionsCore, installCoreModule, type RegisteredFunction } from './functionsCore.js';
 import { HttpRouteTable } from './httpRoutes.js';
-import { FunctionsHttpServer } from './httpServer.js';
+import { FunctionsHttpServer, type FunctionsHttpServerOptions } from './httpServer.js';
 import { HttpStreamForwarder } from './httpStreamProxy.js';
 import { HostLogger } from './hostLog.js';
 import { FunctionInvoker } from './invoker.js';
@@ -55,6 +55,8 @@ export interface FunctionsHostOptions {
   queuePollIntervalMs?: number;
   /** Default: console.log. Every function log line goes here, prefixed with [function name]. */
   log?: (line: string) => void;
+  /** The body of the host's own 400 and 431 answers (the app's error shape); bare without it. */
+  clientErrorBody?: FunctionsHttpServerOptions['clientErrorBody'];
 }
 
 export interface RunningFunctionsHost {
@@ -192,6 +194,7 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
     logger,
     streamForwarder,
     admin: { hostId, functions: registered, listeners, logger, httpPath: (fn) => httpPaths.get(fn.name) },
+    ...(options.clientErrorBody ? { clientErrorBody: options.clientErrorBody } : {}),
   });
   const url = await server.listen();
 

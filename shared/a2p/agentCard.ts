@@ -1,3 +1,4 @@
+import { ANY_SCOPE, DEFAULT_SCOPE, type ScopeRequirement } from '../auth/scopes.js';
 import { A2A_PROTOCOL_VERSION, AgentCard, type AgentSkill } from '@a2a-js/sdk';
 import { A2P_LIMITS } from './a2pLimits.js';
 
@@ -10,6 +11,13 @@ const LEGACY_PROTOCOL_VERSION = '0.3';
 
 export const SKILL_IDS = { processTrace: 'process-trace', catalog: 'catalog', usage: 'usage' } as const;
 export type SkillId = (typeof SKILL_IDS)[keyof typeof SKILL_IDS];
+
+/** The scope each skill needs, as REST operations and MCP tools declare theirs (shared/auth/scopes.ts). */
+export const SKILL_SCOPES: Record<SkillId, ScopeRequirement> = {
+  [SKILL_IDS.processTrace]: DEFAULT_SCOPE,
+  [SKILL_IDS.catalog]: ANY_SCOPE,
+  [SKILL_IDS.usage]: DEFAULT_SCOPE,
+};
 
 function skill(fields: Omit<AgentSkill, 'securityRequirements'>): AgentSkill {
   return { ...fields, securityRequirements: [] };

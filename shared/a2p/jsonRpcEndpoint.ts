@@ -9,13 +9,17 @@ import {
   type RequestHeaders,
 } from '@a2a-js/sdk/server';
 import type { AuthContext } from '../auth/authenticate.js';
+import { freeFormProblem } from '../http/freeFormObject.js';
+import { unstorableTextFields } from '../http/storableText.js';
 import { A2pCaller } from './a2pCaller.js';
+import { A2P_LIMITS } from './a2pLimits.js';
 
 /** JSON-RPC 2.0's own codes (https://www.jsonrpc.org/specification#error_object); A2A's are the SDK's. */
 export const JSON_RPC = {
   parseError: -32700,
   invalidRequest: -32600,
   methodNotFound: -32601,
+  invalidParams: -32602,
   internalError: -32603,
 } as const;
 /** A2A 1.0's JSON-RPC methods (0.3 names them message/send, tasks/get...). */
@@ -36,8 +40,6 @@ export interface JsonRpcExchange {
   taskId: string | null;
   protocolVersion: string;
   extensionsHeader?: { name: string; value: string };
-  /** Only for a body refused before it was read whole (413); JSON-RPC errors are otherwise HTTP 200. */
-  httpStatus?: number;
 }
 
 type Envelope = { jsonrpc: '2.0'; id: string | number | null; method: string; params?: unknown };
@@ -83,6 +85,15 @@ export async function exchangeJsonRpc(input: {
   const envelope = envelopeOf(parsed);
   if ('problem' in envelope) {
     return fail(envelope.id, { code: JSON_RPC.invalidRequest, message: `Invalid Request: ${envelope.problem}` });
+  }
+  // Before the SDK or the task store walk it (recursively) or store it: bounded depth, storable text.
+  const tooDeep = freeFormProblem(parsed, { maxDepth: A2P_LIMITS.jsonDepth, maxBytes: A2P_LIMITS.requestBytes });
+  if (tooDeep) return fail(envelope.id, { code: JSON_RPC.invalidParams, message: `Invalid params: the request ${tooDeep}.` });
+  const fields = unstorableTextFields(parsed);
+  if (fields.length > 0) {
+    // Not even the method is recorded: it may be the text that cannot be stored.
+    const message = 'Invalid params: some text cannot be stored (a NUL character, or not well-formed Unicode).';
+    return fail(envelope.id, { code: JSON_RPC.invalidParams, message, data: { fields } });
   }
 
   const extensionsHeader = legacy

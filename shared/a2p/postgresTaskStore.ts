@@ -3,7 +3,9 @@ import { RequestMalformedError } from '@a2a-js/sdk/errors';
 import type { ServerCallContext, TaskStore } from '@a2a-js/sdk/server';
 import type { Kysely } from 'kysely';
 import { A2P_TASK_STATES, type A2pTaskState, type Database, type JsonObject, type JsonValue } from '../db/schema.js';
+import { holdsScope } from '../auth/scopes.js';
 import { callerOf } from './a2pCaller.js';
+import { SKILL_IDS, SKILL_SCOPES } from './agentCard.js';
 import { findUserTask, isUuid, listUserTasks, upsertTask, type TaskRow } from './taskRepository.js';
 
 /** Brings a task up to date with what it follows (its session and example) as it is read; see taskProgress.ts. */
@@ -29,12 +31,14 @@ export class PostgresTaskStore implements TaskStore {
   }
 
   async load(taskId: string, context: ServerCallContext): Promise<Task | undefined> {
+    if (!seesTasks(context)) return undefined;
     const row = await findUserTask(this.db, callerOf(context).userId, taskId);
     return row ? taskFromRow(await this.refresh(row)) : undefined;
   }
 
   async list(params: ListTasksRequest, context: ServerCallContext): Promise<ListTasksResponse> {
     const pageSize = params.pageSize ?? DEFAULT_TASK_PAGE_SIZE;
+    if (!seesTasks(context)) return { tasks: [], nextPageToken: '', pageSize, totalSize: 0 };
     const { rows, total } = await listUserTasks(this.db, {
       userId: callerOf(context).userId,
       ...(params.contextId ? { contextId: params.contextId } : {}),
@@ -59,6 +63,14 @@ export class PostgresTaskStore implements TaskStore {
       totalSize: total,
     };
   }
+}
+
+/**
+ * Tasks are process-trace's, and so the `api` scope's data (SKILL_SCOPES): to a key without it they do not exist,
+ * as another user's do not (a pipeline key's GetTask is "task not found", its ListTasks empty).
+ */
+function seesTasks(context: ServerCallContext): boolean {
+  return holdsScope(callerOf(context).scopes, SKILL_SCOPES[SKILL_IDS.processTrace]);
 }
 
 export function taskFromRow(row: TaskRow): Task {

@@ -2,10 +2,11 @@ import type { Message } from '@a2a-js/sdk';
 import { AgentEvent, type AgentExecutor, type ExecutionEventBus, type RequestContext } from '@a2a-js/sdk/server';
 import { UsageQuery } from '../billing/usageSchemas.js';
 import { getMonthlyUsage } from '../billing/usageService.js';
+import { assertScope } from '../auth/scopes.js';
 import { ApiError } from '../errors/apiError.js';
 import { validateInput } from '../http/requestParsing.js';
 import { callerOf } from './a2pCaller.js';
-import { SKILL_IDS, type SkillId } from './agentCard.js';
+import { SKILL_IDS, SKILL_SCOPES, type SkillId } from './agentCard.js';
 import { agentMessage, dataPart, textPart } from './agentMessages.js';
 import { answerCatalog, catalogRequestFromText } from './catalogSkill.js';
 import { runProcessTrace, type ProcessTraceDeps } from './processTraceSkill.js';
@@ -50,6 +51,11 @@ export function createTracepipeAgentExecutor(deps: ProcessTraceDeps): AgentExecu
     async execute(request: RequestContext, bus: ExecutionEventBus) {
       const route = routeMessage(request.userMessage, request.task !== undefined);
       if ('help' in route) return reply(bus, request, [textPart(route.help)]);
+      try {
+        assertScope(callerOf(request.context).scopes, SKILL_SCOPES[route.skill]);
+      } catch (error) {
+        return replyWithError(bus, request, error as ApiError);
+      }
       switch (route.skill) {
         case SKILL_IDS.processTrace:
           return runProcessTrace(deps, request, bus);
@@ -101,9 +107,14 @@ async function answer(
     if (refusal !== error) {
       deps.log(`A2P ${skill} failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
     }
-    reply(bus, request, [
-      dataPart({ error: { code: refusal.code, message: refusal.message, details: refusal.details ?? {} } }),
-      textPart(refusal.message),
-    ]);
+    replyWithError(bus, request, refusal);
   }
+}
+
+/** A refusal in the API's error shape, as the data part of the answer (no task is made). */
+function replyWithError(bus: ExecutionEventBus, request: RequestContext, refusal: ApiError): void {
+  reply(bus, request, [
+    dataPart({ error: { code: refusal.code, message: refusal.message, details: refusal.details ?? {} } }),
+    textPart(refusal.message),
+  ]);
 }

@@ -2,6 +2,18 @@ import { createHmac, randomBytes } from 'node:crypto';
 
 export const API_KEY_PREFIX = 'tp_live_sk_';
 
+/**
+ * The form of every key this API accepts, whoever made it (generated keys are the prefix and 43 characters; the
+ * local developer's may be set with TRACEPIPE_DEV_API_KEY): authentication refuses anything else before a lookup,
+ * and `npm start` and the seed refuse a setting of another form, with these words.
+ */
+const API_KEY_PATTERN = /^tp_live_sk_[A-Za-z0-9_-]{32,189}$/;
+export const API_KEY_FORM = `${API_KEY_PREFIX} followed by 32 to 189 characters of A-Z, a-z, 0-9, _ and -`;
+
+export function isApiKeyForm(secret: string): boolean {
+  return API_KEY_PATTERN.test(secret);
+}
+
 /** A new secret: 32 random bytes, base64url, behind the public prefix. */
 export function generateApiKeySecret(): string {
   return API_KEY_PREFIX + randomBytes(32).toString('base64url');

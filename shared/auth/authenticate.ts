@@ -3,7 +3,7 @@ import { getConfig } from '../config.js';
 import { getDb } from '../db/index.js';
 import type { ApiKeyScope } from '../db/schema.js';
 import { ApiError } from '../errors/apiError.js';
-import { API_KEY_PREFIX, hashApiKeySecret } from './apiKeySecret.js';
+import { hashApiKeySecret, isApiKeyForm } from './apiKeySecret.js';
 import { authenticateIdentity, authenticateKeyHash, type CountedRequest } from './credentialRepository.js';
 import { verifyEntraToken, type EntraIdentity } from './entraTokens.js';
 import { RATE_LIMIT_PER_MINUTE, type RateLimitBucket } from './rateLimitBuckets.js';
@@ -27,7 +27,6 @@ export interface AuthContext {
 
 // Longer values are not credentials; refusing them early keeps hashing and parsing cheap for garbage input.
 const MAX_CREDENTIAL_LENGTH = 8_192;
-const MAX_KEY_LENGTH = 200;
 
 type Credential = { kind: 'apiKey'; secret: string } | { kind: 'bearer'; token: string };
 
@@ -78,7 +77,7 @@ export async function authenticateRequest(request: HttpRequest, bucket: RateLimi
   const config = getConfig();
   if (credential.kind === 'apiKey') {
     const { secret } = credential;
-    if (!secret.startsWith(API_KEY_PREFIX) || secret.length > MAX_KEY_LENGTH) throw ApiError.unauthorized();
+    if (!isApiKeyForm(secret)) throw ApiError.unauthorized();
     const key = await authenticateKeyHash(getDb(), hashApiKeySecret(secret, config.apiKeyHmacSecret), bucket);
     if (!key) throw ApiError.unauthorized();
     return {

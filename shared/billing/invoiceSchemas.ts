@@ -1,20 +1,11 @@
 import { z } from '../openapi/zod.js';
 import { INVOICE_STATUSES } from '../db/schema.js';
-import { MAX_PER_PAGE, pageSchema } from '../http/pagination.js';
+import { pageSchema, paginationQuery } from '../http/pagination.js';
 
 export const DEFAULT_INVOICES_PER_PAGE = 12;
 
 /** `?page=1&per_page=12`: invoices default to a year of months per page. */
-export const InvoicesQuery = z.object({
-  page: z.coerce.number().int().min(1).default(1).openapi({ description: 'Page number, from 1.', example: 1 }),
-  per_page: z.coerce
-    .number()
-    .int()
-    .min(1)
-    .max(MAX_PER_PAGE)
-    .default(DEFAULT_INVOICES_PER_PAGE)
-    .openapi({ description: `Items per page, 1 to ${MAX_PER_PAGE}.`, example: DEFAULT_INVOICES_PER_PAGE }),
-});
+export const InvoicesQuery = paginationQuery(DEFAULT_INVOICES_PER_PAGE);
 
 export const InvoiceSchema = z
   .object({

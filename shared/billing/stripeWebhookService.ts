@@ -11,6 +11,7 @@ import {
 } from './billingAccountRepository.js';
 import { mirrorInvoice } from './invoiceMirror.js';
 import { deleteDraftInvoice, upsertMirroredInvoice } from './invoiceRepository.js';
+import { verifyStripeEvent } from './stripeEventVerification.js';
 import { callStripe } from './stripeOutage.js';
 
 /*
@@ -43,22 +44,6 @@ type Effect = WebhookResult['effect'];
 function idOf(value: string | { id: string } | null | undefined): string | null {
   if (!value) return null;
   return typeof value === 'string' ? value : value.id;
-}
-
-/** Verifies and parses the event, or 400. */
-export function verifyStripeEvent(
-  rawBody: string,
-  signature: string | null,
-  webhookSecret: string,
-): Stripe.Event {
-  if (!signature) throw ApiError.badRequest('Missing the Stripe-Signature header.');
-  try {
-    // The static helper: verifying needs no API key (https://github.com/stripe/stripe-node#webhook-signing).
-    return Stripe.webhooks.constructEvent(rawBody, signature, webhookSecret);
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    throw ApiError.badRequest('The Stripe signature does not match the body.', { reason: message.slice(0, 300) });
-  }
 }
 
 async function onSetupIntentSucceeded(

@@ -52,9 +52,12 @@ export const ParameterMappingSchema = z
     action_parameter_name: z.string(),
     tool_parameter_id: z.uuid(),
     tool_parameter_name: z.string(),
-    type: ParameterTypeSchema.openapi({ description: 'The type both parameters share.' }),
+    type: ParameterTypeSchema,
   })
-  .openapi('ActionToolParameterMapping');
+  // Said here, not on `type`: re-describing a registered schema at a use would rename the component's description.
+  .openapi('ActionToolParameterMapping', {
+    description: 'An action parameter mapped onto a tool parameter; `type` is the type both share.',
+  });
 
 export const MappingSchema = z
   .object({

@@ -1,6 +1,7 @@
 import type { HttpResponseInit } from '@azure/functions';
 import type { Kysely } from 'kysely';
 import type { z } from 'zod';
+import { ANY_SCOPE } from '../auth/scopes.js';
 import { getDb } from '../db/index.js';
 import type { Database } from '../db/schema.js';
 import type { ErrorCode } from '../errors/apiError.js';
@@ -10,7 +11,7 @@ import { jsonResponse, noContent } from '../http/responses.js';
 /*
  * The routes of a catalog resource: list and create on its collection path, get, update and delete on the item
  * path `{path}/{id}`. Resources differ only by names, documentation, schemas and the service they call; what they
- * share (methods, paths, API-key auth, the catalog:write scope of writes, statuses, the errors each operation can
+ * share (methods, paths, API-key auth, reads for any key and the catalog:write scope of writes, statuses, the errors each operation can
  * give, the Location of what was created) is stated here once.
  */
 
@@ -82,6 +83,7 @@ export function defineCatalogRoutes<
     summary: list.summary,
     description: list.description,
     auth: 'apiKey',
+    scope: ANY_SCOPE,
     params: collectionParams,
     query: list.query,
     responses: { 200: list.response },
@@ -116,6 +118,7 @@ export function defineCatalogRoutes<
     summary: get.summary,
     description: get.description,
     auth: 'apiKey',
+    scope: ANY_SCOPE,
     params: itemParams,
     responses: { 200: get.response },
     errors: get.errors ?? ['not_found'],

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -20,10 +21,42 @@ const ASSET_TYPES: Record<string, string> = {
 
 export const DOCS_ASSET_NAMES = Object.keys(ASSET_TYPES);
 
+/** The media types the assets are served with, once each (for the OpenAPI document). */
+export const DOCS_ASSET_MEDIA_TYPES = [...new Set(Object.values(ASSET_TYPES).map((type) => type.split(';')[0] as string))];
+
 const distDir = dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 
-export function renderDocsPage(openApiUrl: string, assetBase: string): string {
-  return `<!doctype html>
+/**
+ * The page's own script. `validatorUrl: null`: by default Swagger UI shows a badge that sends the document's URL to
+ * validator.swagger.io whenever the page is not on localhost; the docs make no request to any other origin.
+ */
+function initScript(openApiUrl: string): string {
+  return `
+    window.ui = SwaggerUIBundle({
+      url: ${JSON.stringify(openApiUrl)},
+      dom_id: '#swagger-ui',
+      deepLinking: true,
+      persistAuthorization: true,
+      validatorUrl: null,
+      presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
+      layout: 'StandaloneLayout'
+    });
+  `;
+}
+
+export interface DocsPage {
+  html: string;
+  /**
+   * For the page's Content-Security-Policy header: only this origin may be reached, and only the page's own inline
+   * script runs (by its hash). Swagger UI sets inline styles and draws its icons from data: URLs.
+   */
+  contentSecurityPolicy: string;
+}
+
+export function renderDocsPage(openApiUrl: string, assetBase: string): DocsPage {
+  const script = initScript(openApiUrl);
+  const scriptHash = createHash('sha256').update(script, 'utf8').digest('base64');
+  const html = `<!doctype html>
 <html lang="en">
 <head>
   <meta charset="utf-8">
@@ -36,19 +69,22 @@ export function renderDocsPage(openApiUrl: string, assetBase: string): string {
   <div id="swagger-ui"></div>
   <script src="${assetBase}/swagger-ui-bundle.js"></script>
   <script src="${assetBase}/swagger-ui-standalone-preset.js"></script>
-  <script>
-    window.ui = SwaggerUIBundle({
-      url: ${JSON.stringify(openApiUrl)},
-      dom_id: '#swagger-ui',
-      deepLinking: true,
-      persistAuthorization: true,
-      presets: [SwaggerUIBundle.presets.apis, SwaggerUIStandalonePreset],
-      layout: 'StandaloneLayout'
-    });
-  </script>
+  <script>${script}</script>
 </body>
 </html>
 `;
+  const contentSecurityPolicy = [
+    "default-src 'self'",
+    `script-src 'self' 'sha256-${scriptHash}'`,
+    "style-src 'self' 'unsafe-inline'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "font-src 'self' data:",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "frame-ancestors 'none'",
+  ].join('; ');
+  return { html, contentSecurityPolicy };
 }
 
 export interface DocsAsset {

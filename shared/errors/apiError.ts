@@ -8,6 +8,7 @@ export const ERROR_STATUS = {
   payload_too_large: 413,
   validation_error: 422,
   rate_limited: 429,
+  headers_too_large: 431,
   internal_error: 500,
   unavailable: 503,
 } as const;

@@ -1,17 +1,16 @@
 import { EXAMPLE_STATUSES } from '../db/schema.js';
+import { FREE_FORM_LIMITS, freeFormObject } from '../http/freeFormObject.js';
 import { pageSchema, PaginationQuery } from '../http/pagination.js';
 import { z } from '../openapi/zod.js';
 
 /** model_configuration is passed to the pipelines service as is; it is bounded to keep jobs small. */
 export const MAX_MODEL_CONFIGURATION_BYTES = 16 * 1024;
 
-export const ModelConfiguration = z
-  .record(z.string(), z.unknown())
-  .refine((value) => Buffer.byteLength(JSON.stringify(value)) <= MAX_MODEL_CONFIGURATION_BYTES, {
-    message: `must be at most ${MAX_MODEL_CONFIGURATION_BYTES} bytes of JSON`,
-  })
+export const ModelConfiguration = freeFormObject({ ...FREE_FORM_LIMITS, maxBytes: MAX_MODEL_CONFIGURATION_BYTES })
   .openapi({
-    description: `Free-form settings for the model (temperature...), at most ${MAX_MODEL_CONFIGURATION_BYTES} bytes of JSON.`,
+    description:
+      `Free-form settings for the model (temperature...), at most ${MAX_MODEL_CONFIGURATION_BYTES} bytes of JSON, ` +
+      `nested at most ${FREE_FORM_LIMITS.maxDepth} objects or arrays deep.`,
     example: { temperature: 0.2 },
   });
 

@@ -1,5 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit, type InvocationContext } from '@azure/functions';
-import type { RouteConfig } from '@asteasolutions/zod-to-openapi';
+import type { ResponseConfig, RouteConfig } from '@asteasolutions/zod-to-openapi';
+import type { ReadableStream } from 'node:stream/web';
 import type { z } from 'zod';
 import {
   authenticateEntraIdentity,
@@ -9,10 +10,17 @@ import {
 } from '../auth/authenticate.js';
 import type { EntraIdentity } from '../auth/entraTokens.js';
 import type { RateLimitBucket } from '../auth/rateLimitBuckets.js';
-import type { ApiKeyScope } from '../db/schema.js';
-import { ApiError, ERROR_STATUS, type ErrorCode } from '../errors/apiError.js';
-import { API_KEY_SECURITY, BEARER_SECURITY, ErrorSchema, openApiRegistry } from '../openapi/registry.js';
+import { acceptedScopes, assertScope, type ScopeRequirement } from '../auth/scopes.js';
+import { ERROR_STATUS, type ErrorCode } from '../errors/apiError.js';
+import {
+  API_KEY_SECURITY,
+  BEARER_SECURITY,
+  ErrorSchema,
+  openApiRegistry,
+  RESPONSE_HEADERS,
+} from '../openapi/registry.js';
 import { errorToResponse } from './errorResponse.js';
+import { assertDeclaredLengthWithin, limitBody, MAX_JSON_BODY_BYTES } from './requestBody.js';
 import { queryToObject, readJsonBody, validateInput } from './requestParsing.js';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
@@ -33,6 +41,11 @@ export interface RouteInput<P extends Schema, Q extends Schema, B extends Schema
   query: Infer<Q>;
   body: Infer<B>;
   auth: A extends 'apiKey' ? AuthContext : A extends 'entraIdentity' ? EntraIdentity : null;
+  /**
+   * For routes that read their body themselves (`maxBodyBytes` without `body`): the request's body, cut at the
+   * limit with a 413 as it streams. Read it, not `request.body`. Null otherwise, and for an empty request.
+   */
+  bodyStream: ReadableStream<Uint8Array> | null;
   request: HttpRequest;
   context: InvocationContext;
 }
@@ -47,8 +60,11 @@ export interface RouteDefinition<P extends Schema, Q extends Schema, B extends S
   summary: string;
   description: string;
   auth: A;
-  /** A scope the key must hold besides being valid (403 without it). */
-  scope?: ApiKeyScope;
+  /**
+   * The scope the key must hold (403 without it), or several of which it must hold one. Routes that declare none
+   * need `api`, the scope of everything a user does (shared/auth/scopes.ts). Only for `auth: 'apiKey'`.
+   */
+  scope?: ScopeRequirement;
   /** The per-key rate limit this operation counts against; `default` unless said. */
   rateLimit?: RateLimitBucket;
   params?: P;
@@ -57,6 +73,12 @@ export interface RouteDefinition<P extends Schema, Q extends Schema, B extends S
   body?: B;
   /** The body may be left out entirely; it then reads as `{}`. */
   bodyOptional?: boolean;
+  /**
+   * The most bytes of body this route reads: 413 above it, on a declared Content-Length before anything else and
+   * on the stream as it is read. JSON `body` routes default to 1 MiB; a route that reads its body itself must set
+   * it (a limit that depends on configuration is a function, with the words the document uses for it).
+   */
+  maxBodyBytes?: number | { bytes: () => number; documented: string };
   /** Success responses by status. */
   responses: Record<number, RouteResponseDoc>;
   /** Error responses beyond those implied by auth and input (401, 400, 422, 503). */
@@ -81,22 +103,79 @@ const ERROR_DESCRIPTIONS: Record<ErrorCode, string> = {
   payload_too_large: 'The body is over the limit.',
   validation_error: 'Well-formed but invalid values; `details.fields` names them.',
   rate_limited: 'Over the key\'s rate; retry after `Retry-After` seconds.',
+  headers_too_large: 'The request headers are over the host\'s limit.',
   internal_error: 'A bug on our side; the request id is in `details`.',
   unavailable: 'A dependency (database, storage, Stripe) is down; retry later.',
 };
 
-function documentedErrors(definition: RouteDefinition<Schema, Schema, Schema, AuthMode>): ErrorCode[] {
+type AnyRoute = RouteDefinition<Schema, Schema, Schema, AuthMode>;
+
+/** The route's body limit in bytes, or undefined for routes that read no body. */
+function bodyLimitOf(definition: AnyRoute): number | undefined {
+  const limit = definition.maxBodyBytes;
+  if (limit === undefined) return definition.body ? MAX_JSON_BODY_BYTES : undefined;
+  return typeof limit === 'number' ? limit : limit.bytes();
+}
+
+function documentedBodyLimit(definition: AnyRoute): string | undefined {
+  const limit = definition.maxBodyBytes;
+  if (limit === undefined) return definition.body ? `${MAX_JSON_BODY_BYTES} bytes` : undefined;
+  return typeof limit === 'number' ? `${limit} bytes` : limit.documented;
+}
+
+function documentedErrors(definition: AnyRoute): ErrorCode[] {
   const codes = new Set<ErrorCode>(definition.errors ?? []);
   if (definition.auth !== 'public') codes.add('unauthorized');
   if (definition.auth === 'apiKey') codes.add('rate_limited');
-  if (definition.scope) codes.add('forbidden');
+  // Every key holds a scope, but not always one that this operation accepts.
+  if (definition.auth === 'apiKey') codes.add('forbidden');
+  if (documentedBodyLimit(definition)) codes.add('payload_too_large');
   if (definition.body) codes.add('bad_request');
   if (definition.body || definition.query || definition.params) codes.add('validation_error');
   codes.add('unavailable');
   return [...codes].sort((a, b) => ERROR_STATUS[a] - ERROR_STATUS[b]);
 }
 
-function registerOpenApiPath(definition: RouteDefinition<Schema, Schema, Schema, AuthMode>): void {
+/** How the document states the security of an operation: each scope it accepts, with either credential. */
+function securityOf(definition: AnyRoute): RouteConfig['security'] {
+  if (definition.auth !== 'apiKey') return SECURITY_BY_AUTH[definition.auth];
+  const scopes = acceptedScopes(definition.scope);
+  // OpenAPI 3.1 lets non-OAuth requirements list "role names"; alternatives are separate requirement objects.
+  return [API_KEY_SECURITY, BEARER_SECURITY].flatMap((scheme) => scopes.map((scope) => ({ [scheme]: [scope] })));
+}
+
+function scopeSentence(definition: AnyRoute): string {
+  if (definition.auth !== 'apiKey') return '';
+  const scopes = acceptedScopes(definition.scope).map((scope) => `\`${scope}\``);
+  return `\n\n**Scope:** ${scopes.length === 1 ? scopes[0] : `any of ${scopes.join(', ')}`}.`;
+}
+
+/**
+ * The headers each response documents: the request id always; the rate-limit state on every response of an
+ * API-key operation once the key is known (all but 401, and a 413 refused on its Content-Length before the key
+ * is read); Retry-After with 429 and 503; the expected credential with 401.
+ */
+function headersOf(definition: AnyRoute, status: string): Record<string, { $ref: string }> {
+  const headers: Record<string, { $ref: string }> = { 'X-Request-Id': RESPONSE_HEADERS.requestId };
+  if (definition.auth === 'apiKey' && status !== '401') {
+    headers['X-RateLimit-Limit'] = RESPONSE_HEADERS.rateLimitLimit;
+    headers['X-RateLimit-Remaining'] = RESPONSE_HEADERS.rateLimitRemaining;
+    headers['X-RateLimit-Reset'] = RESPONSE_HEADERS.rateLimitReset;
+  }
+  if (status === '429' || status === '503') headers['Retry-After'] = RESPONSE_HEADERS.retryAfter;
+  if (status === '401') headers['WWW-Authenticate'] = RESPONSE_HEADERS.wwwAuthenticate;
+  return headers;
+}
+
+function errorDescription(definition: AnyRoute, code: ErrorCode): string {
+  if (code !== 'payload_too_large') return ERROR_DESCRIPTIONS[code];
+  return (
+    `The body is over ${documentedBodyLimit(definition)}: refused on its Content-Length before it is read, or at ` +
+    'the byte that crosses the limit.'
+  );
+}
+
+function registerOpenApiPath(definition: AnyRoute): void {
   const responses: RouteConfig['responses'] = {};
   for (const [status, doc] of Object.entries(definition.responses)) {
     responses[status] = doc.schema
@@ -105,7 +184,7 @@ function registerOpenApiPath(definition: RouteDefinition<Schema, Schema, Schema,
   }
   for (const code of documentedErrors(definition)) {
     responses[ERROR_STATUS[code]] = {
-      description: ERROR_DESCRIPTIONS[code],
+      description: errorDescription(definition, code),
       content: { 'application/json': { schema: ErrorSchema } },
     };
   }
@@ -128,15 +207,28 @@ function registerOpenApiPath(definition: RouteDefinition<Schema, Schema, Schema,
     operationId: definition.operationId,
     tags: definition.tags,
     summary: definition.summary,
-    description: definition.description,
-    security: SECURITY_BY_AUTH[definition.auth],
+    description: definition.description + scopeSentence(definition),
+    security: securityOf(definition),
     ...definition.openapi,
     // The operation's own request parts (headers, or a non-JSON body) join those drawn from its schemas.
     request: { ...request, ...definition.openapi?.request },
     // A response documented there (one with two media types, say) replaces the one drawn from `responses`.
-    responses: { ...responses, ...definition.openapi?.responses },
+    responses: Object.fromEntries(
+      Object.entries({ ...responses, ...definition.openapi?.responses }).map(([status, response]) => [
+        status,
+        // Every response here is a ResponseConfig (none is a $ref), so it can carry headers.
+        { ...response, headers: { ...headersOf(definition, status), ...(response as ResponseConfig).headers } },
+      ]),
+    ),
   });
 }
+
+/** Challenges of a 401 (RFC 9110 section 11.6.1), so that a client can tell which credential to send. */
+const CHALLENGE_BY_AUTH: Record<AuthMode, string | undefined> = {
+  apiKey: 'ApiKey realm="tracepipe", header="X-API-Key"',
+  entraIdentity: 'Bearer realm="tracepipe"',
+  public: undefined,
+};
 
 /**
  * Declares one HTTP endpoint: registers the Azure function (route and method) and its OpenAPI operation from the
@@ -151,7 +243,14 @@ export function defineRoute<
 >(
   definition: RouteDefinition<P, Q, B, A>,
 ): void {
-  registerOpenApiPath(definition as RouteDefinition<Schema, Schema, Schema, AuthMode>);
+  const route = definition as AnyRoute;
+  if (definition.openapi?.request?.body && !definition.body && definition.maxBodyBytes === undefined) {
+    throw new Error(`${definition.operationId} reads a body: declare its maxBodyBytes.`);
+  }
+  if (definition.scope !== undefined && definition.auth !== 'apiKey') {
+    throw new Error(`${definition.operationId}: scopes apply to API-key routes only.`);
+  }
+  registerOpenApiPath(route);
   app.http(definition.operationId, {
     methods: [definition.method],
     route: definition.path.replace(/^\//, ''),
@@ -161,15 +260,14 @@ export function defineRoute<
       let auth: AuthContext | EntraIdentity | null = null;
       let limitHeaders: Record<string, string> = {};
       try {
+        const bodyLimit = bodyLimitOf(route);
+        // Before the caller is known: a body too large to read costs nothing, whoever sends it.
+        if (bodyLimit !== undefined) assertDeclaredLengthWithin(request.headers, bodyLimit);
         if (definition.auth === 'apiKey') {
           const context = await authenticateRequest(request, definition.rateLimit ?? 'default');
           limitHeaders = rateLimitHeaders(context.rateLimit);
           auth = context;
-          if (definition.scope && !context.scopes.includes(definition.scope)) {
-            throw ApiError.forbidden(`This API key lacks the ${definition.scope} scope.`, {
-              required_scope: definition.scope,
-            });
-          }
+          assertScope(context.scopes, definition.scope);
         } else if (definition.auth === 'entraIdentity') {
           auth = await authenticateEntraIdentity(request);
         }
@@ -178,20 +276,30 @@ export function defineRoute<
           ? validateInput(definition.query, queryToObject(request.query), 'query')
           : undefined;
         const body = definition.body
-          ? validateInput(definition.body, await readJsonBody(request, { optional: definition.bodyOptional }), 'body')
+          ? validateInput(
+              definition.body,
+              await readJsonBody(request, { optional: definition.bodyOptional, maxBytes: bodyLimit }),
+              'body',
+            )
           : undefined;
         response = await definition.handler({
           params: params as Infer<P>,
           query: query as Infer<Q>,
           body: body as Infer<B>,
           auth: auth as RouteInput<P, Q, B, A>['auth'],
+          bodyStream: !definition.body && bodyLimit !== undefined ? limitBody(request.body, bodyLimit) : null,
           request,
           context,
         });
       } catch (error) {
         response = errorToResponse(error, context);
       }
-      return withHeaders(response, { ...limitHeaders, 'X-Request-Id': context.invocationId });
+      const challenge = response.status === 401 ? CHALLENGE_BY_AUTH[definition.auth] : undefined;
+      return withHeaders(response, {
+        ...limitHeaders,
+        'X-Request-Id': context.invocationId,
+        ...(challenge ? { 'WWW-Authenticate': challenge } : {}),
+      });
     },
   });
 }

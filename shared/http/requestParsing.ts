@@ -1,11 +1,10 @@
 import type { HttpRequest } from '@azure/functions';
 import type { z } from 'zod';
 import { ApiError } from '../errors/apiError.js';
+import { MAX_JSON_BODY_BYTES, readTextWithLimit } from './requestBody.js';
+import { assertStorableText } from './storableText.js';
 
 export type InputLocation = 'body' | 'query' | 'path';
-
-/** JSON bodies above this are refused with 413 before they are parsed (uploads have their own, larger limit). */
-export const MAX_JSON_BODY_BYTES = 1024 * 1024;
 
 function isJsonContentType(contentType: string | null): boolean {
   if (!contentType) return false;
@@ -13,47 +12,24 @@ function isJsonContentType(contentType: string | null): boolean {
   return mediaType === 'application/json' || mediaType.endsWith('+json');
 }
 
-export async function readTextWithLimit(request: HttpRequest, limit: number): Promise<string> {
-  const body = request.body;
-  if (!body) return '';
-  const decoder = new TextDecoder('utf-8', { fatal: true });
-  let text = '';
-  let size = 0;
-  const reader = body.getReader();
-  try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > limit) {
-        throw new ApiError('payload_too_large', `JSON bodies are limited to ${limit} bytes.`, { max_bytes: limit });
-      }
-      text += decoder.decode(value, { stream: true });
-    }
-    return text + decoder.decode();
-  } catch (error) {
-    if (error instanceof ApiError) throw error;
-    if (error instanceof TypeError) throw ApiError.badRequest('The request body is not valid UTF-8.');
-    throw error;
-  } finally {
-    reader.releaseLock();
-  }
-}
-
 /**
  * Reads a JSON body: wrong content type, an empty body or malformed JSON are 400, never 500. An optional body
  * may be left out entirely (no Content-Type, no bytes), which reads as `{}`.
  */
-export async function readJsonBody(request: HttpRequest, options: { optional?: boolean } = {}): Promise<unknown> {
+export async function readJsonBody(
+  request: HttpRequest,
+  options: { optional?: boolean; maxBytes?: number } = {},
+): Promise<unknown> {
+  const maxBytes = options.maxBytes ?? MAX_JSON_BODY_BYTES;
   const contentType = request.headers.get('content-type');
   if (options.optional && contentType === null) {
-    if ((await readTextWithLimit(request, MAX_JSON_BODY_BYTES)).trim() === '') return {};
+    if ((await readTextWithLimit(request, maxBytes)).trim() === '') return {};
     throw ApiError.badRequest('Expected a JSON body with Content-Type: application/json.');
   }
   if (!isJsonContentType(contentType)) {
     throw ApiError.badRequest('Expected a JSON body with Content-Type: application/json.');
   }
-  const text = await readTextWithLimit(request, MAX_JSON_BODY_BYTES);
+  const text = await readTextWithLimit(request, maxBytes);
   if (text.trim() === '') throw ApiError.badRequest('The request body is empty; a JSON object is required.');
   try {
     return JSON.parse(text);
@@ -81,7 +57,11 @@ function valueAt(input: unknown, path: ReadonlyArray<PropertyKey>): unknown {
  */
 export function validateInput<S extends z.ZodType>(schema: S, input: unknown, location: InputLocation): z.infer<S> {
   const result = schema.safeParse(input);
-  if (result.success) return result.data;
+  if (result.success) {
+    // What was read, after its schema: the fields the API goes on to use (unknown keys are stripped).
+    assertStorableText(result.data, location);
+    return result.data;
+  }
   const fields = result.error.issues.map((issue) => ({
     location,
     field: issue.path.map(String).join('.') || '(root)',

@@ -1,4 +1,5 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { ANY_SCOPE } from '../auth/scopes.js';
 import { McpServerListQuery } from '../catalog/mcpServerSchemas.js';
 import { getMcpServer, listMcpServers } from '../catalog/mcpServerService.js';
 import { ModelListQuery } from '../catalog/modelSchemas.js';
@@ -26,6 +27,7 @@ export function registerCatalogTools(server: McpServer, context: McpRequestConte
       name: 'Only the suite of this name (compared case-insensitively).',
     }),
     annotations: READ_ONLY,
+    scope: ANY_SCOPE,
     run: async (args) => toolResult(await listSuites(db, args)),
   });
 
@@ -37,6 +39,7 @@ export function registerCatalogTools(server: McpServer, context: McpRequestConte
       'BOOLEAN | OBJECT | ARRAY, required), in declared order. Unknown id: error not_found.',
     input: z.object({ suite_id: idArgument('The suite id (from list_suites).') }),
     annotations: READ_ONLY,
+    scope: ANY_SCOPE,
     run: async ({ suite_id }) => toolResult(await getSuite(db, suite_id)),
   });
 
@@ -52,6 +55,7 @@ export function registerCatalogTools(server: McpServer, context: McpRequestConte
       name: 'Only the server of this name (compared case-insensitively).',
     }),
     annotations: READ_ONLY,
+    scope: ANY_SCOPE,
     run: async (args) => toolResult(await listMcpServers(db, args)),
   });
 
@@ -63,6 +67,7 @@ export function registerCatalogTools(server: McpServer, context: McpRequestConte
       'Unknown id: error not_found.',
     input: z.object({ mcp_server_id: idArgument('The MCP server id (from list_mcp_servers).') }),
     annotations: READ_ONLY,
+    scope: ANY_SCOPE,
     run: async ({ mcp_server_id }) => toolResult(await getMcpServer(db, mcp_server_id)),
   });
 
@@ -78,6 +83,7 @@ export function registerCatalogTools(server: McpServer, context: McpRequestConte
       provider: 'Only the models of this provider: OPENAI, ANTHROPIC, VERTEXAI or CUSTOM.',
     }),
     annotations: READ_ONLY,
+    scope: ANY_SCOPE,
     run: async (args) => toolResult(await listModels(db, args)),
   });
 }

@@ -1,5 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
+import { assertScope, type ScopeRequirement } from '../auth/scopes.js';
+import { assertStorableText } from '../http/storableText.js';
 import { z } from '../openapi/zod.js';
 import type { McpRequestContext } from './mcpContext.js';
 import { toApiError, toolError } from './toolResults.js';
@@ -15,11 +17,14 @@ export interface ToolDefinition<S extends z.ZodObject> {
    */
   input: S;
   annotations: ToolAnnotations;
+  /** The scope a key needs to call it, as REST routes declare theirs; `api` unless said. */
+  scope?: ScopeRequirement;
   run: (args: z.output<S>) => Promise<CallToolResult>;
 }
 
 /**
- * Registers one tool whose failures become tool errors in the contract's shape.
+ * Registers one tool whose failures become tool errors in the contract's shape. Before it runs, the key's scopes
+ * are checked (`forbidden`) and its arguments' text, as a REST body's is (`validation_error`).
  *
  * No `outputSchema` is declared, on purpose: the SDK's client (1.32) validates `structuredContent` against it even
  * on error results (typescript-sdk issue #1943), so a declared schema would turn every `{ error }` result into a
@@ -40,6 +45,8 @@ export function defineTool<S extends z.ZodObject>(
     },
     (async (args: z.output<S>) => {
       try {
+        assertScope(context.auth.scopes, tool.scope);
+        assertStorableText(args, 'body');
         return await tool.run(args);
       } catch (error) {
         return toolError(toApiError(error, context.log, context.requestId));

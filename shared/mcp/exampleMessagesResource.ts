@@ -1,5 +1,6 @@
 import { McpError, ErrorCode as JsonRpcErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import { ResourceTemplate, type McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { assertScope, DEFAULT_SCOPE } from '../auth/scopes.js';
 import type { ApiError } from '../errors/apiError.js';
 import { ExampleParams } from '../examples/exampleSchemas.js';
 import { getCompletedExample, listExamples } from '../examples/exampleService.js';
@@ -44,7 +45,11 @@ export function registerExampleMessagesResource(server: McpServer, context: McpR
 
   const template = new ResourceTemplate('tracepipe://examples/{id}/messages', {
     list: async () => {
-      const page = await listExamples(db, auth, { status: 'COMPLETED', page: 1, per_page: MAX_PER_PAGE }).catch(fail);
+      // Examples are the `api` scope's, as their tools are.
+      const page = await Promise.resolve()
+        .then(() => assertScope(auth.scopes, DEFAULT_SCOPE))
+        .then(() => listExamples(db, auth, { status: 'COMPLETED', page: 1, per_page: MAX_PER_PAGE }))
+        .catch(fail);
       return {
         resources: page.items.map((example) => ({
           uri: exampleMessagesUri(example.id),
@@ -68,6 +73,7 @@ export function registerExampleMessagesResource(server: McpServer, context: McpR
     },
     async (uri, variables) => {
       try {
+        assertScope(auth.scopes, DEFAULT_SCOPE);
         const { id } = validateInput(ExampleParams, { id: variables.id }, 'path');
         const example = await getCompletedExample(db, auth, id);
         const messages = await readMessagesInline(blobs, example.id);

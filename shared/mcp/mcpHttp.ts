@@ -3,8 +3,8 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
 
 /**
- * The largest JSON-RPC body read (the SDK answers 413 over it, before parsing). Tool arguments are small: the
- * largest is create_example's model_configuration, at most 16 KiB. The SDK's default is 4 MiB.
+ * The largest JSON-RPC body read (the route answers 413 over it, as it streams; the SDK gets the text). Tool
+ * arguments are small: the largest is create_example's model_configuration, at most 16 KiB. The SDK's default is 4 MiB.
  */
 export const MAX_MCP_REQUEST_BYTES = 256 * 1024;
 
@@ -15,19 +15,11 @@ export const METHOD_NOT_ALLOWED_BODY = {
   id: null,
 } as const;
 
-/**
- * The Functions request as a fetch Request. With HTTP streaming on, the body is a web stream, passed through
- * unread; a stream body needs `duplex: 'half'` (https://fetch.spec.whatwg.org/#dom-requestinit-duplex), which the
- * DOM lib's RequestInit does not declare yet.
- */
-function toFetchRequest(request: HttpRequest): Request {
-  const init: RequestInit & { duplex: 'half' } = {
-    method: request.method,
-    headers: request.headers,
-    body: request.body as unknown as ReadableStream<Uint8Array> | null,
-    duplex: 'half',
-  };
-  return new Request(request.url, init);
+/** The Functions request as a fetch Request, with the body the route has read (within its limit). */
+function toFetchRequest(request: HttpRequest, body: string): Request {
+  const headers = new Headers(request.headers);
+  headers.delete('content-length'); // the text's own length is set from it
+  return new Request(request.url, { method: request.method, headers, body });
 }
 
 /**
@@ -39,6 +31,7 @@ function toFetchRequest(request: HttpRequest): Request {
  */
 export async function serveMcpPost(
   request: HttpRequest,
+  body: string,
   server: McpServer,
   onError: (error: Error) => void,
 ): Promise<HttpResponseInit> {
@@ -50,7 +43,7 @@ export async function serveMcpPost(
   server.server.onerror = onError;
   try {
     await server.connect(transport);
-    const response = await transport.handleRequest(toFetchRequest(request));
+    const response = await transport.handleRequest(toFetchRequest(request, body));
     return {
       status: response.status,
       headers: response.headers,

@@ -1,7 +1,7 @@
 import { OpenAPIRegistry, OpenApiGeneratorV31 } from '@asteasolutions/zod-to-openapi';
-import { z } from './zod.js';
 import { ERROR_STATUS } from '../errors/apiError.js';
-
+import { forGenerators } from './generatorFriendly.js';
+import { z } from './zod.js';
 
 /**
  * The one registry: each route registers its zod schemas here next to its handler (shared/http/defineRoute.ts),
@@ -28,6 +28,33 @@ openApiRegistry.registerComponent('securitySchemes', BEARER_SECURITY, {
   description: 'A Microsoft Entra External ID token, for the storefront.',
 });
 
+function responseHeader(name: string, type: 'string' | 'integer', description: string): { $ref: string } {
+  return openApiRegistry.registerComponent('headers', name, { description, schema: { type } }).ref;
+}
+
+/** Response headers, declared once and referred to from every response that carries them. */
+export const RESPONSE_HEADERS = {
+  requestId: responseHeader(
+    'X-Request-Id',
+    'string',
+    'The id of this request (the function invocation id); quote it when reporting a problem.',
+  ),
+  rateLimitLimit: responseHeader(
+    'X-RateLimit-Limit',
+    'integer',
+    'Requests allowed per minute for this key in the bucket this operation counts against.',
+  ),
+  rateLimitRemaining: responseHeader('X-RateLimit-Remaining', 'integer', 'Requests left in the current minute.'),
+  rateLimitReset: responseHeader('X-RateLimit-Reset', 'integer', 'When the current minute ends, in unix seconds.'),
+  retryAfter: responseHeader('Retry-After', 'integer', 'Seconds to wait before retrying.'),
+  wwwAuthenticate: responseHeader(
+    'WWW-Authenticate',
+    'string',
+    'The credential expected (RFC 9110): `ApiKey realm="tracepipe", header="X-API-Key"` where an API key is ' +
+      'expected, `Bearer realm="tracepipe"` where an Entra ID token is.',
+  ),
+} as const;
+
 export const ErrorSchema = z
   .object({
     error: z.object({
@@ -44,8 +71,17 @@ const API_DESCRIPTION = `Tracepipe turns recordings of people using web applicat
 \`X-API-Key: tp_live_sk_...\` (or \`Authorization: Bearer tp_live_sk_...\`). The storefront may send a Microsoft
 Entra External ID token as \`Authorization: Bearer <token>\` instead.
 
+**Scopes.** Each operation states the scopes that may call it (its \`security\`, one requirement per accepted
+scope, and a **Scope** line in its description); without one of them the answer is 403 with
+\`details.required_scope\`. Catalog reads take any key; catalog writes need \`catalog:write\`; the pipelines report
+needs \`pipeline\`; everything else needs \`api\`.
+
 **Errors** always have the shape \`{ "error": { "code", "message", "details" } }\`; \`details.fields\` names invalid
-fields (400 when missing, 422 when invalid). Another user's data is 404. 503 means a dependency is down: retry.
+fields (400 when missing, 422 when invalid). Text must be free of NUL characters and well-formed Unicode (422
+otherwise); free-form objects nest at most 32 deep; integers in queries are decimal digits. Another user's data is
+404. A body over the operation's limit is 413, on its Content-Length before it is read, else at the byte that crosses
+the limit; request headers over 16 KiB are 431 (the local host; Azure's front ends have their own). 503 means a
+dependency is down: retry after \`Retry-After\`. A 401 names the expected credential in \`WWW-Authenticate\`.
 
 **Lists** take \`page\` and \`per_page\` (1 to 100, default 20) and answer \`{ items, total, page, per_page }\`,
 newest first.
@@ -91,5 +127,5 @@ export function generateOpenApiDocument(serverUrl?: string): ReturnType<OpenApiG
   });
   // Only the tags some operation uses, in the contract's order.
   const used = new Set(Object.values(document.paths ?? {}).flatMap((item) => Object.values(item ?? {}).flatMap((op) => (op as { tags?: string[] }).tags ?? [])));
-  return { ...document, tags: TAGS.filter((tag) => used.has(tag.name)) };
+  return forGenerators({ ...document, tags: TAGS.filter((tag) => used.has(tag.name)) });
 }

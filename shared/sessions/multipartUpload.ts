@@ -105,7 +105,9 @@ export async function receiveMultipartUpload(options: MultipartUploadOptions): P
     parser.on('partsLimit', () => fail(ApiError.badRequest('The form has too many parts.')));
     parser.on('fieldsLimit', () => fail(ApiError.badRequest('The form has too many fields.')));
     parser.on('error', (error: Error) => fail(ApiError.badRequest(`Malformed multipart/form-data: ${error.message}.`)));
-    source.on('error', (error: Error) => fail(ApiError.badRequest(`The upload was interrupted: ${error.message}.`)));
+    source.on('error', (error: Error) =>
+      fail(error instanceof ApiError ? error : ApiError.badRequest(`The upload was interrupted: ${error.message}.`)),
+    );
     parser.on('close', () => resolve());
     abort.signal.addEventListener('abort', () => resolve(), { once: true });
     source.pipe(parser);

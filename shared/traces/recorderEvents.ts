@@ -2,7 +2,6 @@ import { describeJsonType } from '../jsonl/jsonlObjectReader.js';
 import {
   canonicalLine,
   isObject,
-  MAX_ACTION_LENGTH,
   tabKey,
   type ConvertedEvent,
   type TraceEventFacts,
@@ -48,8 +47,7 @@ export function checkAction(action: unknown): string | undefined {
   if (action === undefined) return 'The event has no `action`.';
   if (typeof action !== 'string') return `\`action\` is ${describeJsonType(action)}, not a string.`;
   if (action.length === 0) return '`action` is empty.';
-  if (action.length > MAX_ACTION_LENGTH) return `\`action\` is longer than ${MAX_ACTION_LENGTH} characters.`;
-  return undefined;
+  return undefined; // its length and text are checked with every format's (TraceSummary)
 }
 
 /** The recorder's optional fields, when present, have the recorder's types. */

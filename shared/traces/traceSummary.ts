@@ -1,3 +1,4 @@
+import { storableTextOf, textProblem } from '../http/storableText.js';
 import { MAX_ACTION_LENGTH, type ConvertedEvent, type TracePosition, type TraceRecord } from './canonicalEvent.js';
 
 /**
@@ -68,6 +69,11 @@ export class TraceSummary {
       this.error(position, `The event's action is longer than ${MAX_ACTION_LENGTH} characters.`);
       return;
     }
+    const problem = textProblem(facts.action); // actions are stored as the keys of event_counts
+    if (problem) {
+      this.error(position, `The event's action ${problem}.`);
+      return;
+    }
     const count = this.#counts.get(facts.action);
     if (count === undefined && this.#counts.size >= MAX_EVENT_TYPES) {
       this.error(position, `The trace has more than ${MAX_EVENT_TYPES} distinct actions.`);
@@ -86,15 +92,18 @@ export class TraceSummary {
     this.#dropped++;
   }
 
+  /** Messages and entry names may quote the upload: what the database cannot store in them is replaced. */
   error(position: TracePosition, message: string): void {
     this.#errorCount++;
-    if (this.#errors.length < MAX_REPORTED_ERRORS) this.#errors.push({ ...position, message } as TraceError);
+    if (this.#errors.length >= MAX_REPORTED_ERRORS) return;
+    const where = 'entry' in position ? { entry: storableTextOf(position.entry) } : position;
+    this.#errors.push({ ...where, message: storableTextOf(message) } as TraceError);
   }
 
   /** An error about the upload as a whole (line 0), listed first. */
   fileError(message: string): void {
     this.#errorCount++;
-    this.#errors.unshift({ line: 0, message });
+    this.#errors.unshift({ line: 0, message: storableTextOf(message) });
     if (this.#errors.length > MAX_REPORTED_ERRORS) this.#errors.pop();
   }
 

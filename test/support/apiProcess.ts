@@ -48,13 +48,19 @@ export function baseEnv(): Record<string, string | undefined> {
   return env;
 }
 
+/**
+ * Tests share the machine with other suites: the API and an embedded Azurite listen on free ports, never on the
+ * standard ones `npm start` prefers (a test that means a port says so in its env).
+ */
+const RANDOM_PORTS = { PORT: '0', AZURITE_BLOB_PORT: '0', AZURITE_QUEUE_PORT: '0' };
+
 /** Starts the API (by default `node dist/dev/start.js`) as a client would find it, and waits until it listens. */
 export function spawnApi(options: SpawnOptions): Promise<ApiProcess> {
   const script = options.script ?? 'dist/dev/start.js';
   const readyPattern = options.readyPattern ?? /Tracepipe API listening on (\S+)/;
   const child = spawn(process.execPath, [resolve(PROJECT_ROOT, script), ...(options.args ?? [])], {
     cwd: PROJECT_ROOT,
-    env: { ...baseEnv(), PORT: '0', ...options.env },
+    env: { ...baseEnv(), ...RANDOM_PORTS, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';
@@ -98,7 +104,7 @@ export function runToExit(options: SpawnOptions): Promise<{ code: number | null;
   const script = options.script ?? 'dist/dev/start.js';
   const child = spawn(process.execPath, [resolve(PROJECT_ROOT, script), ...(options.args ?? [])], {
     cwd: PROJECT_ROOT,
-    env: { ...baseEnv(), PORT: '0', ...options.env },
+    env: { ...baseEnv(), ...RANDOM_PORTS, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

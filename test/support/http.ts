@@ -45,7 +45,7 @@ export async function callApi(path: string, options: RequestOptions = {}): Promi
   }
   if (!options.unchecked) {
     const validator = await openApiValidatorFor(inject('apiUrl'));
-    validator.check(method, url, response.status, response.headers.get('content-type'), json);
+    validator.check(method, url, response.status, response.headers.get('content-type'), json, response.headers);
   }
   return { status: response.status, headers: response.headers, text, json };
 }

@@ -7,12 +7,15 @@ import addFormats from 'ajv-formats';
  * fails the test that saw it.
  */
 interface OperationDoc {
-  responses?: Record<string, { content?: Record<string, { schema?: unknown }> }>;
+  responses?: Record<string, { headers?: Record<string, unknown>; content?: Record<string, { schema?: unknown }> }>;
 }
+
+/** Headers a client acts on: a response that carries one must document it. */
+const DOCUMENTED_HEADERS = ['x-ratelimit-limit', 'x-ratelimit-remaining', 'x-ratelimit-reset', 'retry-after', 'www-authenticate'];
 type OpenApiDocument = { paths: Record<string, Record<string, OperationDoc>> };
 
 interface Validator {
-  check(method: string, url: string, status: number, contentType: string | null, body: unknown): void;
+  check(method: string, url: string, status: number, contentType: string | null, body: unknown, headers?: Headers): void;
 }
 
 function templateToRegExp(template: string): RegExp {
@@ -39,7 +42,7 @@ export function createOpenApiValidator(document: OpenApiDocument): Validator {
   const compiled = new Map<string, ValidateFunction>();
 
   return {
-    check(method, url, status, contentType, body) {
+    check(method, url, status, contentType, body, headers) {
       const path = new URL(url).pathname;
       const route = routes.find((candidate) => candidate.regex.test(path));
       if (!route) return; // undocumented paths are the catch-all 404 and the host's admin API
@@ -48,6 +51,12 @@ export function createOpenApiValidator(document: OpenApiDocument): Validator {
       const response = operation.responses?.[String(status)];
       if (!response) {
         throw new Error(`${method} ${route.template} answered ${status}, which its OpenAPI operation does not document`);
+      }
+      const declared = new Set(Object.keys(response.headers ?? {}).map((name) => name.toLowerCase()));
+      for (const name of DOCUMENTED_HEADERS) {
+        if (headers?.has(name) && !declared.has(name)) {
+          throw new Error(`${method} ${route.template} ${status} sent the header ${name}, which its document does not declare`);
+        }
       }
       const mediaType = contentType?.split(';')[0]?.trim().toLowerCase();
       if (!mediaType || !(mediaType === 'application/json' || mediaType.endsWith('+json')) || body === undefined) return;
