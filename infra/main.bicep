@@ -131,6 +131,8 @@ var postgresAdminName = !empty(principalName) ? principalName : (any(deployer())
 var sessionsContainerName = 'sessions'
 var examplesContainerName = 'examples'
 var exampleJobsQueueName = 'example-jobs'
+var datasetsContainerName = 'datasets'
+var datasetBuildsQueueName = 'dataset-builds'
 // </storage-layout>
 
 module monitoring 'modules/monitoring.bicep' = {
@@ -154,14 +156,17 @@ module storage 'modules/storage.bicep' = {
     containerNames: [
       sessionsContainerName
       examplesContainerName
+      datasetsContainerName
       deploymentContainerName
     ]
     queueNames: [
       exampleJobsQueueName
+      datasetBuildsQueueName
     ]
     retentionPrefixes: [
       '${sessionsContainerName}/'
       '${examplesContainerName}/'
+      '${datasetsContainerName}/'
     ]
     retentionDays: retentionDays
   }

@@ -1,14 +1,10 @@
-import { once } from 'node:events';
-import { PassThrough, type Writable } from 'node:stream';
 import { RestError, type BlobServiceClient, type BlockBlobClient } from '@azure/storage-blob';
 import { ApiError } from '../errors/apiError.js';
 import { EXAMPLES_CONTAINER } from '../storage/layout.js';
+import { StreamedBlobUpload } from '../storage/streamedBlobUpload.js';
 import { messagesBlobName } from './exampleService.js';
 import { checkTrainingMessages, type MessagesCheck } from './trainingMessages.js';
 
-/** Staged blocks of a rewrite: two in flight, so a rewrite holds at most 8 MiB whatever the file's size. */
-const REWRITE_BLOCK_BYTES = 4 * 1024 * 1024;
-const REWRITE_CONCURRENCY = 2;
 /** A concurrent report may rewrite the file between our read and our commit: read again, this many times. */
 const MAX_ATTEMPTS = 3;
 
@@ -42,10 +38,10 @@ async function open(blob: BlockBlobClient, exampleId: string, ifMatch?: string) 
   }
 }
 
-/** The source's chunks, each only once the sink has room: the reader never runs ahead of the upload. */
-async function* pacedBy(source: AsyncIterable<Uint8Array>, sink: Writable): AsyncGenerator<Uint8Array> {
+/** The source's chunks, each only once the upload has room: the reader never runs ahead of the upload. */
+async function* pacedBy(source: AsyncIterable<Uint8Array>, upload: StreamedBlobUpload): AsyncGenerator<Uint8Array> {
   for await (const chunk of source) {
-    if (sink.writableNeedDrain) await once(sink, 'drain');
+    await upload.room();
     yield chunk;
   }
 }
@@ -80,32 +76,16 @@ export async function canonicalizeMessagesBlob(
 
 async function rewrite(blob: BlockBlobClient, exampleId: string, etag: string, toolNames: ReadonlySet<string>) {
   const source = await open(blob, exampleId, etag);
-  const canonical = new PassThrough();
-  const upload = blob.uploadStream(canonical, REWRITE_BLOCK_BYTES, REWRITE_CONCURRENCY, {
-    conditions: { ifMatch: etag },
-    blobHTTPHeaders: { blobContentType: 'application/jsonl; charset=utf-8' },
-  });
-  // An upload that fails early stops reading: end the input too, so that the reader is not left waiting for room.
-  const uploaded = upload.then(
-    () => null,
-    (error: unknown) => {
-      canonical.destroy(error instanceof Error ? error : new Error(String(error)));
-      return { error };
-    },
-  );
+  const upload = new StreamedBlobUpload(blob, { conditions: { ifMatch: etag } });
   try {
-    const check = await checkTrainingMessages(pacedBy(source.body, canonical), {
+    const check = await checkTrainingMessages(pacedBy(source.body, upload), {
       toolNames,
-      onCanonicalLine: (line) => canonical.write(line),
+      onCanonicalLine: (line) => upload.push(line),
     });
     if (!check.valid) throw invalid(check);
-    canonical.end();
   } catch (error) {
-    // An error ends the upload's input: nothing is committed.
-    canonical.destroy(error instanceof Error ? error : new Error(String(error)));
-    const failed = await uploaded;
-    throw failed?.error ?? error;
+    // The upload's own failure (a 412 that a retry handles) explains more than what it caused here.
+    throw (await upload.abort(error instanceof Error ? error : new Error(String(error)))) ?? error;
   }
-  const failed = await uploaded;
-  if (failed) throw failed.error;
+  await upload.finish();
 }

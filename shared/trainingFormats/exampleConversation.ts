@@ -47,3 +47,16 @@ export async function readExampleConversation(
   if (!check.valid) return { kind: 'invalid', errors: check.errors };
   return { kind: 'ok', messages, conversationSha256: check.conversationSha256, sizeBytes: check.sizeBytes };
 }
+
+/** The digest of a stored example's conversation, read as it streams (any size); null when it cannot be read. */
+export async function readConversationDigest(blobs: BlobServiceClient, exampleId: string): Promise<string | null> {
+  let blob;
+  try {
+    blob = await openMessagesBlob(blobs, exampleId);
+  } catch (error) {
+    if (error instanceof ApiError && error.code === 'not_found') return null;
+    throw error;
+  }
+  const check = await checkTrainingMessages(blob.stream as AsyncIterable<Uint8Array>, { toolNames: null });
+  return check.valid ? check.conversationSha256 : null;
+}

@@ -50,7 +50,8 @@ export interface LintFinding {
   rule: string;
   severity: Severity;
   message: string;
-  source: string;
+  /** The provider's page; null for findings of the build itself. */
+  source: string | null;
   /** Examples that break the rule (0 for rules on the dataset as a whole). */
   count: number;
   example_ids: string[];
