@@ -180,7 +180,7 @@ describe('the agent card', () => {
       { url: `${inject('apiUrl')}/v1/a2p`, protocolBinding: 'JSONRPC', protocolVersion: '1.0' },
       { url: `${inject('apiUrl')}/v1/a2p`, protocolBinding: 'JSONRPC', protocolVersion: '0.3' },
     ]);
-    expect(card.skills.map((skill: { id: string }) => skill.id)).toEqual(['process-trace', 'catalog', 'usage']);
+    expect(card.skills.map((skill: { id: string }) => skill.id)).toEqual(['process-trace', 'build-dataset', 'catalog', 'usage']);
     expect(card.defaultInputModes).toContain('application/jsonl');
     expect(response.headers.get('vary')).toBe('A2A-Version');
   });
@@ -256,7 +256,8 @@ describe('process-trace', () => {
     const [file, summary] = artifact?.parts ?? [];
     expect(file?.content?.$case).toBe('raw');
     expect(file?.mediaType).toBe('application/jsonl');
-    expect(Buffer.from(file?.content?.value as Buffer).toString()).toBe(VALID_MESSAGES);
+    // As stored: canonical, every line with its newline.
+    expect(Buffer.from(file?.content?.value as Buffer).toString()).toBe(`${VALID_MESSAGES}\n`);
     expect(summary?.content).toEqual({
       $case: 'data',
       value: expect.objectContaining({ example_id: exampleId, session_id: sessionId, usage: { input_tokens: 1200, output_tokens: 300 } }),
@@ -372,7 +373,9 @@ describe('process-trace outcomes', () => {
     const client = await clientFor(user);
     const { task, exampleId } = await taskWithExample(client);
     const line = VALID_MESSAGES.split('\n')[2] as string;
-    const large = [VALID_MESSAGES, ...Array.from({ length: Math.ceil((300 * 1024) / line.length) }, () => line)].join('\n');
+    // Every tool call has an id of its own (one id twice in an example is refused).
+    const calls = Array.from({ length: Math.ceil((300 * 1024) / line.length) }, (_, i) => line.replace('"call_1"', `"call_x${i}"`));
+    const large = `${[VALID_MESSAGES, ...calls].join('\n')}\n`;
     await completeExample(exampleId, large);
     const done = await getTask(client, task.id);
     expect(done.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);

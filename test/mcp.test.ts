@@ -20,21 +20,24 @@ const INLINE_LIMIT = 256 * 1024;
 const UNKNOWN_ID = '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f';
 
 const EXPECTED_TOOLS = [
+  'create_dataset',
   'create_example',
   'create_session',
+  'get_dataset',
   'get_example',
   'get_example_messages',
   'get_mcp_server',
   'get_session',
   'get_suite',
   'get_usage',
+  'list_datasets',
   'list_examples',
   'list_mcp_servers',
   'list_models',
   'list_sessions',
   'list_suites',
 ];
-const CREATING_TOOLS = ['create_example', 'create_session'];
+const CREATING_TOOLS = ['create_dataset', 'create_example', 'create_session'];
 
 let db: pg.Client;
 let pipeline: TestUser;
@@ -432,6 +435,7 @@ describe('example tools', () => {
     const messages = await ok(client, 'get_example_messages', { example_id: id });
     expect(messages).toEqual({
       example_id: id,
+      format: 'raw',
       inline: true,
       size_bytes: Buffer.byteLength(jsonl(MESSAGES)),
       line_count: 3,
@@ -470,6 +474,7 @@ describe('example tools', () => {
     const result = await call(client, 'get_example_messages', { example_id: id });
     expect(result.structuredContent).toEqual({
       example_id: id,
+      format: 'raw',
       inline: false,
       size_bytes: Buffer.byteLength(text),
       limit_bytes: INLINE_LIMIT,

@@ -32,6 +32,7 @@ const ALL_MIGRATIONS = [
   '0004_usage_and_billing',
   '0005_billing_metering',
   '0006_a2p',
+  '0008_datasets',
 ];
 const LATEST = ALL_MIGRATIONS[ALL_MIGRATIONS.length - 1] as string;
 const BEFORE_LATEST = ALL_MIGRATIONS[ALL_MIGRATIONS.length - 2] as string;
@@ -54,6 +55,7 @@ const TABLES_BY_MIGRATION: Record<string, string[]> = {
   '0004_usage_and_billing': ['invoices', 'storage_samples', 'stripe_webhook_events', 'token_usage'],
   '0005_billing_metering': ['example_storage_totals', 'stripe_sync_runs', 'token_usage_daily'],
   '0006_a2p': ['a2p_requests', 'a2p_tasks'],
+  '0008_datasets': ['dataset_examples', 'datasets'],
 };
 
 const ENUM_TYPES: Record<string, readonly string[]> = {
