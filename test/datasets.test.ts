@@ -221,6 +221,21 @@ describe('the dataset API refuses bad input and changes nothing', () => {
   });
 });
 
+describe('storage usage', () => {
+  it('counts the files of ready datasets in what is stored now', async () => {
+    const user = await createTestUser();
+    await db.query(
+      `insert into datasets (user_id, name, format, seed, status, train_count, validation_count, train_bytes,
+         validation_bytes, train_sha256, validation_sha256, lint)
+       values ($1, 'big', 'openai', 1, 'ready', 1, 1, 1500000000, 500000000, $2, $2, '{}')`,
+      [user.userId, '0'.repeat(64)],
+    );
+    const usage = await callApi('/v1/usage', { key: user.key });
+    expect(usage.status).toBe(200);
+    expect((usage.json as { storage: { current_gb: number } }).storage.current_gb).toBe(2);
+  });
+});
+
 describe('a failing build', () => {
   it('ends failed with the reason and leaves no partial file', async () => {
     const user = await createTestUser();

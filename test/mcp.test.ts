@@ -513,6 +513,53 @@ describe('get_usage', () => {
   });
 });
 
+describe('dataset tools and message formats', () => {
+  it('serves an example\'s messages in a provider format, inline', async () => {
+    const user = await createTestUser();
+    const client = await connect(user.key);
+    const id = await completedExample(client, user);
+    const anthropic = await ok(client, 'get_example_messages', { example_id: id, format: 'anthropic' });
+    const rest = await callApi(`/v1/examples/${id}/messages?format=anthropic`, { key: user.key });
+    expect(anthropic).toEqual({ example_id: id, format: 'anthropic', inline: true, size_bytes: Buffer.byteLength(rest.text), record: JSON.parse(rest.text) });
+    expect(anthropic.record.system).toBe(MESSAGES[0]!.content);
+    // Arguments outside the schema are refused by the SDK before the tool runs, naming the field.
+    const unknown = await call(client, 'get_example_messages', { example_id: id, format: 'csv' });
+    expect(unknown.isError).toBe(true);
+    expect(JSON.stringify(unknown.content)).toContain('format');
+  });
+
+  it('creates a dataset, follows it to ready and lists it, as the REST API does', async () => {
+    const user = await createTestUser();
+    const client = await connect(user.key);
+    await completedExample(client, user);
+    const created = await ok(client, 'create_dataset', { name: 'by agent', format: 'trl', seed: 5 });
+    expect(created).toMatchObject({ name: 'by agent', status: 'building', format: 'trl', seed: 5, files: null });
+    const ready = await eventually('the dataset', async () => {
+      const dataset = await ok(client, 'get_dataset', { dataset_id: created.id });
+      return dataset.status === 'building' ? undefined : dataset;
+    });
+    expect(ready).toMatchObject({ status: 'ready', counts: { matched: 1, train: 1 } });
+    expect(ready.downloads['train.jsonl']).toEqual({
+      method: 'GET',
+      url: `${inject('apiUrl')}/v1/datasets/${created.id}/files/train.jsonl`,
+      headers: { 'X-API-Key': '<your API key>' },
+      content_type: 'application/jsonl',
+      signed_url: `${inject('apiUrl')}/v1/datasets/${created.id}/files/train.jsonl?download=url`,
+    });
+    const { downloads: _downloads, ...withoutDownloads } = ready;
+    expect(withoutDownloads).toEqual((await callApi(`/v1/datasets/${created.id}`, { key: user.key })).json);
+    const list = await ok(client, 'list_datasets', { status: 'ready' });
+    expect(list).toMatchObject({ total: 1, items: [{ id: created.id }] });
+
+    expect(await toolError(client, 'create_dataset', { name: 'x', format: 'openai', suite_id: UNKNOWN_ID })).toMatchObject({
+      code: 'validation_error',
+      details: { fields: [{ field: 'suite_id' }] },
+    });
+    const other = await connect((await createTestUser()).key);
+    expect(await toolError(other, 'get_dataset', { dataset_id: created.id })).toMatchObject({ code: 'not_found' });
+  });
+});
+
 describe('many clients at once', () => {
   it('serves 20 concurrent clients (over 4 keys) each listing suites', async () => {
     const users = await Promise.all(Array.from({ length: 4 }, () => createTestUser()));
