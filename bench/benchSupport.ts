@@ -73,3 +73,46 @@ export async function spawnBenchHost(appDir: string, env: Record<string, string>
     },
   };
 }
+
+/** A positive number given as `name value` on the command line, or the fallback. */
+export function argValue(name: string, fallback: number): number {
+  const index = process.argv.indexOf(name);
+  const value = index >= 0 ? Number(process.argv[index + 1]) : fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
+  return value;
+}
+
+/** This process's VmHWM where the kernel reports it (Linux), else the sampled peak. */
+export function peakRssBytes(sampledPeak: number): number {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (match?.[1]) return Number(match[1]) * 1024;
+  } catch {
+    // not Linux
+  }
+  return sampledPeak;
+}
+
+/** Samples this process's RSS every 10 ms; `stop` answers the highest. */
+export function startRssSampler(): { stop(): number } {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 10);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(peak, process.memoryUsage().rss);
+    },
+  };
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+export function round1(value: number): number {
+  return Math.round(value * 10) / 10;
+}

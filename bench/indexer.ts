@@ -10,7 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Readable } from 'node:stream';
@@ -24,6 +24,7 @@ import { migrateToLatest } from '../shared/db/migrator.js';
 import { indexSessionBlob } from '../shared/sessions/indexSessionBlob.js';
 import { sessionBlobName, sessionStoragePath } from '../shared/sessions/sessionBlob.js';
 import { SESSIONS_CONTAINER } from '../shared/storage/layout.js';
+import { argValue, median, peakRssBytes, round1, startRssSampler } from './benchSupport.js';
 
 const thisFile = fileURLToPath(import.meta.url);
 const MB = 1024 * 1024;
@@ -44,13 +45,6 @@ interface PhaseFigures {
   /** The highest process.memoryUsage().rss sampled every 10 ms. */
   sampled_peak_rss_mb: number;
   outcome?: string;
-}
-
-function argValue(name: string, fallback: number): number {
-  const index = process.argv.indexOf(name);
-  const value = index >= 0 ? Number(process.argv[index + 1]) : fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
-  return value;
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -95,30 +89,6 @@ function* traceChunks(totalBytes: number, hash: ReturnType<typeof createHash>): 
 
 // ---------------------------------------------------------------------------------------------------------------
 // Child: one measured phase
-
-/** VmHWM where the kernel reports it (Linux), else the sampled peak. */
-function peakRssBytes(sampledPeak: number): number {
-  try {
-    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-    if (match?.[1]) return Number(match[1]) * 1024;
-  } catch {
-    // not Linux
-  }
-  return sampledPeak;
-}
-
-function startRssSampler(): { stop(): number } {
-  let peak = process.memoryUsage().rss;
-  const timer = setInterval(() => {
-    peak = Math.max(peak, process.memoryUsage().rss);
-  }, 10);
-  return {
-    stop() {
-      clearInterval(timer);
-      return Math.max(peak, process.memoryUsage().rss);
-    },
-  };
-}
 
 async function baselinePhase(service: BlobServiceClient, blobName: string): Promise<{ bytes: number; lines: number }> {
   const download = await service.getContainerClient(SESSIONS_CONTAINER).getBlobClient(blobName).download();
@@ -312,16 +282,6 @@ export async function runIndexerBenchmark(): Promise<Record<string, unknown>> {
     await azurite.stop();
     rmSync(scratch, { recursive: true, force: true });
   }
-}
-
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-}
-
-function round1(value: number): number {
-  return Math.round(value * 10) / 10;
 }
 
 if (process.argv[2] === '--child' && resolve(process.argv[1] ?? '') === thisFile) {

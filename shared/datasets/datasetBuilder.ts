@@ -13,6 +13,7 @@ import { createDatasetLinter, type DatasetLinter } from '../trainingFormats/lint
 import { MAX_LISTED_EXAMPLE_IDS } from '../trainingFormats/lint/lintReport.js';
 import { toTrainingRecord, trainingLine } from '../trainingFormats/trainingRecords.js';
 import { datasetFileBlob, deleteDatasetFiles } from './datasetFiles.js';
+import { readAhead } from './readAhead.js';
 import {
   claimBuild,
   clearWorkList,
@@ -110,23 +111,15 @@ async function digestOlderExamples(deps: DatasetBuildDeps, dataset: DatasetRow, 
   }
 }
 
-/** Results of `read` over the items, in order, with up to `window` reads in flight. */
-async function* readAhead<T, R>(items: T[], window: number, read: (item: T) => Promise<R>): AsyncGenerator<[T, R]> {
-  const pending: Array<Promise<[T, R]>> = [];
-  let next = 0;
-  const fill = () => {
-    while (pending.length < window && next < items.length) {
-      const item = items[next++] as T;
-      const result = read(item).then((value): [T, R] => [item, value]);
-      // A read that fails before its turn is awaited (and thrown) in its turn; until then it is not unhandled.
-      result.catch(() => undefined);
-      pending.push(result);
-    }
-  };
-  fill();
-  while (pending.length > 0) {
-    yield await (pending.shift() as Promise<[T, R]>);
-    fill();
+/** The work list in order, a page at a time, renewing the build's lease at every page. */
+async function* workItems(db: Kysely<Database>, datasetId: string, keepLease: () => Promise<void>): AsyncGenerator<WorkItem> {
+  let after = 0;
+  for (;;) {
+    const page = await readWorkList(db, datasetId, after, PAGE_SIZE);
+    if (page.length === 0) return;
+    yield* page;
+    after = page.at(-1)?.position ?? after;
+    await keepLease();
   }
 }
 
@@ -155,21 +148,16 @@ async function writeDataset(deps: DatasetBuildDeps, dataset: DatasetRow, keepLea
   const skipped = new Skipped();
   const tools = new ToolCache(deps.db);
   try {
-    let after = 0;
-    for (;;) {
-      const page = await readWorkList(deps.db, dataset.id, after, PAGE_SIZE);
-      if (page.length === 0) break;
-      for await (const [item, conversation] of readAhead(page, READ_AHEAD, (entry) => readExampleConversation(deps.blobs, entry.example_id))) {
-        const line = lineOf(dataset, item, conversation, await tools.of(item.action_tool_map_id), linter);
-        if (line === null) {
-          skipped.add(item.example_id);
-          continue;
-        }
-        await files[item.split].write(line);
-        counts[item.split]++;
+    const items = workItems(deps.db, dataset.id, keepLease);
+    const read = (item: WorkItem) => readExampleConversation(deps.blobs, item.example_id);
+    for await (const [item, conversation] of readAhead(items, READ_AHEAD, read)) {
+      const line = lineOf(dataset, item, conversation, await tools.of(item.action_tool_map_id), linter);
+      if (line === null) {
+        skipped.add(item.example_id);
+        continue;
       }
-      after = page.at(-1)?.position ?? after;
-      await keepLease();
+      await files[item.split].write(line);
+      counts[item.split]++;
     }
   } catch (error) {
     const reason = error instanceof Error ? error : new Error(String(error));

@@ -90,12 +90,18 @@ export class ConversationCanonicalizer {
   readonly #normalIds = new Map<string, string>();
   readonly #hash: Hash = createHash('sha256');
 
-  /** toolNames null: any tool name (reading a stored example back, whose map may have changed since). */
-  constructor(private readonly toolNames: ReadonlySet<string> | null) {}
+  /**
+   * toolNames null: any tool name (reading a stored example back, whose map may have changed since). digest false:
+   * no digest is kept (reading an example to convert it, where only the messages matter).
+   */
+  constructor(
+    private readonly toolNames: ReadonlySet<string> | null,
+    private readonly digesting = true,
+  ) {}
 
   accept(value: Record<string, unknown>): Accepted {
     const result = this.#canonical(value);
-    if ('message' in result) this.#hash.update(`${stableStringify(this.#normalized(result.message))}\n`);
+    if (this.digesting && 'message' in result) this.#hash.update(`${stableStringify(this.#normalized(result.message))}\n`);
     return result;
   }
 

@@ -28,6 +28,11 @@ export interface CheckOptions {
   onCanonicalLine?: (line: string) => void;
   /** Receives each accepted message. */
   onMessage?: (message: CanonicalMessage) => void;
+  /**
+   * false: neither the conversation's digest nor whether the file is canonical is worked out (both answer as
+   * empty), for a reader that only needs the messages.
+   */
+  digests?: boolean;
 }
 
 export function canonicalLine(message: CanonicalMessage): string {
@@ -40,10 +45,11 @@ export async function checkTrainingMessages(
 ): Promise<MessagesCheck> {
   const errors = new LineErrors(MAX_REPORTED_MESSAGE_ERRORS);
   const error = (line: number, message: string) => errors.add(line, message);
-  const canonicalizer = new ConversationCanonicalizer(options.toolNames);
+  const digests = options.digests ?? true;
+  const canonicalizer = new ConversationCanonicalizer(options.toolNames, digests);
   // Same bytes in and out (same digest) means the file is stored canonical already.
-  const input = createHash('sha256');
-  const output = createHash('sha256');
+  const input = digests ? createHash('sha256') : null;
+  const output = digests ? createHash('sha256') : null;
   let messageCount = 0;
   const reader = new JsonlObjectReader({
     object(line, value) {
@@ -53,16 +59,18 @@ export async function checkTrainingMessages(
         return;
       }
       messageCount++;
-      const text = canonicalLine(accepted.message);
-      output.update(text);
-      options.onCanonicalLine?.(text);
+      if (output || options.onCanonicalLine) {
+        const text = canonicalLine(accepted.message);
+        output?.update(text);
+        options.onCanonicalLine?.(text);
+      }
       options.onMessage?.(accepted.message);
     },
     error,
   });
   for await (const chunk of stream) {
     const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-    input.update(bytes);
+    input?.update(bytes);
     reader.push(bytes);
   }
   reader.finish();
@@ -73,7 +81,7 @@ export async function checkTrainingMessages(
     sizeBytes: reader.sizeBytes,
     errors: errors.kept,
     errorCount: errors.count,
-    changed: input.digest('hex') !== output.digest('hex'),
-    conversationSha256: canonicalizer.digest(),
+    changed: input !== null && output !== null && input.digest('hex') !== output.digest('hex'),
+    conversationSha256: digests ? canonicalizer.digest() : '',
   };
 }

@@ -13,7 +13,7 @@ import type { LineError } from '../jsonl/jsonlObjectReader.js';
 export const MAX_CONVERSATION_BYTES = 4 * 1024 * 1024;
 
 export type ExampleConversation =
-  | { kind: 'ok'; messages: CanonicalMessage[]; conversationSha256: string; sizeBytes: number }
+  | { kind: 'ok'; messages: CanonicalMessage[]; sizeBytes: number }
   | { kind: 'too_large'; sizeBytes: number }
   | { kind: 'missing' }
   | { kind: 'invalid'; errors: LineError[] };
@@ -42,10 +42,11 @@ export async function readExampleConversation(
   const messages: CanonicalMessage[] = [];
   const check = await checkTrainingMessages(blob.stream as AsyncIterable<Uint8Array>, {
     toolNames: null,
+    digests: false,
     onMessage: (message) => messages.push(message),
   });
   if (!check.valid) return { kind: 'invalid', errors: check.errors };
-  return { kind: 'ok', messages, conversationSha256: check.conversationSha256, sizeBytes: check.sizeBytes };
+  return { kind: 'ok', messages, sizeBytes: check.sizeBytes };
 }
 
 /** The digest of a stored example's conversation, read as it streams (any size); null when it cannot be read. */
