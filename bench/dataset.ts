@@ -11,7 +11,6 @@
  * Rounds alternate the two. Targets: build >= 0.5 x concat in examples per second (median of the rounds' ratios),
  * build peak RSS < 200 MB.
  */
-import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -30,23 +29,17 @@ import { GMAIL_ACTION_TOOL_MAP_ID, GMAIL_SUITE_ID, SEED_MODEL_IDS } from '../sha
 import { seedDatabase } from '../shared/seed/seed.js';
 import { ensureStorageLayout, EXAMPLES_CONTAINER, DATASETS_CONTAINER } from '../shared/storage/layout.js';
 import { StreamedBlobUpload } from '../shared/storage/streamedBlobUpload.js';
-import { argValue, createBenchDatabase, median, peakRssBytes, round1, startRssSampler } from './benchSupport.js';
+import { argValue, createBenchDatabase, measureRun, median, round1, runChildProcess, type RunCost } from './benchSupport.js';
 
 const thisFile = fileURLToPath(import.meta.url);
-const MB = 1024 * 1024;
 /** The builder's read-ahead, for a like-for-like baseline. */
 const READS_IN_FLIGHT = 8;
 
-interface PhaseFigures {
+interface PhaseFigures extends RunCost {
   phase: 'concat' | 'build';
   examples: number;
   bytes: number;
-  seconds: number;
   examples_per_s: number;
-  cpu_seconds: number;
-  /** The kernel's high-water mark of the child's resident memory (VmHWM). */
-  peak_rss_mb: number;
-  sampled_peak_rss_mb: number;
 }
 
 /** A distinct Gmail conversation: a request, a search, its result, an archive and a label call, an answer. */
@@ -97,14 +90,8 @@ async function concatPhase(blobs: BlobServiceClient, exampleIds: string[]): Prom
 async function runChild(phase: 'concat' | 'build', argument: string): Promise<void> {
   const blobs = BlobServiceClient.fromConnectionString(process.env.BENCH_STORAGE as string);
   const db = phase === 'build' ? createDatabase({ connectionString: process.env.BENCH_DATABASE_URL as string, poolMax: 2 }) : null;
-  const sampler = startRssSampler();
-  const cpuBefore = process.cpuUsage();
-  const started = performance.now();
-  let examples: number;
-  let bytes: number;
-  if (phase === 'concat') {
-    ({ examples, bytes } = await concatPhase(blobs, JSON.parse(readFileSync(argument, 'utf8')) as string[]));
-  } else {
+  const { result, cost } = await measureRun(async () => {
+    if (phase === 'concat') return concatPhase(blobs, JSON.parse(readFileSync(argument, 'utf8')) as string[]);
     const outcome = await buildDataset({ db: db!, blobs, log: () => undefined }, argument);
     if (outcome !== 'ready') throw new Error(`build: ${outcome}`);
     const row = await db!
@@ -112,39 +99,18 @@ async function runChild(phase: 'concat' | 'build', argument: string): Promise<vo
       .select(['train_count', 'validation_count', 'train_bytes', 'validation_bytes'])
       .where('id', '=', argument)
       .executeTakeFirstOrThrow();
-    examples = (row.train_count ?? 0) + (row.validation_count ?? 0);
-    bytes = (row.train_bytes ?? 0) + (row.validation_bytes ?? 0);
-  }
-  const seconds = (performance.now() - started) / 1000;
-  const cpu = process.cpuUsage(cpuBefore);
-  const sampled = sampler.stop();
+    return {
+      examples: (row.train_count ?? 0) + (row.validation_count ?? 0),
+      bytes: (row.train_bytes ?? 0) + (row.validation_bytes ?? 0),
+    };
+  });
   await db?.destroy();
-  const figures: PhaseFigures = {
-    phase,
-    examples,
-    bytes,
-    seconds,
-    examples_per_s: examples / seconds,
-    cpu_seconds: (cpu.user + cpu.system) / 1e6,
-    peak_rss_mb: peakRssBytes(sampled) / MB,
-    sampled_peak_rss_mb: sampled / MB,
-  };
+  const figures: PhaseFigures = { phase, ...result, ...cost, examples_per_s: result.examples / cost.seconds };
   console.log(JSON.stringify(figures));
 }
 
 function runPhase(phase: 'concat' | 'build', argument: string, env: Record<string, string>): Promise<PhaseFigures> {
-  return new Promise((resolvePhase, reject) => {
-    const child = spawn(process.execPath, [thisFile, '--child', phase, argument], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    child.once('exit', (code) => {
-      if (code !== 0) return reject(new Error(`${phase} child exited with ${code}:\n${output}`));
-      resolvePhase(JSON.parse(output.trim().split('\n').pop() as string) as PhaseFigures);
-    });
-  });
+  return runChildProcess<PhaseFigures>(thisFile, [phase, argument], env);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@
  * are back to back), the best of each is printed too. Targets: indexer >= 0.8 x baseline, indexer peak RSS < 200 MB.
  * The database is DATABASE_URL if set, else an embedded PGlite in this parent process.
  */
-import { spawn } from 'node:child_process';
 import { createHash, randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,26 +23,20 @@ import { migrateToLatest } from '../shared/db/migrator.js';
 import { indexSessionBlob } from '../shared/sessions/indexSessionBlob.js';
 import { sessionBlobName, sessionStoragePath } from '../shared/sessions/sessionBlob.js';
 import { SESSIONS_CONTAINER } from '../shared/storage/layout.js';
-import { argValue, median, peakRssBytes, round1, startRssSampler } from './benchSupport.js';
+import { argValue, measureRun, median, round1, runChildProcess, type RunCost } from './benchSupport.js';
 
 const thisFile = fileURLToPath(import.meta.url);
 const MB = 1024 * 1024;
 
-interface PhaseFigures {
+/**
+ * A phase's figures. The peak RSS is the child's VmHWM, not getrusage's maxrss: on Linux that starts from the
+ * parent's RSS at fork, and the parent holds the embedded PGlite.
+ */
+interface PhaseFigures extends RunCost {
   phase: 'baseline' | 'indexer';
   bytes: number;
   lines: number;
-  seconds: number;
   mb_per_s: number;
-  /** CPU time (user + system) of the child over the run: unlike wall time, hardly moved by other load. */
-  cpu_seconds: number;
-  /**
-   * The kernel's high-water mark of the child's resident memory (VmHWM in /proc/self/status). Not getrusage's
-   * maxrss: on Linux that starts from the parent's RSS at fork, and the parent holds the embedded PGlite.
-   */
-  peak_rss_mb: number;
-  /** The highest process.memoryUsage().rss sampled every 10 ms. */
-  sampled_peak_rss_mb: number;
   outcome?: string;
 }
 
@@ -118,16 +111,9 @@ async function baselinePhase(service: BlobServiceClient, blobName: string): Prom
 async function runChild(phase: 'baseline' | 'indexer', sessionId: string): Promise<void> {
   const service = BlobServiceClient.fromConnectionString(process.env.BENCH_STORAGE as string);
   const db = phase === 'indexer' ? createDatabase({ connectionString: process.env.BENCH_DATABASE_URL as string, poolMax: 1 }) : null;
-  const sampler = startRssSampler();
-  const cpuBefore = process.cpuUsage();
-  const started = performance.now();
-  let bytes: number;
-  let lines: number;
-  let outcome: string | undefined;
-  if (phase === 'baseline') {
-    ({ bytes, lines } = await baselinePhase(service, sessionBlobName(sessionId)));
-  } else {
-    const result = await indexSessionBlob(
+  const { result, cost } = await measureRun(async () => {
+    if (phase === 'baseline') return baselinePhase(service, sessionBlobName(sessionId));
+    const indexed = await indexSessionBlob(
       {
         db: db!,
         container: service.getContainerClient(SESSIONS_CONTAINER),
@@ -136,42 +122,16 @@ async function runChild(phase: 'baseline' | 'indexer', sessionId: string): Promi
       },
       sessionId,
     );
-    outcome = result.outcome;
-    if (result.outcome !== 'ready' && result.outcome !== 'invalid') throw new Error(`indexer: ${result.outcome}`);
-    bytes = result.result.sizeBytes;
-    lines = result.result.lineCount;
-  }
-  const seconds = (performance.now() - started) / 1000;
-  const cpu = process.cpuUsage(cpuBefore);
-  const sampled = sampler.stop();
+    if (indexed.outcome !== 'ready' && indexed.outcome !== 'invalid') throw new Error(`indexer: ${indexed.outcome}`);
+    return { bytes: indexed.result.sizeBytes, lines: indexed.result.lineCount, outcome: indexed.outcome };
+  });
   await db?.destroy();
-  const figures: PhaseFigures = {
-    phase,
-    bytes,
-    lines,
-    seconds,
-    mb_per_s: bytes / MB / seconds,
-    cpu_seconds: (cpu.user + cpu.system) / 1e6,
-    peak_rss_mb: peakRssBytes(sampled) / MB,
-    sampled_peak_rss_mb: sampled / MB,
-    ...(outcome ? { outcome } : {}),
-  };
+  const figures: PhaseFigures = { phase, ...result, ...cost, mb_per_s: result.bytes / MB / cost.seconds };
   console.log(JSON.stringify(figures));
 }
 
 function runPhase(phase: 'baseline' | 'indexer', sessionId: string, env: Record<string, string>): Promise<PhaseFigures> {
-  return new Promise((resolvePhase, reject) => {
-    const child = spawn(process.execPath, [thisFile, '--child', phase, sessionId], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    child.once('exit', (code) => {
-      if (code !== 0) return reject(new Error(`${phase} child exited with ${code}:\n${output}`));
-      resolvePhase(JSON.parse(output.trim().split('\n').pop() as string) as PhaseFigures);
-    });
-  });
+  return runChildProcess<PhaseFigures>(thisFile, [phase, sessionId], env);
 }
 
 // ---------------------------------------------------------------------------------------------------------------

@@ -35,8 +35,8 @@ export async function replaceExampleStorageTotals(db: Db, totals: Map<string, nu
 /**
  * One storage sample per user for every whole hour from the one after the user's last sample (or the user's first
  * hour) up to `lastCompletedHour`, each with the bytes stored now: sessions (sizes the indexer measured) plus
- * examples (the last listing) plus datasets (sizes the builder measured). Hours already sampled are left alone (unique (user_id, hour)), so a repeated run
- * of the same hour changes nothing, and hours missed while the timer did not run are caught up, at most
+ * examples (the last listing) plus datasets (sizes the builder measured). Hours already sampled are left alone
+ * (unique (user_id, hour)), so a repeated run of the same hour changes nothing, and hours missed while the timer did not run are caught up, at most
  * `maxCatchUpHours` back (Stripe takes no meter event older than 35 days anyway). One statement for all users.
  * A sample worth less than half an MB-hour (storageMeterValue 0: nothing is stored) is written as settled, so
  * that the Stripe sync never has to touch it.

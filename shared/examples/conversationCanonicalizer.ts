@@ -29,8 +29,9 @@ export type AssistantMessage = Extract<CanonicalMessage, { role: 'assistant' }>;
 export type ToolMessage = Extract<CanonicalMessage, { role: 'tool' }>;
 
 /**
- * Tool call ids become Anthropic `tool_use` ids and Gemini call ids, which allow only these characters
- * (https://platform.claude.com/docs/en/agents-and-tools/tool-use/implement-tool-use: `^[a-zA-Z0-9_-]+$`).
+ * Tool call ids become Anthropic `tool_use` ids, which allow only these characters (`^[a-zA-Z0-9_-]+$`, the
+ * Messages API's tool_use id; Amazon Bedrock's ToolUseBlock: 1-64 of `[a-zA-Z0-9_-]`,
+ * https://docs.aws.amazon.com/bedrock/latest/APIReference/API_runtime_ToolUseBlock.html).
  */
 export const TOOL_CALL_ID_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 /** Ids and open calls are remembered per example; this bounds that memory for any file. */

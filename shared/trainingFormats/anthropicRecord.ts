@@ -6,7 +6,7 @@ import { toTurns } from './conversationTurns.js';
  * Anthropic's format: the Messages API's `system` and `messages`, as Anthropic's fine-tuning on Amazon Bedrock
  * takes them (https://platform.claude.com/cookbook/finetuning-finetuning-on-bedrock: `system` optional, the first
  * message from the user, the last from the assistant, roles alternating), with tool use as content blocks
- * (https://platform.claude.com/docs/en/agents-and-tools/tool-use/implement-tool-use): an assistant's calls are
+ * (https://platform.claude.com/docs/en/agents-and-tools/tool-use/handle-tool-calls): an assistant's calls are
  * `{ "type": "tool_use", id, name, input }` blocks, their results `{ "type": "tool_result", tool_use_id, content }`
  * blocks in the next user message, before any text. `tools` are `{ name, description, input_schema }`.
  * - system messages become the one `system` text (joined with a blank line), wherever they were;

@@ -6,7 +6,7 @@ import type { CanonicalMessage } from '../examples/conversationCanonicalizer.js'
  * - every system message joins the one system text (in order, separated by a blank line);
  * - consecutive assistant messages make one assistant turn, their texts and calls in order;
  * - consecutive user and tool messages make one user turn, tool results first and then the texts (Anthropic
- *   requires tool_result blocks before any text: https://platform.claude.com/docs/en/agents-and-tools/tool-use/implement-tool-use).
+ *   requires tool_result blocks before any text: https://platform.claude.com/docs/en/agents-and-tools/tool-use/handle-tool-calls).
  */
 
 export interface ToolCallPart {
