@@ -73,3 +73,89 @@ export async function spawnBenchHost(appDir: string, env: Record<string, string>
     },
   };
 }
+
+/** A positive number given as `name value` on the command line, or the fallback. */
+export function argValue(name: string, fallback: number): number {
+  const index = process.argv.indexOf(name);
+  const value = index >= 0 ? Number(process.argv[index + 1]) : fallback;
+  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
+  return value;
+}
+
+/** This process's VmHWM where the kernel reports it (Linux), else the sampled peak. */
+function peakRssBytes(sampledPeak: number): number {
+  try {
+    const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    if (match?.[1]) return Number(match[1]) * 1024;
+  } catch {
+    // not Linux
+  }
+  return sampledPeak;
+}
+
+/** Samples this process's RSS every 10 ms; `stop` answers the highest. */
+function startRssSampler(): { stop(): number } {
+  let peak = process.memoryUsage().rss;
+  const timer = setInterval(() => {
+    peak = Math.max(peak, process.memoryUsage().rss);
+  }, 10);
+  return {
+    stop() {
+      clearInterval(timer);
+      return Math.max(peak, process.memoryUsage().rss);
+    },
+  };
+}
+
+export function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
+}
+
+export function round1(value: number): number {
+  return Math.round(value * 10) / 10;
+}
+
+/** What a measured run cost: wall time, CPU time (user + system), peak resident memory. */
+export interface RunCost {
+  seconds: number;
+  /** Unlike wall time, hardly moved by other load on the machine. */
+  cpu_seconds: number;
+  /** The kernel's high-water mark of this process's resident memory (VmHWM), else the sampled peak. */
+  peak_rss_mb: number;
+  /** The highest process.memoryUsage().rss sampled every 10 ms. */
+  sampled_peak_rss_mb: number;
+}
+
+/** Runs `work` in this process and measures it (run it in a fresh child, so that the peak RSS is the work's). */
+export async function measureRun<T>(work: () => Promise<T>): Promise<{ result: T; cost: RunCost }> {
+  const sampler = startRssSampler();
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const result = await work();
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpuBefore);
+  const sampled = sampler.stop();
+  const mb = 1024 * 1024;
+  return {
+    result,
+    cost: { seconds, cpu_seconds: (cpu.user + cpu.system) / 1e6, peak_rss_mb: peakRssBytes(sampled) / mb, sampled_peak_rss_mb: sampled / mb },
+  };
+}
+
+/** `node script --child ...args` in a fresh process; answers the JSON object the child printed last. */
+export function runChildProcess<F>(script: string, args: string[], env: Record<string, string>): Promise<F> {
+  return new Promise((resolveChild, reject) => {
+    const child = spawn(process.execPath, [script, '--child', ...args], {
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
+    let output = '';
+    child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`${args.join(' ')} child exited with ${code}:\n${output}`));
+      resolveChild(JSON.parse(output.trim().split('\n').pop() as string) as F);
+    });
+  });
+}

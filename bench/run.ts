@@ -8,6 +8,7 @@ const benchmarks: Record<string, () => Promise<Record<string, unknown>>> = {
   auth: async () => (await import('./auth.js')).runAuthBenchmark(),
   messages: async () => (await import('./messages.js')).runMessagesBenchmark(),
   'stripe-sync': async () => (await import('./stripeSync.js')).runStripeSyncBenchmark(),
+  dataset: async () => (await import('./dataset.js')).runDatasetBenchmark(),
 };
 
 const name = process.argv[2];

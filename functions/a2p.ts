@@ -33,7 +33,8 @@ defineRoute({
   summary: 'A2A agent card',
   description:
     'Describes the A2P agent (Agent2Agent protocol): its JSON-RPC endpoint `/v1/a2p` for A2A 1.0 and 0.3, the ' +
-    'API-key security scheme (`X-API-Key`), and its skills: process-trace, catalog, usage. Clients sending ' +
+    'API-key security scheme (`X-API-Key`), and its skills: process-trace, build-dataset, catalog, usage. ' +
+    'Clients sending ' +
     '`A2A-Version: 1.0` get the 1.0 card; others the 0.3 shape. Public.',
   auth: 'public',
   responses: { 200: { description: 'The agent card.', schema: AgentCardSchema } },
@@ -61,7 +62,9 @@ defineRoute({
     'them (WORKING, then COMPLETED with messages.jsonl as an artifact: inline up to ' +
     `${A2P_LIMITS.inlineArtifactBytes} bytes, else a download link signed afresh at every read, valid 15 minutes), ` +
     'or REJECTED (invalid trace or request), INPUT_REQUIRED (suite_id, model_id or the file missing), FAILED, ' +
-    'CANCELED. Tasks are your own: another user\'s is "task not found". Protocol errors are JSON-RPC errors with ' +
+    'CANCELED. A data part `{ skill: "build-dataset", name, format, ... }` (POST /v1/datasets\'s body) builds a ' +
+    'dataset; its task follows the build and ends COMPLETED with the files as links, or FAILED. ' +
+    'Tasks are your own: another user\'s is "task not found". Protocol errors are JSON-RPC errors with ' +
     `HTTP 200; a body over ${A2P_LIMITS.requestBytes} bytes is 413 in the API's error shape, as a 401 is. Streaming and push notifications are not ` +
     'offered: poll GetTask. An inline trace also counts against the session-creation rate limit. Every request ' +
     'is recorded for audit (user, key, method, task, outcome, time).',

@@ -23,6 +23,9 @@ import {
   openMessagesBlob,
 } from '../shared/examples/exampleMessages.js';
 import { getConfig } from '../shared/config.js';
+import { ApiError } from '../shared/errors/apiError.js';
+import { formatExampleMessages } from '../shared/examples/formattedMessages.js';
+import { MAX_CONVERSATION_BYTES } from '../shared/trainingFormats/exampleConversation.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { jsonResponse } from '../shared/http/responses.js';
 import { z } from '../shared/openapi/zod.js';
@@ -97,12 +100,16 @@ defineRoute({
   method: 'GET',
   path: '/v1/examples/{id}/messages',
   tags: ['Examples'],
-  summary: 'The training messages of a completed example (JSONL)',
+  summary: 'The training messages of a completed example (JSONL), as stored or in a provider\'s format',
   description:
-    'Streams `examples/<id>/messages.jsonl` as `application/jsonl` with its `Content-Length`: one chat message ' +
-    'per line, ready for fine-tuning. 409 unless the example is COMPLETED. With `?download=url` it answers JSON ' +
-    `instead: a read-only URL of the file in storage, valid for ${MESSAGES_DOWNLOAD_URL_TTL_SECONDS / 60} minutes, ` +
-    'for very large files.',
+    '`format=raw` (the default) streams `examples/<id>/messages.jsonl` as `application/jsonl` with its ' +
+    '`Content-Length`: one chat message per line, in canonical form (OpenAI\'s message shape). `openai`, `vertex`, ' +
+    '`anthropic` and `trl` answer one line holding the whole conversation in that provider\'s fine-tuning format, ' +
+    'with the tool definitions built from the example\'s action-tool map (each tool a function named as the calls ' +
+    `name it, with a JSON Schema of its parameters); examples over ${MAX_CONVERSATION_BYTES} bytes are not ` +
+    'converted (422 naming `format`). 409 unless the example is COMPLETED. With `?download=url` (raw only) it ' +
+    `answers JSON instead: a read-only URL of the file in storage, valid for ${MESSAGES_DOWNLOAD_URL_TTL_SECONDS / 60} ` +
+    'minutes, for very large files.',
   auth: 'apiKey',
   params: ExampleParams,
   query: MessagesQuery,
@@ -122,7 +129,20 @@ defineRoute({
     },
   },
   handler: async ({ auth, params, query }) => {
+    if (query.download === 'url' && query.format !== 'raw') throw downloadNeedsRaw();
     const example = await getCompletedExample(getDb(), auth, params.id);
+    if (query.format !== 'raw') {
+      const line = await formatExampleMessages(getDb(), getBlobServiceClient(), example, query.format);
+      return {
+        status: 200,
+        headers: {
+          'Content-Type': 'application/jsonl; charset=utf-8',
+          'Content-Length': String(Buffer.byteLength(line)),
+          'Content-Disposition': `attachment; filename="${example.id}-${query.format}.jsonl"`,
+        },
+        body: line,
+      };
+    }
     if (query.download === 'url') {
       return jsonResponse(200, await createMessagesDownloadUrl(getBlobServiceClient(), getConfig(), example.id));
     }
@@ -138,6 +158,11 @@ defineRoute({
     };
   },
 });
+
+function downloadNeedsRaw(): ApiError {
+  const message = 'download=url links the stored file, which is format=raw; other formats are served directly.';
+  return ApiError.validation(message, { fields: [{ location: 'query', field: 'download', message }] });
+}
 
 // Jobs whose enqueue failed when their example was created (see shared/examples/exampleJobs.ts).
 app.timer('drainExampleJobOutbox', {

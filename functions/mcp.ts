@@ -8,7 +8,7 @@ import { MAX_MCP_REQUEST_BYTES, METHOD_NOT_ALLOWED_BODY, serveMcpPost } from '..
 import { JsonRpcErrorResponseSchema, McpRequestBodySchema, McpResponseBodySchema } from '../shared/mcp/mcpSchemas.js';
 import { createTracepipeMcpServer } from '../shared/mcp/tracepipeMcpServer.js';
 import { getBlobServiceClient, getQueueServiceClient } from '../shared/storage/clients.js';
-import { EXAMPLE_JOBS_QUEUE } from '../shared/storage/layout.js';
+import { DATASET_BUILDS_QUEUE, EXAMPLE_JOBS_QUEUE } from '../shared/storage/layout.js';
 
 const TAGS = ['Agents'];
 
@@ -24,7 +24,8 @@ defineRoute({
     'notifications). No `Mcp-Session-Id` is issued; every request stands alone, so any MCP client connects with ' +
     'just this URL and its API key (`X-API-Key`, or `Authorization: Bearer <api key>`). Tools: list_suites, ' +
     'get_suite, list_mcp_servers, get_mcp_server, list_models, list_sessions, get_session, create_session, ' +
-    'list_examples, get_example, create_example, get_example_messages, get_usage; resource template ' +
+    'list_examples, get_example, create_example, get_example_messages (with a `format`), create_dataset, ' +
+    'get_dataset, list_datasets, get_usage; resource template ' +
     '`tracepipe://examples/{id}/messages`. The tools follow the REST rules: your own data only, the key\'s suite ' +
     'restriction, and the per-key rate limits (each POST counts once; create_session also counts against the ' +
     'session-creation limit). A failed operation is a tool result with `isError: true` and ' +
@@ -52,6 +53,7 @@ defineRoute({
       db: getDb(),
       blobs: getBlobServiceClient(),
       exampleJobs: getQueueServiceClient().getQueueClient(EXAMPLE_JOBS_QUEUE),
+      datasetBuilds: getQueueServiceClient().getQueueClient(DATASET_BUILDS_QUEUE),
       auth,
       apiBaseUrl: new URL(request.url).origin,
       requestId: context.invocationId,

@@ -17,10 +17,14 @@ defineRoute({
     'For the pipelines service, with a key that has the `pipeline` scope; it acts on every user\'s examples. ' +
     'Allowed moves: PENDING -> PROCESSING -> COMPLETED | FAILED, and PENDING -> FAILED; repeating the current ' +
     'state is a no-op (200); any other move is 409. COMPLETED needs `usage` and is accepted only once ' +
-    '`examples/<id>/messages.jsonl` exists and every line is a valid training message (`system`/`user` with ' +
-    'string content, or `assistant` with `content: null` and `tool_calls` whose `arguments` are JSON strings); ' +
-    'otherwise 422 with `details.lines` (line numbers, first 20) and the status unchanged. Token usage is ' +
-    'recorded once per example.',
+    '`examples/<id>/messages.jsonl` exists and every line is a message a trainer can use: `system` or `user` with ' +
+    'string content; `assistant` with text content and/or `tool_calls`, either OpenAI\'s `[{ id, type: "function", ' +
+    'function: { name, arguments: "<JSON string>" } }]` or the simplified `[{ name, arguments: {...} }]`, each ' +
+    'naming a tool of the example\'s action-tool map with arguments that are a JSON object, and an optional ' +
+    '`weight` of 0 or 1; `tool` with the `tool_call_id` of an earlier, unanswered call and string content. The ' +
+    'file is then stored in one canonical form (OpenAI\'s, with `call_<n>` ids where missing and arguments as JSON ' +
+    'strings), streamed. Otherwise 422 with `details.lines` (line numbers, first 20) and nothing changed. Token ' +
+    'usage is recorded once per example.',
   auth: 'apiKey',
   scope: 'pipeline',
   params: ExampleParams,

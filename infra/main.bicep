@@ -132,6 +132,8 @@ var uploadsContainerName = 'uploads'
 var sessionsContainerName = 'sessions'
 var examplesContainerName = 'examples'
 var exampleJobsQueueName = 'example-jobs'
+var datasetsContainerName = 'datasets'
+var datasetBuildsQueueName = 'dataset-builds'
 // </storage-layout>
 
 module monitoring 'modules/monitoring.bicep' = {
@@ -156,14 +158,17 @@ module storage 'modules/storage.bicep' = {
       uploadsContainerName
       sessionsContainerName
       examplesContainerName
+      datasetsContainerName
       deploymentContainerName
     ]
     queueNames: [
       exampleJobsQueueName
+      datasetBuildsQueueName
     ]
     retentionPrefixes: [
       '${sessionsContainerName}/'
       '${examplesContainerName}/'
+      '${datasetsContainerName}/'
     ]
     retentionDays: retentionDays
     stagingPrefixes: [

@@ -13,6 +13,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { GITHUB_SUITE_ID, GMAIL_SUITE_ID } from '../shared/seed/catalog.js';
+import { addStoredExample, gmailConversation } from './support/datasets.js';
 import { GPT_4O, TRAINING_MESSAGES } from './support/examples.js';
 import { PROJECT_ROOT } from './support/apiProcess.js';
 import { callApi, type ApiResponse } from './support/http.js';
@@ -183,7 +184,7 @@ describe('the agent card', () => {
       { url: `${inject('apiUrl')}/v1/a2p`, protocolBinding: 'JSONRPC', protocolVersion: '1.0' },
       { url: `${inject('apiUrl')}/v1/a2p`, protocolBinding: 'JSONRPC', protocolVersion: '0.3' },
     ]);
-    expect(card.skills.map((skill: { id: string }) => skill.id)).toEqual(['process-trace', 'catalog', 'usage']);
+    expect(card.skills.map((skill: { id: string }) => skill.id)).toEqual(['process-trace', 'build-dataset', 'catalog', 'usage']);
     expect(card.defaultInputModes).toContain('application/jsonl');
     expect(response.headers.get('vary')).toBe('A2A-Version');
   });
@@ -264,7 +265,8 @@ describe('process-trace', () => {
     const [file, summary] = artifact?.parts ?? [];
     expect(file?.content?.$case).toBe('raw');
     expect(file?.mediaType).toBe('application/jsonl');
-    expect(Buffer.from(file?.content?.value as Buffer).toString()).toBe(VALID_MESSAGES);
+    // As stored: canonical, every line with its newline.
+    expect(Buffer.from(file?.content?.value as Buffer).toString()).toBe(`${VALID_MESSAGES}\n`);
     expect(summary?.content).toEqual({
       $case: 'data',
       value: expect.objectContaining({ example_id: exampleId, session_id: sessionId, usage: { input_tokens: 1200, output_tokens: 300 } }),
@@ -397,7 +399,9 @@ describe('process-trace outcomes', () => {
     const client = await clientFor(user);
     const { task, exampleId } = await taskWithExample(client);
     const line = VALID_MESSAGES.split('\n')[2] as string;
-    const large = [VALID_MESSAGES, ...Array.from({ length: Math.ceil((300 * 1024) / line.length) }, () => line)].join('\n');
+    // Every tool call has an id of its own (one id twice in an example is refused).
+    const calls = Array.from({ length: Math.ceil((300 * 1024) / line.length) }, (_, i) => line.replace('"call_1"', `"call_x${i}"`));
+    const large = `${[VALID_MESSAGES, ...calls].join('\n')}\n`;
     await completeExample(exampleId, large);
     const done = await getTask(client, task.id);
     expect(done.status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
@@ -468,6 +472,61 @@ describe('process-trace outcomes', () => {
     expect(states.slice(0, 10).every((state) => state === TaskState.TASK_STATE_WORKING)).toBe(true);
     expect(states[10]).toBe(TaskState.TASK_STATE_REJECTED);
     expect((await db.query('select count(*)::int as n from sessions where user_id = $1', [user.userId])).rows[0].n).toBe(10);
+  });
+});
+
+describe('build-dataset', () => {
+  it('builds a dataset of the caller\'s examples; the task follows the build and carries the files', async () => {
+    const user = await createTestUser();
+    for (let n = 1; n <= 3; n++) await addStoredExample(user, gmailConversation(n));
+    const client = await clientFor(user);
+
+    // Without a format the task asks for it; the reply on the task completes the request.
+    const asked = await sendForTask(client, userMessage([data({ skill: 'build-dataset', name: 'agent set' })]));
+    expect(asked.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
+    expect(statusText(asked)).toContain('Missing: format');
+    const accepted = await sendForTask(client, userMessage([data({ format: 'vertex', validation_split: 0.34, seed: 9 })], { taskId: asked.id, contextId: asked.contextId }));
+    expect(accepted.status?.state).toBe(TaskState.TASK_STATE_WORKING);
+    const datasetId = accepted.metadata?.dataset_id as string;
+    expect((await taskRow(accepted.id)).dataset_id).toBe(datasetId);
+
+    const done = await until(client, accepted.id, isState(TaskState.TASK_STATE_COMPLETED));
+    expect(statusText(done)).toContain('2 training and 1 validation examples in the vertex format');
+    const [artifact] = done.artifacts;
+    expect(artifact?.name).toBe('agent set');
+    const [train, validation, summary] = artifact?.parts ?? [];
+    expect([train?.filename, validation?.filename]).toEqual(['train.jsonl', 'validation.jsonl']);
+    const rest = await callApi(`/v1/datasets/${datasetId}/files/train.jsonl`, { key: user.key });
+    expect(await (await fetch(train?.content?.value as string)).text()).toBe(rest.text);
+    expect(summary?.content).toEqual({
+      $case: 'data',
+      value: expect.objectContaining({ id: datasetId, status: 'ready', counts: expect.objectContaining({ train: 2, validation: 1 }) }),
+    });
+    // The links are signed afresh at every read.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const again = (await getTask(client, accepted.id)).artifacts[0]?.parts[0];
+    expect(Date.parse(again?.metadata?.signed_link_expires_at as string)).toBeGreaterThan(Date.parse(train?.metadata?.signed_link_expires_at as string));
+  });
+
+  it('rejects a wrong value and a suite outside the key; a finished task outlives its dataset', async () => {
+    const user = await createTestUser();
+    const client = await clientFor(user);
+    const wrong = await sendForTask(client, userMessage([data({ skill: 'build-dataset', name: 'x', format: 'csv' })]));
+    expect(wrong.status?.state).toBe(TaskState.TASK_STATE_REJECTED);
+    expect(statusText(wrong)).toMatch(/format/);
+    const limited = await callApi('/v1/api-keys', { method: 'POST', key: user.key, body: { suite_ids: [GITHUB_SUITE_ID] } });
+    const limitedClient = await clientFor({ ...user, key: (limited.json as { key: string }).key });
+    const outside = await sendForTask(limitedClient, userMessage([data({ skill: 'build-dataset', name: 'x', format: 'openai', suite_id: GMAIL_SUITE_ID })]));
+    expect(outside.status?.state).toBe(TaskState.TASK_STATE_REJECTED);
+    expect(statusText(outside)).toContain('limited to other suites');
+
+    const building = await sendForTask(client, userMessage([data({ skill: 'build-dataset', name: 'gone', format: 'openai' })]));
+    const datasetId = building.metadata?.dataset_id as string;
+    await until(client, building.id, isState(TaskState.TASK_STATE_COMPLETED));
+    expect((await callApi(`/v1/datasets/${datasetId}`, { method: 'DELETE', key: user.key })).status).toBe(204);
+    // A finished task keeps its outcome when the dataset goes; only the row's link is cleared.
+    expect((await taskRow(building.id)).dataset_id).toBeNull();
+    expect((await getTask(client, building.id)).status?.state).toBe(TaskState.TASK_STATE_COMPLETED);
   });
 });
 

@@ -27,13 +27,17 @@ describe('routeMessage', () => {
     ['a named skill', [data({ skill: 'usage' })], 'usage'],
     ['a usage question', [text('How many tokens did I spend?')], 'usage'],
     ['a catalog question', [text('Which MCP servers are there?')], 'catalog'],
+    ['a dataset request', [data({ skill: 'build-dataset', name: 'x', format: 'openai' })], 'build-dataset'],
+    ['a dataset in words', [text('Build a dataset of my examples')], 'build-dataset'],
   ])('sends %s to %s', (_case, parts, skill) => {
     expect(routeMessage(message(parts), false)).toEqual({ skill });
   });
 
-  it('takes the skill from message metadata too, and sends every reply to a task to process-trace', () => {
+  it('takes the skill from message metadata too, and sends every reply to a task to that task\'s skill', () => {
     expect(routeMessage(message([text('hello')], { skill: 'catalog' }), false)).toEqual({ skill: 'catalog' });
     expect(routeMessage(message([text('what about usage?')]), true)).toEqual({ skill: 'process-trace' });
+    expect(routeMessage(message([data({ format: 'trl' })]), true, 'build-dataset')).toEqual({ skill: 'build-dataset' });
+    expect(routeMessage(message([data({ format: 'trl' })]), true, 'process-trace')).toEqual({ skill: 'process-trace' });
   });
 
   it('answers an unknown skill or an unclear text with help', () => {

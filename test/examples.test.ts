@@ -1,8 +1,12 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import { GITHUB_SUITE_ID, GMAIL_ACTION_TOOL_MAP_ID, GMAIL_SUITE_ID, GITHUB_ACTION_TOOL_MAP_ID } from '../shared/seed/catalog.js';
+import { DATASET_FORMATS, type DatasetFormat } from '../shared/db/schema.js';
 import { useApiDatabaseClient } from './support/apiDatabase.js';
+import { PROJECT_ROOT } from './support/apiProcess.js';
 import { createExampleViaApi, GPT_4O, TRAINING_MESSAGES, type CreatedExample } from './support/examples.js';
 import { callApi } from './support/http.js';
 import { createSessionRow } from './support/sessions.js';
@@ -30,6 +34,11 @@ const newExample = createExampleViaApi;
 
 function report(exampleId: string, body: unknown, key = pipeline.key) {
   return callApi(`/v1/pipeline/examples/${exampleId}`, { method: 'PATCH', key, body });
+}
+
+async function readMessages(exampleId: string): Promise<string> {
+  const download = await blobs().getContainerClient('examples').getBlobClient(`${exampleId}/messages.jsonl`).downloadToBuffer();
+  return download.toString('utf8');
 }
 
 async function usageRows(exampleId: string): Promise<number> {
@@ -158,16 +167,37 @@ describe('the pipelines state machine', () => {
     expect(await usageRows(example.id)).toBe(0);
   });
 
+  const lines = (...messages: unknown[]) => messages.map((message) => JSON.stringify(message)).join('\n');
+  const archive = (args: unknown, id?: string) => ({ ...(id ? { id } : {}), name: 'archive_email', arguments: args });
   it.each([
     ['a line that is not JSON', `${VALID_MESSAGES}\n{"role":`, 4, /not valid JSON/],
-    ['a wrong role', `{"role":"tool","content":"x"}\n${VALID_MESSAGES}`, 1, /Unknown role "tool"/],
+    ['an unknown role', `${VALID_MESSAGES}\n{"role":"robot","content":"x"}`, 4, /Unknown role "robot"/],
     [
       'tool_calls with arguments that are not JSON',
-      JSON.stringify({ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'f', arguments: '{oops' } }] }),
+      lines({ role: 'assistant', content: null, tool_calls: [{ id: 'c', type: 'function', function: { name: 'archive_email', arguments: '{oops' } }] }),
       1,
       /arguments is not valid JSON/,
     ],
-    ['an assistant with text content', JSON.stringify({ role: 'assistant', content: 'hi' }), 1, /content: null/],
+    [
+      'arguments that are not a JSON object',
+      lines({ role: 'user', content: 'x' }, { role: 'assistant', content: null, tool_calls: [archive(['m1'])] }),
+      2,
+      /arguments must be a JSON object .* not an array/,
+    ],
+    [
+      'a tool call naming no tool of the example\'s map',
+      lines({ role: 'user', content: 'x' }, { role: 'user', content: 'y' }, { role: 'assistant', content: null, tool_calls: [{ name: 'drop_tables', arguments: {} }] }),
+      3,
+      /"drop_tables" is no tool of the example's action-tool map/,
+    ],
+    [
+      'a tool message answering no call',
+      lines({ role: 'assistant', content: null, tool_calls: [archive({ message_id: 'm1' })] }, { role: 'tool', tool_call_id: 'call_9', content: 'done' }),
+      2,
+      /answers no call/,
+    ],
+    ['an assistant with neither text nor calls', lines({ role: 'assistant', content: '' }), 1, /text content or a non-empty `tool_calls`/],
+    ['a weight that is not 0 or 1', lines({ role: 'assistant', content: 'hi', weight: 0.5 }), 1, /weight/],
     ['an empty file', '', 0, /empty/],
   ])('refuses COMPLETED over %s with 422 naming the line, leaving it PROCESSING', async (_name, text, line, message) => {
     const user = await createTestUser();
@@ -181,6 +211,8 @@ describe('the pipelines state machine', () => {
     expect(details.lines[0]?.message).toMatch(message);
     expect((await callApi(`/v1/examples/${example.id}`, { key: user.key })).json).toMatchObject({ status: 'PROCESSING', usage: null });
     expect(await usageRows(example.id)).toBe(0);
+    // Nothing rewritten: the file is as the service left it.
+    expect(await readMessages(example.id)).toBe(text);
   });
 
   it('refuses COMPLETED without a messages file, and without usage', async () => {
@@ -317,14 +349,100 @@ describe('downloading large messages by URL', () => {
     const response = await callApi(`/v1/examples/${example.id}/messages?download=url`, { key: user.key });
     expect(response.status).toBe(200);
     const download = response.json as { url: string; expires_at: string; size_bytes: number };
-    expect(download.size_bytes).toBe(Buffer.byteLength(VALID_MESSAGES));
+    // Stored canonical: every line ends with a newline, the last one too.
+    expect(download.size_bytes).toBe(Buffer.byteLength(`${VALID_MESSAGES}\n`));
     expect(new Date(download.expires_at).getTime()).toBeGreaterThan(Date.now());
     expect(new URL(download.url).searchParams.get('sp')).toBe('r');
     const read = await fetch(download.url);
     expect(read.status).toBe(200);
-    expect(await read.text()).toBe(VALID_MESSAGES);
+    expect(await read.text()).toBe(`${VALID_MESSAGES}\n`);
     const write = await fetch(download.url, { method: 'PUT', headers: { 'x-ms-blob-type': 'BlockBlob' }, body: 'overwritten' });
     expect(write.status).toBe(403);
     expect((await callApi(`/v1/examples/${example.id}/messages?download=file`, { key: user.key })).status).toBe(422);
+  });
+});
+
+describe('the pipelines\' own message shape, stored canonically and served in each format', () => {
+  const fixture = (name: string) => readFileSync(join(PROJECT_ROOT, 'test/fixtures/training-formats', name), 'utf8');
+  const GMAIL_TOOLS = ['add_label', 'archive_email', 'get_email', 'reply_email', 'search_emails', 'send_email'];
+  let user: TestUser;
+  let example: Example;
+
+  beforeAll(async () => {
+    user = await createTestUser();
+    example = await newExample(user);
+    await report(example.id, { status: 'PROCESSING' });
+    await uploadMessages(example.id, fixture('pipeline-messages.jsonl'));
+    const completed = await report(example.id, { status: 'COMPLETED', usage: { input_tokens: 10, output_tokens: 5 } });
+    expect(completed.status).toBe(200);
+  });
+
+  it('rewrites the simplified tool calls in OpenAI\'s form and serves them as raw, with the conversation\'s digest kept', async () => {
+    const canonical = fixture('canonical-messages.jsonl');
+    expect(await readMessages(example.id)).toBe(canonical);
+    for (const path of [`/v1/examples/${example.id}/messages`, `/v1/examples/${example.id}/messages?format=raw`]) {
+      const raw = await callApi(path, { key: user.key });
+      expect(raw.status).toBe(200);
+      expect(raw.text).toBe(canonical);
+    }
+    const { rows } = await db.query('select conversation_sha256 from examples where id = $1', [example.id]);
+    expect(rows[0].conversation_sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  // any: the records of the four formats are read by the paths each format puts its tools at.
+  const toolNames: Record<DatasetFormat, (record: Record<string, any>) => string[]> = {
+    openai: (record) => record.tools.map((tool: { function: { name: string } }) => tool.function.name),
+    trl: (record) => record.tools.map((tool: { function: { name: string } }) => tool.function.name),
+    anthropic: (record) => record.tools.map((tool: { name: string }) => tool.name),
+    vertex: (record) => record.tools[0].functionDeclarations.map((declaration: { name: string }) => declaration.name),
+  };
+
+  it.each(DATASET_FORMATS)('serves %s as one line: the golden conversation, with the tools of the Gmail map', async (format) => {
+    const response = await callApi(`/v1/examples/${example.id}/messages?format=${format}`, { key: user.key });
+    expect(response.status).toBe(200);
+    expect(response.headers.get('content-type')).toContain('application/jsonl');
+    expect(Number(response.headers.get('content-length'))).toBe(Buffer.byteLength(response.text));
+    expect(response.text.endsWith('\n')).toBe(true);
+    expect(response.text.trimEnd()).not.toContain('\n');
+    // any: records of four shapes, compared field by field with their golden files.
+    const record = JSON.parse(response.text) as Record<string, any>;
+    const golden = JSON.parse(fixture(`${format}.json`)) as Record<string, any>;
+    expect({ ...record, tools: null }).toEqual({ ...golden, tools: null });
+    expect(toolNames[format](record)).toEqual(GMAIL_TOOLS);
+  });
+
+  it('gives each tool a JSON Schema of its parameters, required ones listed', async () => {
+    const record = JSON.parse((await callApi(`/v1/examples/${example.id}/messages?format=openai`, { key: user.key })).text);
+    expect(record.tools.find((tool: { function: { name: string } }) => tool.function.name === 'send_email')).toEqual({
+      type: 'function',
+      function: {
+        name: 'send_email',
+        description: 'Send an email.',
+        parameters: {
+          type: 'object',
+          properties: {
+            to: { type: 'string', description: 'Recipients, comma-separated.' },
+            subject: { type: 'string', description: 'Subject line.' },
+            body: { type: 'string', description: 'Plain-text body.' },
+            cc: { type: 'array', description: 'Addresses to copy.' },
+            bcc: { type: 'array', description: 'Addresses to blind-copy.' },
+          },
+          required: ['to', 'subject', 'body'],
+        },
+      },
+    });
+  });
+
+  it('names an unknown format or a download link of a converted format with 422, and keeps 404 and 409', async () => {
+    const unknown = await callApi(`/v1/examples/${example.id}/messages?format=csv`, { key: user.key });
+    expect(unknown.status).toBe(422);
+    expect(unknown.json).toMatchObject({ error: { code: 'validation_error', details: { fields: [{ field: 'format' }] } } });
+    const link = await callApi(`/v1/examples/${example.id}/messages?format=openai&download=url`, { key: user.key });
+    expect(link.status).toBe(422);
+    expect(link.json).toMatchObject({ error: { details: { fields: [{ field: 'download' }] } } });
+    const stranger = await createTestUser();
+    expect((await callApi(`/v1/examples/${example.id}/messages?format=vertex`, { key: stranger.key })).status).toBe(404);
+    const pending = await newExample(user);
+    expect((await callApi(`/v1/examples/${pending.id}/messages?format=anthropic`, { key: user.key })).status).toBe(409);
   });
 });

@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import { describe, expect, inject, it } from 'vitest';
 import { CONFIG_SETTING_NAMES, ConfigError, loadConfig, type Config } from '../shared/config.js';
 import { STAGING_BLOB_TRIGGER_PATH } from '../shared/sessions/sessionBlob.js';
-import { EXAMPLE_JOBS_QUEUE, EXAMPLES_CONTAINER, SESSIONS_CONTAINER, UPLOADS_CONTAINER } from '../shared/storage/layout.js';
+import {
+  DATASET_BUILDS_QUEUE,
+  DATASETS_CONTAINER,
+  EXAMPLE_JOBS_QUEUE,
+  EXAMPLES_CONTAINER,
+  SESSIONS_CONTAINER,
+  UPLOADS_CONTAINER,
+} from '../shared/storage/layout.js';
 import { PROJECT_ROOT } from './support/apiProcess.js';
 
 /*
@@ -124,17 +131,21 @@ describe('infra storage names and the code', () => {
   );
   const storageModule = mainBicep.slice(mainBicep.indexOf("module storage 'modules/storage.bicep'"), mainBicep.indexOf('module eventGridTopic'));
 
-  it('creates the containers and the queue that shared/storage/layout.ts names', () => {
+  it('creates the containers and the queues that shared/storage/layout.ts names', () => {
     expect(layout).toEqual({
       uploadsContainerName: UPLOADS_CONTAINER,
       sessionsContainerName: SESSIONS_CONTAINER,
       examplesContainerName: EXAMPLES_CONTAINER,
       exampleJobsQueueName: EXAMPLE_JOBS_QUEUE,
+      datasetsContainerName: DATASETS_CONTAINER,
+      datasetBuildsQueueName: DATASET_BUILDS_QUEUE,
     });
-    expect(storageModule).toMatch(/containerNames: \[\s*uploadsContainerName\s+sessionsContainerName\s+examplesContainerName\s/);
+    expect(storageModule).toMatch(/containerNames: \[\s*uploadsContainerName\s+sessionsContainerName\s+examplesContainerName\s+datasetsContainerName\s/);
     expect(storageModule).toMatch(/stagingPrefixes: \[\s*'\$\{uploadsContainerName\}\/'\s*\]/);
-    expect(storageModule).toMatch(/queueNames: \[\s*exampleJobsQueueName\s*\]/);
-    expect(storageModule).toMatch(/retentionPrefixes: \[\s*'\$\{sessionsContainerName\}\/'\s+'\$\{examplesContainerName\}\/'\s*\]/);
+    expect(storageModule).toMatch(/queueNames: \[\s*exampleJobsQueueName\s+datasetBuildsQueueName\s*\]/);
+    expect(storageModule).toMatch(
+      /retentionPrefixes: \[\s*'\$\{sessionsContainerName\}\/'\s+'\$\{examplesContainerName\}\/'\s+'\$\{datasetsContainerName\}\/'\s*\]/,
+    );
   });
 });
 

@@ -23,21 +23,24 @@ const INLINE_LIMIT = 256 * 1024;
 const UNKNOWN_ID = '6f1c2d3e-4b5a-4c6d-8e7f-9a0b1c2d3e4f';
 
 const EXPECTED_TOOLS = [
+  'create_dataset',
   'create_example',
   'create_session',
+  'get_dataset',
   'get_example',
   'get_example_messages',
   'get_mcp_server',
   'get_session',
   'get_suite',
   'get_usage',
+  'list_datasets',
   'list_examples',
   'list_mcp_servers',
   'list_models',
   'list_sessions',
   'list_suites',
 ];
-const CREATING_TOOLS = ['create_example', 'create_session'];
+const CREATING_TOOLS = ['create_dataset', 'create_example', 'create_session'];
 
 let db: pg.Client;
 let pipeline: TestUser;
@@ -456,6 +459,7 @@ describe('example tools', () => {
     const messages = await ok(client, 'get_example_messages', { example_id: id });
     expect(messages).toEqual({
       example_id: id,
+      format: 'raw',
       inline: true,
       size_bytes: Buffer.byteLength(jsonl(MESSAGES)),
       line_count: 3,
@@ -494,6 +498,7 @@ describe('example tools', () => {
     const result = await call(client, 'get_example_messages', { example_id: id });
     expect(result.structuredContent).toEqual({
       example_id: id,
+      format: 'raw',
       inline: false,
       size_bytes: Buffer.byteLength(text),
       limit_bytes: INLINE_LIMIT,
@@ -529,6 +534,53 @@ describe('get_usage', () => {
     expect((rest.json as Record<string, unknown>).tokens).toEqual(usage.tokens);
     expect(await ok(client, 'get_usage', { suite_id: GITHUB_SUITE_ID })).toMatchObject({ tokens: { total: 0 } });
     expect(await toolError(client, 'get_usage', { suite_id: UNKNOWN_ID })).toMatchObject({ code: 'not_found' });
+  });
+});
+
+describe('dataset tools and message formats', () => {
+  it('serves an example\'s messages in a provider format, inline', async () => {
+    const user = await createTestUser();
+    const client = await connect(user.key);
+    const id = await completedExample(client, user);
+    const anthropic = await ok(client, 'get_example_messages', { example_id: id, format: 'anthropic' });
+    const rest = await callApi(`/v1/examples/${id}/messages?format=anthropic`, { key: user.key });
+    expect(anthropic).toEqual({ example_id: id, format: 'anthropic', inline: true, size_bytes: Buffer.byteLength(rest.text), record: JSON.parse(rest.text) });
+    expect(anthropic.record.system).toBe(MESSAGES[0]!.content);
+    // Arguments outside the schema are refused by the SDK before the tool runs, naming the field.
+    const unknown = await call(client, 'get_example_messages', { example_id: id, format: 'csv' });
+    expect(unknown.isError).toBe(true);
+    expect(JSON.stringify(unknown.content)).toContain('format');
+  });
+
+  it('creates a dataset, follows it to ready and lists it, as the REST API does', async () => {
+    const user = await createTestUser();
+    const client = await connect(user.key);
+    await completedExample(client, user);
+    const created = await ok(client, 'create_dataset', { name: 'by agent', format: 'trl', seed: 5 });
+    expect(created).toMatchObject({ name: 'by agent', status: 'building', format: 'trl', seed: 5, files: null });
+    const ready = await eventually('the dataset', async () => {
+      const dataset = await ok(client, 'get_dataset', { dataset_id: created.id });
+      return dataset.status === 'building' ? undefined : dataset;
+    });
+    expect(ready).toMatchObject({ status: 'ready', counts: { matched: 1, train: 1 } });
+    expect(ready.downloads['train.jsonl']).toEqual({
+      method: 'GET',
+      url: `${inject('apiUrl')}/v1/datasets/${created.id}/files/train.jsonl`,
+      headers: { 'X-API-Key': '<your API key>' },
+      content_type: 'application/jsonl',
+      signed_url: `${inject('apiUrl')}/v1/datasets/${created.id}/files/train.jsonl?download=url`,
+    });
+    const { downloads: _downloads, ...withoutDownloads } = ready;
+    expect(withoutDownloads).toEqual((await callApi(`/v1/datasets/${created.id}`, { key: user.key })).json);
+    const list = await ok(client, 'list_datasets', { status: 'ready' });
+    expect(list).toMatchObject({ total: 1, items: [{ id: created.id }] });
+
+    expect(await toolError(client, 'create_dataset', { name: 'x', format: 'openai', suite_id: UNKNOWN_ID })).toMatchObject({
+      code: 'validation_error',
+      details: { fields: [{ field: 'suite_id' }] },
+    });
+    const other = await connect((await createTestUser()).key);
+    expect(await toolError(other, 'get_dataset', { dataset_id: created.id })).toMatchObject({ code: 'not_found' });
   });
 });
 

@@ -33,6 +33,7 @@ const ALL_MIGRATIONS = [
   '0005_billing_metering',
   '0006_a2p',
   '0007_real_recordings',
+  '0008_datasets',
 ];
 const LATEST = ALL_MIGRATIONS[ALL_MIGRATIONS.length - 1] as string;
 const BEFORE_LATEST = ALL_MIGRATIONS[ALL_MIGRATIONS.length - 2] as string;
@@ -56,6 +57,7 @@ const TABLES_BY_MIGRATION: Record<string, string[]> = {
   '0005_billing_metering': ['example_storage_totals', 'stripe_sync_runs', 'token_usage_daily'],
   '0006_a2p': ['a2p_requests', 'a2p_tasks'],
   '0007_real_recordings': [],
+  '0008_datasets': ['dataset_examples', 'datasets'],
 };
 
 const ENUM_TYPES: Record<string, readonly string[]> = {

@@ -77,6 +77,36 @@ describe('the storage sampler', () => {
     ]);
   });
 
+  it('counts the files of ready datasets, as the builder measured them', async () => {
+    const db = database.db();
+    const userId = await addUser(db);
+    await db.updateTable('users').set({ created_at: new Date(Date.now() - 1.5 * HOUR) }).where('id', '=', userId).execute();
+    const ready = {
+      user_id: userId,
+      format: 'openai' as const,
+      seed: 1,
+      train_count: 1,
+      validation_count: 1,
+      train_sha256: '0'.repeat(64),
+      validation_sha256: '0'.repeat(64),
+      lint: JSON.stringify({}),
+    };
+    await db
+      .insertInto('datasets')
+      .values([
+        { ...ready, name: 'a', status: 'ready', train_bytes: 5_000_000, validation_bytes: 1_000_000 },
+        { ...ready, name: 'b', status: 'ready', train_bytes: 250_000, validation_bytes: 0 },
+        // Building and failed datasets keep no files.
+        { user_id: userId, name: 'c', format: 'vertex', seed: 2 },
+        { user_id: userId, name: 'd', format: 'trl', seed: 3, status: 'failed', error: 'storage down' },
+      ])
+      .execute();
+    await sampleStorage(db, blobs, quietLog);
+    const samples = await samplesOf(userId);
+    expect(samples.length).toBeGreaterThan(0);
+    expect(samples.every((sample) => sample.bytes === 6_250_000)).toBe(true);
+  });
+
   it('keeps the previous example figures when Blob cannot be listed', async () => {
     const db = database.db();
     const userId = await addUser(db);

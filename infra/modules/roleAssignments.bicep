@@ -38,7 +38,7 @@ resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing
   name: applicationInsightsName
 }
 
-// Blobs: sessions and examples, and the host's own blobs and the deployment package (AzureWebJobsStorage is
+// Blobs: sessions, examples and datasets, and the host's own blobs and the deployment package (AzureWebJobsStorage is
 // this account). Contributor includes creating containers, which the host does.
 resource blobData 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: storage
@@ -74,7 +74,9 @@ resource exampleJobsSender 'Microsoft.Authorization/roleAssignments@2022-04-01' 
 }
 
 // The blob trigger keeps its poison queue (webjobs-blobtrigger-poison) in AzureWebJobsStorage and creates it
-// itself, which takes Queue Data Contributor on the account.
+// itself, which takes Queue Data Contributor on the account. The same role covers the dataset-builds queue: the
+// API sends build requests to it, and the buildDataset queue trigger (connection AzureWebJobsStorage, this
+// account) reads, deletes and moves its messages to dataset-builds-poison.
 // https://learn.microsoft.com/azure/azure-functions/functions-reference#connecting-to-host-storage-with-an-identity
 resource hostQueues 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   scope: storage

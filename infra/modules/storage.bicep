@@ -1,6 +1,6 @@
 // The storage account: the Functions host's own storage (AzureWebJobsStorage: leases, keys, blob receipts, the
-// blob trigger's poison queue), the deployment package container, and the data (sessions, examples, the
-// example-jobs queue). Shared keys are off: every client authenticates with Microsoft Entra (the app's managed
+// blob trigger's poison queue), the deployment package container, and the data (sessions, examples, datasets,
+// the example-jobs and dataset-builds queues). Shared keys are off: every client authenticates with Microsoft Entra (the app's managed
 // identity; user-delegation SAS for uploads).
 // https://learn.microsoft.com/azure/storage/common/shared-key-authorization-prevent
 

@@ -1,7 +1,8 @@
 import { getConfig } from '../config.js';
 import { getDb } from '../db/index.js';
 import { getBlobServiceClient, getQueueServiceClient } from '../storage/clients.js';
-import { EXAMPLE_JOBS_QUEUE } from '../storage/layout.js';
+import { DATASET_BUILDS_QUEUE, EXAMPLE_JOBS_QUEUE } from '../storage/layout.js';
+import type { TaskLink } from './taskRepository.js';
 import { advanceTasksOf, type TaskProgressDeps } from './taskProgress.js';
 
 /** The process-wide clients A2P works with. */
@@ -10,17 +11,18 @@ export function a2pDeps(log: (message: string) => void): TaskProgressDeps {
     db: getDb(),
     blobs: getBlobServiceClient(),
     exampleJobs: getQueueServiceClient().getQueueClient(EXAMPLE_JOBS_QUEUE),
+    datasetBuilds: getQueueServiceClient().getQueueClient(DATASET_BUILDS_QUEUE),
     config: getConfig(),
     log,
   };
 }
 
 /**
- * Moves on the A2P tasks that follow a session or example which just changed. Best effort: a failure is logged,
+ * Moves on the A2P tasks that follow a session, example or dataset which just changed. Best effort: a failure is logged,
  * not thrown (the change itself stands), and the task catches up the next time it is read.
  */
 export async function advanceA2pTasksOf(
-  link: { sessionId: string } | { exampleId: string },
+  link: TaskLink,
   log: (message: string) => void,
 ): Promise<void> {
   try {

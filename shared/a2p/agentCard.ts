@@ -9,7 +9,12 @@ const API_KEY_SCHEME = 'apiKey';
 /** A2A 0.3 clients send no A2A-Version header; the SDK's compatibility layer serves them on the same URL. */
 const LEGACY_PROTOCOL_VERSION = '0.3';
 
-export const SKILL_IDS = { processTrace: 'process-trace', catalog: 'catalog', usage: 'usage' } as const;
+export const SKILL_IDS = {
+  processTrace: 'process-trace',
+  buildDataset: 'build-dataset',
+  catalog: 'catalog',
+  usage: 'usage',
+} as const;
 export type SkillId = (typeof SKILL_IDS)[keyof typeof SKILL_IDS];
 
 /** The scope each skill needs, as REST operations and MCP tools declare theirs (shared/auth/scopes.ts). */
@@ -17,6 +22,7 @@ export const SKILL_SCOPES: Record<SkillId, ScopeRequirement> = {
   [SKILL_IDS.processTrace]: DEFAULT_SCOPE,
   [SKILL_IDS.catalog]: ANY_SCOPE,
   [SKILL_IDS.usage]: DEFAULT_SCOPE,
+  [SKILL_IDS.buildDataset]: DEFAULT_SCOPE,
 };
 
 function skill(fields: Omit<AgentSkill, 'securityRequirements'>): AgentSkill {
@@ -39,6 +45,22 @@ const SKILLS: AgentSkill[] = [
     tags: ['training-data', 'traces', 'fine-tuning'],
     examples: ['Turn this Gmail recording into tool-calling training messages for gpt-4o.'],
     inputModes: ['application/jsonl', 'application/json'],
+    outputModes: ['application/jsonl', 'application/json'],
+  }),
+  skill({
+    id: SKILL_IDS.buildDataset,
+    name: 'Build a fine-tuning dataset',
+    description:
+      'Builds a dataset of your COMPLETED examples in one provider\'s fine-tuning format, as POST /v1/datasets does: ' +
+      'a data part `{ "skill": "build-dataset", "name": "...", "format": "openai" | "vertex" | "anthropic" | "trl", ' +
+      '"suite_id"?, "session_ids"?, "model_id"?, "created_after"?, "created_before"?, "validation_split"?: 0..0.5, ' +
+      '"seed"?, "dedupe"?: true }`. The answer is a task: WORKING while it builds, COMPLETED with the files ' +
+      '(train.jsonl and validation.jsonl as links, signed afresh each time the task is read and valid 15 minutes) and ' +
+      'the dataset (counts, sizes, sha256, lint report) as the artifact, FAILED with the reason, INPUT_REQUIRED when ' +
+      'name or format is missing, REJECTED for a wrong value. Poll with GetTask.',
+    tags: ['training-data', 'datasets', 'fine-tuning'],
+    examples: ['Build an OpenAI fine-tuning dataset of my Gmail examples with a 10% validation split.'],
+    inputModes: ['application/json'],
     outputModes: ['application/jsonl', 'application/json'],
   }),
   skill({

@@ -84,7 +84,7 @@ export function taskFromRow(row: TaskRow): Task {
   });
 }
 
-/** The row for a task; the session and example it follows are read off its metadata, where the executor put them. */
+/** The row for a task; what it follows (session, example, dataset) is read off its metadata, where the executor put it. */
 export function toTaskWrite(task: Task, userId: string) {
   const wire = Task.toJSON(task) as JsonObject;
   const metadata = (task.metadata ?? null) as JsonObject | null;
@@ -105,6 +105,7 @@ export function toTaskWrite(task: Task, userId: string) {
     metadata,
     sessionId: isUuid(metadata?.session_id) ? metadata.session_id : null,
     exampleId: isUuid(metadata?.example_id) ? metadata.example_id : null,
+    datasetId: isUuid(metadata?.dataset_id) ? metadata.dataset_id : null,
   };
 }
 

@@ -1,5 +1,5 @@
 import { TaskState } from '@a2a-js/sdk';
-import { AgentEvent, type ExecutionEventBus, type RequestContext } from '@a2a-js/sdk/server';
+import type { ExecutionEventBus, RequestContext } from '@a2a-js/sdk/server';
 import type { AuthContext } from '../auth/authenticate.js';
 import type { RateLimitBucket } from '../auth/rateLimitBuckets.js';
 import { assertCanCreateInSuite } from '../auth/suiteAccess.js';
@@ -10,7 +10,7 @@ import { suiteExists } from '../catalog/suiteRepository.js';
 import { createSessionFromBytes, findSessionByTraceUrl } from '../sessions/sessionService.js';
 import { callerOf } from './a2pCaller.js';
 import { SKILL_IDS } from './agentCard.js';
-import { taskStatus } from './agentMessages.js';
+import { acceptsInput, publishTaskOutcome, takesNoMoreInput, type Outcome } from './taskOutcome.js';
 import type { TaskProgressDeps } from './taskProgress.js';
 import { readTraceRequest, type TraceFile, type TraceRequestFields } from './traceRequest.js';
 
@@ -19,50 +19,15 @@ export interface ProcessTraceDeps extends TaskProgressDeps {
   countAgainst: (bucket: RateLimitBucket) => Promise<void>;
 }
 
-interface Outcome {
-  state: TaskState;
-  text: string;
-  metadata: JsonObject;
-}
-
 /**
  * process-trace: accepts the request (or asks for what is missing, or rejects it) and turns the file into a
- * session, then hands the task to taskProgress.ts, which follows the session and the example from there on. The
- * executor returns at once: the task is WORKING and the client polls (GetTask) as A2A's asynchronous tasks expect.
+ * session, then hands the task to taskProgress.ts, which follows the session and the example from there on.
  */
 export async function runProcessTrace(deps: ProcessTraceDeps, request: RequestContext, bus: ExecutionEventBus) {
-  const ids = { taskId: request.taskId, contextId: request.contextId };
-  const existing = request.task;
-  let outcome: Outcome;
-  if (existing && existing.status?.state !== TaskState.TASK_STATE_INPUT_REQUIRED) {
-    outcome = {
-      state: existing.status?.state ?? TaskState.TASK_STATE_WORKING,
-      text: 'This task is under way and takes no more input: poll it with GetTask, or cancel it with CancelTask.',
-      metadata: {},
-    };
-  } else {
-    const earlier = (existing?.metadata?.received ?? {}) as Record<string, unknown>;
-    outcome = await accept(deps, callerOf(request.context), request, earlier);
-  }
-  // The task (with what the request set up) first, then its state, as the SDK's ResultManager expects.
-  bus.publish(
-    AgentEvent.task({
-      id: ids.taskId,
-      contextId: ids.contextId,
-      status: existing?.status ?? taskStatus(TaskState.TASK_STATE_SUBMITTED, ids, 'Received.'),
-      artifacts: [],
-      history: [],
-      metadata: { ...(existing?.metadata ?? {}), skill: SKILL_IDS.processTrace, ...outcome.metadata },
-    }),
-  );
-  bus.publish(
-    AgentEvent.statusUpdate({
-      taskId: ids.taskId,
-      contextId: ids.contextId,
-      status: taskStatus(outcome.state, ids, outcome.text),
-      metadata: undefined,
-    }),
-  );
+  const outcome = acceptsInput(request)
+    ? await accept(deps, callerOf(request.context), request, (request.task?.metadata?.received ?? {}) as Record<string, unknown>)
+    : takesNoMoreInput(request.task as NonNullable<RequestContext['task']>);
+  publishTaskOutcome(bus, request, SKILL_IDS.processTrace, outcome);
 }
 
 async function accept(

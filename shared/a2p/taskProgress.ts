@@ -4,7 +4,7 @@ import type { QueueClient } from '@azure/storage-queue';
 import type { Kysely } from 'kysely';
 import type { AuthContext } from '../auth/authenticate.js';
 import type { Config } from '../config.js';
-import type { A2pTaskState, Database, JsonObject, JsonValue, SessionValidationError } from '../db/schema.js';
+import type { Database, JsonObject, JsonValue, SessionValidationError } from '../db/schema.js';
 import { ApiError } from '../errors/apiError.js';
 import { dispatchJob } from '../examples/exampleJobs.js';
 import { createMessagesDownloadUrl } from '../examples/exampleMessages.js';
@@ -14,11 +14,15 @@ import { readMessagesInline } from '../mcp/inlineMessages.js';
 import { findSessionOutcome } from '../sessions/sessionRepository.js';
 import { describeErrorPosition } from '../traces/traceSummary.js';
 import { A2P_LIMITS } from './a2pLimits.js';
+import { SKILL_IDS } from './agentCard.js';
 import { dataPart, taskStatus } from './agentMessages.js';
+import { datasetFileLinkPart, datasetStep } from './datasetTaskProgress.js';
+import { unlessSaid, type Step } from './taskStep.js';
 import {
   findOpenTasksOf,
   OPEN_STATES,
   updateTaskAtRevision,
+  type TaskLink,
   type TaskRow,
 } from './taskRepository.js';
 
@@ -37,12 +41,16 @@ export interface TaskProgressDeps {
   db: Kysely<Database>;
   blobs: BlobServiceClient;
   exampleJobs: QueueClient;
+  /** The `dataset-builds` queue, for the build of a build-dataset task's dataset. */
+  datasetBuilds: QueueClient;
   config: Config;
   log: (message: string) => void;
 }
 
 /** What the task's metadata holds about the request (the executor writes it, see processTraceSkill.ts). */
 interface TraceTaskMetadata {
+  skill?: string;
+  dataset_id?: string;
   session_id?: string;
   example_id?: string;
   model_id?: string;
@@ -64,15 +72,8 @@ export async function refreshTask(
   return signLinks && current.state === 'TASK_STATE_COMPLETED' ? withFreshDownloadLinks(deps, current) : current;
 }
 
-export async function advanceTasksOf(deps: TaskProgressDeps, link: { sessionId: string } | { exampleId: string }) {
+export async function advanceTasksOf(deps: TaskProgressDeps, link: TaskLink) {
   for (const row of await findOpenTasksOf(deps.db, link)) await advanceTask(deps, row);
-}
-
-interface Step {
-  state: A2pTaskState;
-  text: string;
-  exampleId?: string;
-  artifacts?: JsonValue[];
 }
 
 async function advanceTask(deps: TaskProgressDeps, row: TaskRow): Promise<TaskRow> {
@@ -95,6 +96,10 @@ async function advanceTask(deps: TaskProgressDeps, row: TaskRow): Promise<TaskRo
 
 async function nextStep(deps: TaskProgressDeps, row: TaskRow): Promise<Step | undefined> {
   const metadata = (row.metadata ?? {}) as TraceTaskMetadata;
+  // Read off the metadata, not the column: a deleted dataset sets the column to null, and the task must say so.
+  if (metadata.skill === SKILL_IDS.buildDataset && typeof metadata.dataset_id === 'string') {
+    return datasetStep(deps, row, metadata.dataset_id);
+  }
   if (!row.session_id) return undefined;
   if (!row.example_id) {
     const session = await findSessionOutcome(deps.db, row.session_id);
@@ -144,12 +149,6 @@ function generatingText(exampleId: string, status: string): string {
 /** A session's upload URL is signed at its creation, for the configured time (and a minute of clock skew). */
 function uploadWindowClosed(config: Config, createdAt: Date): boolean {
   return Date.now() > createdAt.getTime() + (config.sessions.uploadUrlTtlSeconds + 60) * 1000;
-}
-
-/** Nothing to write when the task already says this (a poll must not rewrite the row). */
-function unlessSaid(row: TaskRow, step: Step): Step | undefined {
-  const parts = (row.status as { message?: { parts?: { text?: unknown }[] } }).message?.parts ?? [];
-  return row.state === step.state && parts.some((part) => part.text === step.text) ? undefined : step;
 }
 
 function invalidTraceText(sessionId: string, errors: SessionValidationError[]): string {
@@ -263,6 +262,17 @@ async function downloadLinkPart(deps: TaskProgressDeps, exampleId: string): Prom
   };
 }
 
+/** A link part signed afresh (example messages, or a dataset's file); null for any other part. */
+async function resignedLinkPart(deps: TaskProgressDeps, part: JsonValue): Promise<Part | null> {
+  const metadata = (part as { metadata?: Record<string, unknown> } | null)?.metadata;
+  if (metadata?.signed_link_expires_at === undefined) return null;
+  if (typeof metadata.example_id === 'string') return downloadLinkPart(deps, metadata.example_id);
+  if (typeof metadata.dataset_id === 'string' && typeof metadata.file === 'string') {
+    return datasetFileLinkPart(deps, metadata.dataset_id, metadata.file);
+  }
+  return null;
+}
+
 /** A stored link has expired by the time it is read again: every read of a completed task signs a fresh one. */
 async function withFreshDownloadLinks(deps: TaskProgressDeps, row: TaskRow): Promise<TaskRow> {
   let changed = false;
@@ -275,13 +285,9 @@ async function withFreshDownloadLinks(deps: TaskProgressDeps, row: TaskRow): Pro
     }
     const fresh: JsonValue[] = [];
     for (const part of parts) {
-      const metadata = (part as { metadata?: { example_id?: unknown; signed_link_expires_at?: unknown } }).metadata;
-      if (typeof metadata?.example_id === 'string' && metadata.signed_link_expires_at !== undefined) {
-        fresh.push(Part.toJSON(await downloadLinkPart(deps, metadata.example_id)) as JsonValue);
-        changed = true;
-      } else {
-        fresh.push(part);
-      }
+      const signed = await resignedLinkPart(deps, part);
+      if (signed) changed = true;
+      fresh.push(signed ? (Part.toJSON(signed) as JsonValue) : part);
     }
     artifacts.push({ ...(artifact as JsonObject), parts: fresh });
   }

@@ -31,6 +31,8 @@ export interface TaskWrite {
   metadata: JsonObject | null;
   sessionId: string | null;
   exampleId: string | null;
+  /** The dataset a build-dataset task follows (fixed once the task exists, like its session). */
+  datasetId: string | null;
 }
 
 /**
@@ -48,6 +50,7 @@ export async function upsertTask(db: Kysely<Database>, task: TaskWrite): Promise
     metadata: task.metadata === null ? null : JSON.stringify(task.metadata),
     session_id: task.sessionId,
     example_id: task.exampleId,
+    dataset_id: task.datasetId,
   };
   const result = await db
     .insertInto('a2p_tasks')
@@ -64,7 +67,7 @@ export async function upsertTask(db: Kysely<Database>, task: TaskWrite): Promise
 }
 
 /** What a progress step rewrites of a task (the rest is fixed once the task exists). */
-export type TaskChange = Omit<TaskWrite, 'id' | 'userId' | 'contextId' | 'sessionId'>;
+export type TaskChange = Omit<TaskWrite, 'id' | 'userId' | 'contextId' | 'sessionId' | 'datasetId'>;
 
 /** Writes the change only if the task is still at the revision it was read at; answers the new row, or undefined. */
 export async function updateTaskAtRevision(
@@ -100,16 +103,14 @@ export async function findUserTask(db: Kysely<Database>, userId: string, taskId:
     .executeTakeFirst();
 }
 
-export async function findOpenTasksOf(
-  db: Kysely<Database>,
-  link: { sessionId: string } | { exampleId: string },
-): Promise<TaskRow[]> {
-  let query = db.selectFrom('a2p_tasks').selectAll().where('state', 'in', OPEN_STATES);
-  query =
-    'sessionId' in link
-      ? query.where('session_id', '=', link.sessionId)
-      : query.where('example_id', '=', link.exampleId);
-  return query.execute();
+/** What a task follows: the session and example of process-trace, the dataset of build-dataset. */
+export type TaskLink = { sessionId: string } | { exampleId: string } | { datasetId: string };
+
+export async function findOpenTasksOf(db: Kysely<Database>, link: TaskLink): Promise<TaskRow[]> {
+  const query = db.selectFrom('a2p_tasks').selectAll().where('state', 'in', OPEN_STATES);
+  if ('sessionId' in link) return query.where('session_id', '=', link.sessionId).execute();
+  if ('exampleId' in link) return query.where('example_id', '=', link.exampleId).execute();
+  return query.where('dataset_id', '=', link.datasetId).execute();
 }
 
 export interface TaskListFilter {

@@ -9,14 +9,16 @@ import { callerOf } from './a2pCaller.js';
 import { SKILL_IDS, SKILL_SCOPES, type SkillId } from './agentCard.js';
 import { agentMessage, dataPart, textPart } from './agentMessages.js';
 import { answerCatalog, catalogRequestFromText } from './catalogSkill.js';
+import { runBuildDataset } from './buildDatasetSkill.js';
 import { runProcessTrace, type ProcessTraceDeps } from './processTraceSkill.js';
 import { dataOf, fileParts } from './traceRequest.js';
 
 const UUID_IN_TEXT = /[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i;
 
 const HELP =
-  'I can: process a trace (send the file with a data part { suite_id, model_id }); answer questions about the ' +
-  'catalog ("list the suites", "tools of MCP server <id>", "models"); report your usage this month ("usage"). ' +
+  'I can: process a trace (send the file with a data part { suite_id, model_id }); build a fine-tuning dataset ' +
+  'of your completed examples (a data part { skill: "build-dataset", name, format, ... }); answer questions about ' +
+  'the catalog ("list the suites", "tools of MCP server <id>", "models"); report your usage this month ("usage"). ' +
   'See the skills in /.well-known/agent-card.json.';
 
 type Route = { skill: SkillId } | { help: string };
@@ -24,10 +26,10 @@ type Route = { skill: SkillId } | { help: string };
 /**
  * Which skill a message is for: the one it names (data part or message metadata `skill`), else process-trace when it
  * carries a file or the trace request's fields, else a question read from its text. A reply to an existing task is
- * always for that task (only process-trace makes tasks).
+ * always for that task's skill (process-trace and build-dataset make tasks; `taskSkill` is the task's).
  */
-export function routeMessage(message: Message, hasTask: boolean): Route {
-  if (hasTask) return { skill: SKILL_IDS.processTrace };
+export function routeMessage(message: Message, hasTask: boolean, taskSkill?: unknown): Route {
+  if (hasTask) return { skill: taskSkill === SKILL_IDS.buildDataset ? SKILL_IDS.buildDataset : SKILL_IDS.processTrace };
   const data = dataOf(message);
   const named = data.skill ?? message.metadata?.skill;
   if (named !== undefined) {
@@ -37,6 +39,7 @@ export function routeMessage(message: Message, hasTask: boolean): Route {
   if (fileParts(message).length > 0 || 'suite_id' in data || 'model_id' in data) return { skill: SKILL_IDS.processTrace };
   const text = textOf(message).toLowerCase();
   if (/\b(usage|cost|costs|spend|spent|bill|billing|tokens?)\b/.test(text)) return { skill: SKILL_IDS.usage };
+  if (/\bdatasets?\b/.test(text)) return { skill: SKILL_IDS.buildDataset };
   if (/\b(catalog|suites?|actions?|tools?|models?|servers?|mcp)\b/.test(text)) return { skill: SKILL_IDS.catalog };
   return { help: HELP };
 }
@@ -49,7 +52,7 @@ function textOf(message: Message): string {
 export function createTracepipeAgentExecutor(deps: ProcessTraceDeps): AgentExecutor {
   return {
     async execute(request: RequestContext, bus: ExecutionEventBus) {
-      const route = routeMessage(request.userMessage, request.task !== undefined);
+      const route = routeMessage(request.userMessage, request.task !== undefined, request.task?.metadata?.skill);
       if ('help' in route) return reply(bus, request, [textPart(route.help)]);
       try {
         assertScope(callerOf(request.context).scopes, SKILL_SCOPES[route.skill]);
@@ -59,6 +62,8 @@ export function createTracepipeAgentExecutor(deps: ProcessTraceDeps): AgentExecu
       switch (route.skill) {
         case SKILL_IDS.processTrace:
           return runProcessTrace(deps, request, bus);
+        case SKILL_IDS.buildDataset:
+          return runBuildDataset(deps, request, bus);
         case SKILL_IDS.catalog:
           return answer(deps, bus, request, 'catalog', () => {
             const data = dataOf(request.userMessage);

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { datasetBytesOf } from '../datasets/datasetStorage.js';
 import { BYTES_PER_MB } from './pricing.js';
 
 type Db = Kysely<Database>;
@@ -34,8 +35,8 @@ export async function replaceExampleStorageTotals(db: Db, totals: Map<string, nu
 /**
  * One storage sample per user for every whole hour from the one after the user's last sample (or the user's first
  * hour) up to `lastCompletedHour`, each with the bytes stored now: sessions (sizes the indexer measured) plus
- * examples (the last listing). Hours already sampled are left alone (unique (user_id, hour)), so a repeated run
- * of the same hour changes nothing, and hours missed while the timer did not run are caught up, at most
+ * examples (the last listing) plus datasets (sizes the builder measured). Hours already sampled are left alone
+ * (unique (user_id, hour)), so a repeated run of the same hour changes nothing, and hours missed while the timer did not run are caught up, at most
  * `maxCatchUpHours` back (Stripe takes no meter event older than 35 days anyway). One statement for all users.
  * A sample worth less than half an MB-hour (storageMeterValue 0: nothing is stored) is written as settled, so
  * that the Stripe sync never has to touch it.
@@ -55,7 +56,8 @@ export async function insertHourlySamples(
         date_trunc('hour', users.created_at, 'UTC') as first_hour,
         (select max(s.hour) from storage_samples s where s.user_id = users.id) as last_hour,
         coalesce((select sum(ss.stored_bytes) from sessions ss where ss.user_id = users.id and ss.stored_bytes > 0), 0)
-          + coalesce((select t.bytes from example_storage_totals t where t.user_id = users.id), 0) as bytes
+          + coalesce((select t.bytes from example_storage_totals t where t.user_id = users.id), 0)
+          + ${datasetBytesOf(sql.ref('users.id'))} as bytes
       from users
     ) u
     cross join lateral generate_series(

@@ -1,5 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { datasetBytesOf } from '../datasets/datasetStorage.js';
 
 type Db = Kysely<Database>;
 
@@ -48,7 +49,9 @@ export async function readUsageScalars(db: Db, window: UsageWindow): Promise<Usa
       (select created_at from users where id = ${userId}) as user_created_at,
       (select coalesce(sum(stored_bytes), 0)::bigint from sessions
         where user_id = ${userId} and stored_bytes > 0) as session_bytes,
-      (select coalesce(sum(bytes), 0)::bigint from example_storage_totals where user_id = ${userId}) as example_bytes,
+      -- Example files and the datasets built from them.
+      ((select coalesce(sum(bytes), 0)::bigint from example_storage_totals where user_id = ${userId})
+        + ${datasetBytesOf(sql`${userId}::uuid`)}) as example_bytes,
       (select count(*) from sessions
         where user_id = ${userId} and status <> 'awaiting_upload' and created_at >= ${start} and created_at < ${end}
           and ${suiteFilter('suite_id', window.suiteIds)}) as sessions_uploaded,

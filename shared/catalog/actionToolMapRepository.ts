@@ -176,3 +176,36 @@ export async function deleteActionToolMap(db: Db, mapId: string): Promise<boolea
   const result = await db.deleteFrom('action_tool_maps').where('id', '=', mapId).executeTakeFirst();
   return result.numDeletedRows > 0n;
 }
+
+/**
+ * The tools an action-tool map's actions are performed with (each once, however many actions map to it), with
+ * their parameters in declared order, by tool name: the tool definitions of an example's training data.
+ */
+export async function findToolsOfMap(db: Db, mapId: string) {
+  return db
+    .selectFrom('tools as t')
+    .select(['t.name', 't.description'])
+    .select((eb) =>
+      jsonArrayFrom(
+        eb
+          .selectFrom('tool_parameters as tp')
+          .select(['tp.name', 'tp.type', 'tp.required', 'tp.description'])
+          .whereRef('tp.tool_id', '=', 't.id')
+          .orderBy('tp.position')
+          .orderBy('tp.name'),
+      ).as('parameters'),
+    )
+    .where((eb) =>
+      eb.exists(
+        eb
+          .selectFrom('action_tool_mappings as am')
+          .select('am.id')
+          .whereRef('am.tool_id', '=', 't.id')
+          .where('am.action_tool_map_id', '=', mapId),
+      ),
+    )
+    .orderBy('t.name')
+    .execute();
+}
+
+export type MapToolRow = Awaited<ReturnType<typeof findToolsOfMap>>[number];

@@ -11,35 +11,43 @@ export const JSON_SCHEMA_TYPE = {
   ARRAY: 'array',
 } as const satisfies Record<ParameterType, string>;
 
-export interface ToolForMcp {
+/** A tool with its parameters, as the catalog holds it (the parameters' ids are not needed). */
+export interface ToolWithParameters {
   name: string;
   description: string | null;
-  parameters: ParameterResponse[];
+  parameters: Array<Pick<ParameterResponse, 'name' | 'type' | 'required' | 'description'>>;
+}
+
+/**
+ * A JSON Schema object of the tool's arguments: a property per parameter (its JSON type and description), the
+ * required ones listed. MCP's `inputSchema`, OpenAI's function `parameters`, Anthropic's `input_schema`.
+ */
+export function toolInputSchema(tool: ToolWithParameters) {
+  return {
+    type: 'object' as const,
+    properties: Object.fromEntries(
+      tool.parameters.map((parameter) => [
+        parameter.name,
+        {
+          type: JSON_SCHEMA_TYPE[parameter.type],
+          ...(parameter.description !== null ? { description: parameter.description } : {}),
+        },
+      ]),
+    ),
+    required: tool.parameters.filter((parameter) => parameter.required).map((parameter) => parameter.name),
+  };
 }
 
 /**
  * Tools in the shape of an MCP `tools/list` result, so that a server definition can be handed to an agent
- * framework as it is (https://modelcontextprotocol.io/specification/2025-06-18/server/tools#listing-tools):
- * each tool's `inputSchema` is a JSON Schema object with a property per parameter and the required ones listed.
+ * framework as it is (https://modelcontextprotocol.io/specification/2025-06-18/server/tools#listing-tools).
  */
-export function toMcpToolList(tools: ToolForMcp[]): McpToolList {
+export function toMcpToolList(tools: ToolWithParameters[]): McpToolList {
   return {
     tools: tools.map((tool) => ({
       name: tool.name,
       ...(tool.description !== null ? { description: tool.description } : {}),
-      inputSchema: {
-        type: 'object' as const,
-        properties: Object.fromEntries(
-          tool.parameters.map((parameter) => [
-            parameter.name,
-            {
-              type: JSON_SCHEMA_TYPE[parameter.type],
-              ...(parameter.description !== null ? { description: parameter.description } : {}),
-            },
-          ]),
-        ),
-        required: tool.parameters.filter((parameter) => parameter.required).map((parameter) => parameter.name),
-      },
+      inputSchema: toolInputSchema(tool),
     })),
   };
 }

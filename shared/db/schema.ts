@@ -261,6 +261,8 @@ export interface ExamplesTable {
   updated_at: DefaultedTimestamp;
   /** Set only in a final state (COMPLETED or FAILED). */
   completed_at: NullableTimestamp;
+  /** sha256 of the normalized conversation, set at COMPLETED (0008); datasets deduplicate on it. */
+  conversation_sha256: ColumnType<string | null, string | null | undefined, string | null>;
 }
 
 /** Jobs for the pipelines service not yet on the queue (see migrations/0003). */
@@ -403,6 +405,8 @@ export interface A2pTasksTable {
   metadata: NullableJsonb<JsonObject>;
   session_id: string | null;
   example_id: string | null;
+  /** The dataset a build-dataset task follows (0008). */
+  dataset_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** Incremented by every write: the optimistic lock of progress updates. */
   revision: Generated<number>;
   created_at: DefaultedTimestamp;
@@ -423,6 +427,58 @@ export interface A2pRequestsTable {
   error_message: string | null;
   duration_ms: number;
   created_at: DefaultedTimestamp;
+}
+
+/** The fine-tuning formats a dataset is written in (0008 checks the column); `raw` is for single examples only. */
+export const DATASET_FORMATS = ['openai', 'vertex', 'anthropic', 'trl'] as const;
+export type DatasetFormat = (typeof DATASET_FORMATS)[number];
+
+export const DATASET_STATUSES = ['building', 'ready', 'failed'] as const;
+export type DatasetStatus = (typeof DATASET_STATUSES)[number];
+
+/** A dataset of a user's completed examples in one fine-tuning format (0008). */
+export interface DatasetsTable {
+  id: Generated<string>;
+  user_id: string;
+  name: string;
+  format: DatasetFormat;
+  status: Generated<DatasetStatus>;
+  /** The request's filters, kept as given (not foreign keys). */
+  suite_id: string | null;
+  session_ids: string[] | null;
+  model_id: string | null;
+  created_after: NullableTimestamp;
+  created_before: NullableTimestamp;
+  /** The suite restriction of the key that created it (null: every suite). */
+  allowed_suite_ids: string[] | null;
+  validation_split: Generated<number>;
+  seed: number;
+  dedupe: Generated<boolean>;
+  matched_count: number | null;
+  duplicate_count: number | null;
+  skipped_count: number | null;
+  train_count: number | null;
+  validation_count: number | null;
+  train_bytes: number | null;
+  validation_bytes: number | null;
+  train_sha256: string | null;
+  validation_sha256: string | null;
+  lint: NullableJsonb<JsonObject>;
+  error: string | null;
+  build_attempts: Generated<number>;
+  /** Written as a build makes progress; a building dataset whose heartbeat stops is built again. */
+  heartbeat_at: NullableTimestamp;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+  completed_at: NullableTimestamp;
+}
+
+/** A build's work list: the examples, deduplicated, in the seed's order, with their split (0008). */
+export interface DatasetExamplesTable {
+  dataset_id: string;
+  position: number;
+  example_id: string;
+  split: 'train' | 'validation';
 }
 
 export interface Database {
@@ -451,6 +507,8 @@ export interface Database {
   stripe_sync_runs: StripeSyncRunsTable;
   a2p_tasks: A2pTasksTable;
   a2p_requests: A2pRequestsTable;
+  datasets: DatasetsTable;
+  dataset_examples: DatasetExamplesTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -122,6 +122,8 @@ export interface ExampleTransition {
   to: ExampleStatus;
   error?: string | null;
   usage?: { input_tokens: number; output_tokens: number };
+  /** The digest of the canonical conversation, with COMPLETED. */
+  conversationSha256?: string | undefined;
 }
 
 /**
@@ -136,6 +138,7 @@ export async function transitionExample(db: Db, id: string, move: ExampleTransit
       status: move.to,
       ...(move.error !== undefined ? { error: move.error } : {}),
       ...(move.usage ? { input_tokens: move.usage.input_tokens, output_tokens: move.usage.output_tokens } : {}),
+      ...(move.conversationSha256 ? { conversation_sha256: move.conversationSha256 } : {}),
       ...(final ? { completed_at: sql<Date>`now()` } : {}),
     })
     .where('id', '=', id)

@@ -1,4 +1,4 @@
-import { EXAMPLE_STATUSES } from '../db/schema.js';
+import { DATASET_FORMATS, EXAMPLE_STATUSES } from '../db/schema.js';
 import { FREE_FORM_LIMITS, freeFormObject } from '../http/freeFormObject.js';
 import { pageSchema, PaginationQuery } from '../http/pagination.js';
 import { z } from '../openapi/zod.js';
@@ -72,11 +72,25 @@ export type ExampleListInput = z.infer<typeof ExampleListQuery>;
 
 export const ExampleParams = z.object({ id: z.uuid().openapi({ description: 'The example id.' }) });
 
+/** raw: the stored file, one message per line; the others: one line in that provider's fine-tuning format. */
+export const MESSAGE_FORMATS = ['raw', ...DATASET_FORMATS] as const;
+export type MessageFormat = (typeof MESSAGE_FORMATS)[number];
+
+export const MessageFormatSchema = z.enum(MESSAGE_FORMATS).openapi('MessageFormat', {
+  description:
+    'raw: the stored messages, one chat message per line (OpenAI\'s chat message shape). openai: OpenAI ' +
+    'supervised fine-tuning (`{ messages, tools }`). vertex: Vertex AI Gemini tuning (`{ systemInstruction, ' +
+    'contents, tools }`). anthropic: Anthropic Messages (`{ system, messages, tools }` with tool_use and ' +
+    'tool_result blocks). trl: Hugging Face TRL (`{ messages, tools }`, arguments as objects). The non-raw ' +
+    'formats put the whole conversation on one line with the tool definitions of the action-tool map.',
+});
+
 export const MessagesQuery = z.object({
+  format: MessageFormatSchema.default('raw'),
   download: z
     .enum(['url'])
     .optional()
-    .openapi({ description: '`url`: answer with a short-lived read-only URL instead of the file.' }),
+    .openapi({ description: '`url` (format raw only): answer with a short-lived read-only URL instead of the file.' }),
 });
 
 export const MessagesDownloadSchema = z

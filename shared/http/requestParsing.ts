@@ -67,8 +67,12 @@ export function validateInput<S extends z.ZodType>(schema: S, input: unknown, lo
     field: issue.path.map(String).join('.') || '(root)',
     message: issue.message,
   }));
+  // zod reports an absent enum field as invalid_value, an absent field of any other type as invalid_type.
   const missing = result.error.issues.some(
-    (issue) => issue.code === 'invalid_type' && issue.path.length > 0 && valueAt(input, issue.path) === undefined,
+    (issue) =>
+      (issue.code === 'invalid_type' || issue.code === 'invalid_value') &&
+      issue.path.length > 0 &&
+      valueAt(input, issue.path) === undefined,
   );
   const rootNotObject = location === 'body' && (typeof input !== 'object' || input === null || Array.isArray(input));
   if (missing || rootNotObject) {

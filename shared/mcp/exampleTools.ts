@@ -1,6 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { dispatchJob } from '../examples/exampleJobs.js';
-import { CreateExampleBodySchema, ExampleListQuery } from '../examples/exampleSchemas.js';
+import { CreateExampleBodySchema, ExampleListQuery, MessageFormatSchema, type MessageFormat } from '../examples/exampleSchemas.js';
+import { formatExampleMessages } from '../examples/formattedMessages.js';
 import {
   createExample,
   getCompletedExample,
@@ -24,10 +25,10 @@ export function exampleMessagesUri(exampleId: string): string {
 }
 
 /** How to fetch messages too large to inline: the REST download, which streams the file. */
-export function messagesDownload(context: McpRequestContext, exampleId: string) {
+export function messagesDownload(context: McpRequestContext, exampleId: string, format: MessageFormat = 'raw') {
   return {
     method: 'GET' as const,
-    url: `${context.apiBaseUrl}/v1/examples/${exampleId}/messages`,
+    url: `${context.apiBaseUrl}/v1/examples/${exampleId}/messages${format === 'raw' ? '' : `?format=${format}`}`,
     headers: { 'X-API-Key': '<your API key>' },
     content_type: 'application/jsonl',
   };
@@ -111,33 +112,41 @@ export function registerExampleTools(server: McpServer, context: McpRequestConte
     name: 'get_example_messages',
     title: 'Get the training messages of a completed example',
     description:
-      'The chat messages (system, user, and assistant with tool_calls) of a COMPLETED example of yours, ready for ' +
-      `fine-tuning. Up to ${MAX_INLINE_MESSAGES_BYTES} bytes of JSONL they come inline: \`{ example_id, inline: ` +
-      'true, size_bytes, line_count, messages: [...], resource_uri }`. Larger files are not read: `{ example_id, ' +
-      'inline: false, size_bytes, limit_bytes, download: { method, url, headers } }` names the REST download ' +
-      '(GET with your API key), which streams the JSONL. Errors: not_found, conflict (not COMPLETED yet).',
-    input: z.object({ example_id: idArgument('The example id; the example must be COMPLETED.') }),
+      'The training messages of a COMPLETED example of yours. format raw (default): the chat messages as stored ' +
+      '(system, user, assistant with text or tool_calls, tool results), `{ example_id, format, inline: true, ' +
+      'size_bytes, line_count, messages: [...], resource_uri }`. format openai, vertex, anthropic or trl: the whole ' +
+      'conversation as one line of that provider\'s fine-tuning file, with the tool definitions of its action-tool ' +
+      'map, `{ example_id, format, inline: true, size_bytes, record: {...} }`. Up to ' +
+      `${MAX_INLINE_MESSAGES_BYTES} bytes come inline; larger ones are not read: \`{ example_id, format, inline: ` +
+      'false, size_bytes, limit_bytes, download: { method, url, headers } }` names the REST download (GET with your ' +
+      'API key). Errors: not_found, conflict (not COMPLETED yet), validation_error (an example too large to convert).',
+    input: z.object({
+      example_id: idArgument('The example id; the example must be COMPLETED.'),
+      format: MessageFormatSchema.default('raw').describe('raw (as stored), or openai, vertex, anthropic, trl.'),
+    }),
     annotations: READ_ONLY,
-    run: async ({ example_id }) => {
+    run: async ({ example_id, format }) => {
       const example = await getCompletedExample(db, auth, example_id);
-      const messages = await readMessagesInline(blobs, example.id);
-      if (!messages.inline) {
-        const download = messagesDownload(context, example.id);
+      const tooLarge = (sizeBytes: number) => {
+        const download = messagesDownload(context, example.id, format);
         return toolResult(
-          {
-            example_id: example.id,
-            inline: false,
-            size_bytes: messages.sizeBytes,
-            limit_bytes: MAX_INLINE_MESSAGES_BYTES,
-            download,
-          },
-          `The messages are ${messages.sizeBytes} bytes, over the ${MAX_INLINE_MESSAGES_BYTES}-byte inline limit. ` +
+          { example_id: example.id, format, inline: false, size_bytes: sizeBytes, limit_bytes: MAX_INLINE_MESSAGES_BYTES, download },
+          `The messages are ${sizeBytes} bytes, over the ${MAX_INLINE_MESSAGES_BYTES}-byte inline limit. ` +
             `Download them with GET ${download.url} and your API key in the X-API-Key header.`,
         );
+      };
+      if (format !== 'raw') {
+        const line = await formatExampleMessages(db, blobs, example, format);
+        const sizeBytes = Buffer.byteLength(line);
+        if (sizeBytes > MAX_INLINE_MESSAGES_BYTES) return tooLarge(sizeBytes);
+        return toolResult({ example_id: example.id, format, inline: true, size_bytes: sizeBytes, record: JSON.parse(line) as unknown });
       }
+      const messages = await readMessagesInline(blobs, example.id);
+      if (!messages.inline) return tooLarge(messages.sizeBytes);
       const lines = parseJsonLines(messages.text);
       return toolResult({
         example_id: example.id,
+        format,
         inline: true,
         size_bytes: messages.sizeBytes,
         line_count: lines.length,

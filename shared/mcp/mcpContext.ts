@@ -15,6 +15,8 @@ export interface McpRequestContext {
   blobs: BlobServiceClient;
   /** The `example-jobs` queue, for the job of a new example. */
   exampleJobs: QueueClient;
+  /** The `dataset-builds` queue, for the build of a new dataset. */
+  datasetBuilds: QueueClient;
   auth: AuthContext;
   /** The origin the API answers on (`http://127.0.0.1:7071`), for links back to its REST endpoints. */
   apiBaseUrl: string;

@@ -110,6 +110,7 @@ const TAGS = [
   { name: 'Action-tool maps', description: 'Catalog: how a suite\'s actions map onto a server\'s tools.' },
   { name: 'Models', description: 'Catalog: the models examples can be generated with.' },
   { name: 'Examples', description: 'Training examples: requests, status and messages.' },
+  { name: 'Datasets', description: 'Many completed examples in one fine-tuning format, built in the background.' },
   { name: 'Pipelines', description: 'The pipelines service reports results here.' },
   { name: 'Users', description: 'Registration and the current user.' },
   { name: 'API keys', description: 'Create, list and revoke keys.' },

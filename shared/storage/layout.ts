@@ -9,9 +9,12 @@ export const UPLOADS_CONTAINER = 'uploads';
 export const SESSIONS_CONTAINER = 'sessions';
 export const EXAMPLES_CONTAINER = 'examples';
 export const EXAMPLE_JOBS_QUEUE = 'example-jobs';
+export const DATASETS_CONTAINER = 'datasets';
+/** Messages `{ dataset_id }`: a queue-triggered function builds the dataset. */
+export const DATASET_BUILDS_QUEUE = 'dataset-builds';
 
 /**
- * Creates the containers and queue if missing. In Azure the infra creates them; locally the host calls this at
+ * Creates the containers and queues if missing. In Azure the infra creates them; locally the host calls this at
  * start so that a fresh Azurite is usable.
  */
 export async function ensureStorageLayout(blobs: BlobServiceClient, queues: QueueServiceClient): Promise<void> {
@@ -19,6 +22,8 @@ export async function ensureStorageLayout(blobs: BlobServiceClient, queues: Queu
     blobs.getContainerClient(UPLOADS_CONTAINER).createIfNotExists(),
     blobs.getContainerClient(SESSIONS_CONTAINER).createIfNotExists(),
     blobs.getContainerClient(EXAMPLES_CONTAINER).createIfNotExists(),
+    blobs.getContainerClient(DATASETS_CONTAINER).createIfNotExists(),
     queues.getQueueClient(EXAMPLE_JOBS_QUEUE).createIfNotExists(),
+    queues.getQueueClient(DATASET_BUILDS_QUEUE).createIfNotExists(),
   ]);
 }
