@@ -1,4 +1,6 @@
 import { authenticateRequest } from '../shared/auth/authenticate.js';
+import { getStripe } from '../shared/billing/stripeClient.js';
+import { getConfig } from '../shared/config.js';
 import { getDb } from '../shared/db/index.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { jsonResponse } from '../shared/http/responses.js';
@@ -25,7 +27,7 @@ defineRoute({
     'list_examples, get_example, create_example, get_example_messages, get_usage; resource template ' +
     '`tracepipe://examples/{id}/messages`. The tools follow the REST rules: your own data only, the key\'s suite ' +
     'restriction, and the per-key rate limits (each POST counts once; create_session also counts against the ' +
-    'session-creation limit). A failed operation is a tool result with `isError: true` and ' +
+    'session-creation limit); create_session and create_example are billed (payment_required as over REST). A failed operation is a tool result with `isError: true` and ' +
     '`structuredContent.error` in the API\'s error shape, not an HTTP error. Transport refusals (malformed ' +
     `JSON-RPC 400, missing Accept 406, body over ${MAX_MCP_REQUEST_BYTES} bytes 413, not JSON 415) are JSON-RPC errors.`,
   auth: 'apiKey',
@@ -51,6 +53,7 @@ defineRoute({
       countAgainst: async (bucket) => {
         await authenticateRequest(request, bucket);
       },
+      costCheck: { db: getDb(), config: getConfig(), stripe: getStripe() },
       log: { warn: (...args) => context.warn(...args), error: (...args) => context.error(...args) },
     });
     return serveMcpPost(request, server, (error) => context.warn('MCP transport:', error.message));

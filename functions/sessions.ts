@@ -33,9 +33,11 @@ defineRoute({
     'default). **multipart/form-data** with `suite_id`, `description`? and the file `input_events`, in any order: ' +
     'the file is streamed to storage (at most 100 MiB by default, else 413 and nothing is kept) and the session ' +
     'answers 201 as `processing`. Either way the upload is then indexed and the session becomes `ready` or ' +
-    '`invalid`. A suite that does not exist is a 422 naming suite_id; one the key is not limited to is a 403.',
+    '`invalid`. A suite that does not exist is a 422 naming suite_id; one the key is not limited to is a 403. ' +
+    'Storage is billed: with billing on, 402 `payment_required` unless the account may incur cost now.',
   auth: 'apiKey',
   rateLimit: 'session_create',
+  billable: true,
   responses: {
     201: {
       description: 'The session: with `upload` for the JSON form; `processing` for the multipart form.',

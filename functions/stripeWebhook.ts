@@ -20,8 +20,12 @@ defineRoute({
   description:
     'For Stripe only: events signed with the endpoint\'s secret (`Stripe-Signature` header, checked on the raw ' +
     'body; 400 and no change if it does not match). Handles `setup_intent.succeeded` (the card becomes the ' +
-    'default payment method) and `invoice.*` (the local copy of invoices). Repeated and out-of-order deliveries ' +
-    'are harmless. 503 while webhooks are not configured here, so that Stripe retries.',
+    'customer\'s default payment method, and the user is subscribed), `customer.updated` (the default payment ' +
+    'method), `customer.subscription.*` (the local copy of subscriptions, read afresh from Stripe) and ' +
+    '`invoice.*` (the local copy of invoices); and, from an event destination of thin events signed with ' +
+    'STRIPE_EVENTS_WEBHOOK_SECRET, `v1.billing.meter.error_report_triggered` (usage Stripe refused after ' +
+    'accepting it goes back to the sync). Repeated and out-of-order deliveries are harmless. 503 while webhooks ' +
+    'are not configured here, so that Stripe retries.',
   auth: 'public',
   responses: { 200: { description: 'Received.', schema: StripeWebhookAckSchema } },
   errors: ['bad_request'],
@@ -34,7 +38,13 @@ defineRoute({
   handler: async ({ request }) => {
     const config = getConfig();
     const result = await handleStripeWebhook(
-      { db: getDb(), stripe: getStripe(), webhookSecret: config.stripe?.webhookSecret, billing: config.billing },
+      {
+        db: getDb(),
+        stripe: getStripe(),
+        webhookSecret: config.stripe?.webhookSecret,
+        eventsWebhookSecret: config.stripe?.eventsWebhookSecret,
+        billing: config.billing,
+      },
       await request.text(),
       request.headers.get('stripe-signature'),
     );

@@ -5,6 +5,7 @@ import * as sessionsAndExamples from './0003_sessions_and_examples.js';
 import * as usageAndBilling from './0004_usage_and_billing.js';
 import * as billingMetering from './0005_billing_metering.js';
 import * as a2p from './0006_a2p.js';
+import * as billingTrust from './0009_billing_trust.js';
 
 /**
  * Every migration, by name, in the order they apply. A static list rather than Kysely's FileMigrationProvider so
@@ -18,4 +19,5 @@ export const migrations: Record<string, Migration> = {
   '0004_usage_and_billing': usageAndBilling,
   '0005_billing_metering': billingMetering,
   '0006_a2p': a2p,
+  '0009_billing_trust': billingTrust,
 };

@@ -32,6 +32,7 @@ const ALL_MIGRATIONS = [
   '0004_usage_and_billing',
   '0005_billing_metering',
   '0006_a2p',
+  '0009_billing_trust',
 ];
 const LATEST = ALL_MIGRATIONS[ALL_MIGRATIONS.length - 1] as string;
 const BEFORE_LATEST = ALL_MIGRATIONS[ALL_MIGRATIONS.length - 2] as string;
@@ -54,6 +55,20 @@ const TABLES_BY_MIGRATION: Record<string, string[]> = {
   '0004_usage_and_billing': ['invoices', 'storage_samples', 'stripe_webhook_events', 'token_usage'],
   '0005_billing_metering': ['example_storage_totals', 'stripe_sync_runs', 'token_usage_daily'],
   '0006_a2p': ['a2p_requests', 'a2p_tasks'],
+  '0009_billing_trust': [
+    'billing_period_closes',
+    'billing_subscriptions',
+    'storage_listings',
+    'storage_sampler_state',
+    'stored_objects',
+    'stripe_meter_error_reports',
+    'stripe_price_meters',
+  ],
+};
+
+/** Tables a later migration drops (0009 replaces example_storage_totals with the storage ledger). */
+const DROPPED_BY_MIGRATION: Record<string, string[]> = {
+  '0009_billing_trust': ['example_storage_totals'],
 };
 
 const ENUM_TYPES: Record<string, readonly string[]> = {
@@ -65,8 +80,11 @@ const ENUM_TYPES: Record<string, readonly string[]> = {
 };
 
 function tablesUpTo(lastMigration: string): string[] {
-  return ALL_MIGRATIONS.slice(0, ALL_MIGRATIONS.indexOf(lastMigration) + 1)
+  const applied = ALL_MIGRATIONS.slice(0, ALL_MIGRATIONS.indexOf(lastMigration) + 1);
+  const dropped = new Set(applied.flatMap((name) => DROPPED_BY_MIGRATION[name] ?? []));
+  return applied
     .flatMap((name) => TABLES_BY_MIGRATION[name] ?? [])
+    .filter((table) => !dropped.has(table))
     .sort();
 }
 

@@ -11,44 +11,17 @@ export interface UsageWindow {
   end: Date;
 }
 
-export interface UsageScalars {
-  sampledByteHours: number;
-  lastSampleHour: Date | null;
-  userCreatedAt: Date | null;
-  sessionBytes: number;
-  exampleBytes: number;
-  sessionsUploaded: number;
-  examplesGenerated: number;
-}
-
 function suiteFilter(column: string, suiteIds: string[] | null) {
   return suiteIds === null ? sql`true` : sql`${sql.ref(column)} = any(${suiteIds}::uuid[])`;
 }
 
-/**
- * Everything but tokens in one round trip. Each part reads an index and a bounded number of rows: at most ~744
- * hourly samples, the user's sessions through a covering index, and two counts that are index-only scans of the
- * partial indexes of migration 0005.
- */
-export async function readUsageScalars(db: Db, window: UsageWindow): Promise<UsageScalars> {
+const DAY_MS = 86_400_000;
+
+/** Sessions uploaded and examples completed in the window: index-only scans of the partial indexes of 0005. */
+export async function readActivityCounts(db: Db, window: UsageWindow): Promise<{ sessionsUploaded: number; examplesGenerated: number }> {
   const { userId, start, end } = window;
-  const { rows } = await sql<{
-    sampled_byte_hours: number;
-    last_sample_hour: Date | null;
-    user_created_at: Date | null;
-    session_bytes: number;
-    example_bytes: number;
-    sessions_uploaded: number;
-    examples_generated: number;
-  }>`
+  const { rows } = await sql<{ sessions_uploaded: number; examples_generated: number }>`
     select
-      (select coalesce(sum(bytes), 0)::bigint from storage_samples
-        where user_id = ${userId} and hour >= ${start} and hour < ${end}) as sampled_byte_hours,
-      (select max(hour) from storage_samples where user_id = ${userId}) as last_sample_hour,
-      (select created_at from users where id = ${userId}) as user_created_at,
-      (select coalesce(sum(size_bytes), 0)::bigint from sessions
-        where user_id = ${userId} and size_bytes is not null) as session_bytes,
-      (select coalesce(sum(bytes), 0)::bigint from example_storage_totals where user_id = ${userId}) as example_bytes,
       (select count(*) from sessions
         where user_id = ${userId} and status <> 'awaiting_upload' and created_at >= ${start} and created_at < ${end}
           and ${suiteFilter('suite_id', window.suiteIds)}) as sessions_uploaded,
@@ -56,16 +29,7 @@ export async function readUsageScalars(db: Db, window: UsageWindow): Promise<Usa
         where user_id = ${userId} and status = 'COMPLETED' and completed_at >= ${start} and completed_at < ${end}
           and ${suiteFilter('suite_id', window.suiteIds)}) as examples_generated`.execute(db);
   const row = rows[0];
-  if (!row) throw new Error('usage scalars: no row');
-  return {
-    sampledByteHours: row.sampled_byte_hours,
-    lastSampleHour: row.last_sample_hour,
-    userCreatedAt: row.user_created_at,
-    sessionBytes: row.session_bytes,
-    exampleBytes: row.example_bytes,
-    sessionsUploaded: row.sessions_uploaded,
-    examplesGenerated: row.examples_generated,
-  };
+  return { sessionsUploaded: Number(row?.sessions_uploaded ?? 0), examplesGenerated: Number(row?.examples_generated ?? 0) };
 }
 
 /** Tokens by model from the daily rollup: at most ~31 rows per suite and model, never the usage rows themselves. */
@@ -84,6 +48,125 @@ export async function readTokensByModel(
     group by m.provider, m.name
     order by m.provider, m.name`.execute(db);
   return rows;
+}
+
+/**
+ * Tokens used in [from, to) (any instants): whole days from the rollup, the partial days at either end from the
+ * usage rows (one user, at most a day each, through token_usage_user_recorded_at_idx).
+ */
+export async function readTokensBetween(db: Db, window: Omit<UsageWindow, 'start' | 'end'>, from: Date, to: Date): Promise<number> {
+  if (from >= to) return 0;
+  const firstWholeDay = new Date(Math.ceil(from.getTime() / DAY_MS) * DAY_MS);
+  const endWholeDay = new Date(Math.floor(to.getTime() / DAY_MS) * DAY_MS);
+  const direct = (a: Date, b: Date) => sql`
+    select coalesce(sum(input_tokens + output_tokens), 0)::bigint as tokens from token_usage
+    where user_id = ${window.userId} and recorded_at >= ${a} and recorded_at < ${b} and ${suiteFilter('suite_id', window.suiteIds)}`;
+  if (firstWholeDay >= endWholeDay) {
+    const { rows } = await sql<{ tokens: number }>`${direct(from, to)}`.execute(db);
+    return Number(rows[0]?.tokens ?? 0);
+  }
+  const { rows } = await sql<{ tokens: number }>`
+    select
+      (select coalesce(sum(input_tokens + output_tokens), 0)::bigint from token_usage_daily
+        where user_id = ${window.userId} and day >= ${firstWholeDay.toISOString().slice(0, 10)}::date
+          and day < ${endWholeDay.toISOString().slice(0, 10)}::date and ${suiteFilter('suite_id', window.suiteIds)})
+      + (${direct(from, firstWholeDay)}) + (${direct(endWholeDay, to)}) as tokens`.execute(db);
+  return Number(rows[0]?.tokens ?? 0);
+}
+
+export interface UsageRowState {
+  /** When the usage happened. */
+  occurredAt: Date;
+  /** Tokens, or bytes (storage). */
+  amount: number;
+  /** The timestamp it was (or is to be) sent with, when not its own (carried). */
+  carriedTo: Date | null;
+  sent: boolean;
+  failed: boolean;
+  attempted: boolean;
+  resolution: string | null;
+}
+
+/**
+ * The token rows whose billing is not simply "in the period of their time": carried into another period, failed,
+ * or not sent yet (their period is decided when they are). For the current month (`pendingOfEarlierMonths`),
+ * unsent rows of earlier months too, since they are carried into it. Few rows, each through a partial index.
+ */
+export async function readTokenExceptions(db: Db, window: UsageWindow, pendingOfEarlierMonths: boolean): Promise<UsageRowState[]> {
+  const { userId, start, end } = window;
+  const suites = suiteFilter('suite_id', window.suiteIds);
+  const { rows } = await sql<{
+    recorded_at: Date;
+    tokens: number;
+    stripe_timestamp: Date | null;
+    sent: boolean;
+    failed: boolean;
+    attempted: boolean;
+    stripe_resolution: string | null;
+  }>`
+    with rows as (
+      select id from token_usage
+        where user_id = ${userId} and stripe_timestamp is not null and ${suites}
+          and ((stripe_timestamp >= ${start} and stripe_timestamp < ${end}) or (recorded_at >= ${start} and recorded_at < ${end}))
+      union
+      select id from token_usage
+        where user_id = ${userId} and stripe_failed_at is not null and recorded_at >= ${start} and recorded_at < ${end} and ${suites}
+      union
+      select id from token_usage
+        where user_id = ${userId} and stripe_sent_at is null and stripe_failed_at is null and recorded_at < ${end}
+          and ${pendingOfEarlierMonths ? sql`true` : sql`recorded_at >= ${start}`} and ${suites}
+    )
+    select t.recorded_at, (t.input_tokens + t.output_tokens)::bigint as tokens, t.stripe_timestamp,
+      t.stripe_sent_at is not null as sent, t.stripe_failed_at is not null as failed,
+      t.stripe_attempted_at is not null as attempted, t.stripe_resolution
+    from rows join token_usage t using (id)`.execute(db);
+  return rows.map((row) => ({
+    occurredAt: row.recorded_at,
+    amount: Number(row.tokens),
+    carriedTo: row.stripe_timestamp,
+    sent: row.sent,
+    failed: row.failed,
+    attempted: row.attempted,
+    resolution: row.stripe_resolution,
+  }));
+}
+
+/**
+ * Storage samples that bear on the window: those of its hours, those carried into it, and (current month)
+ * unsent ones of earlier hours, which will be. At most ~744 a month per user, through (user_id, hour).
+ */
+export async function readStorageSamples(db: Db, userId: string, window: { start: Date; end: Date }, pendingOfEarlierMonths: boolean): Promise<UsageRowState[]> {
+  const { start, end } = window;
+  const { rows } = await sql<{
+    hour: Date;
+    bytes: number;
+    stripe_timestamp: Date | null;
+    sent: boolean;
+    failed: boolean;
+    attempted: boolean;
+    stripe_resolution: string | null;
+  }>`
+    with rows as (
+      select id from storage_samples where user_id = ${userId} and hour >= ${start} and hour < ${end}
+      union
+      select id from storage_samples where user_id = ${userId} and stripe_timestamp >= ${start} and stripe_timestamp < ${end}
+      union
+      select id from storage_samples
+        where user_id = ${userId} and ${pendingOfEarlierMonths} and hour < ${start}
+          and stripe_sent_at is null and stripe_failed_at is null
+    )
+    select s.hour, s.bytes, s.stripe_timestamp, s.stripe_sent_at is not null as sent, s.stripe_failed_at is not null as failed,
+      s.stripe_attempted_at is not null as attempted, s.stripe_resolution
+    from rows join storage_samples s using (id)`.execute(db);
+  return rows.map((row) => ({
+    occurredAt: row.hour,
+    amount: Number(row.bytes),
+    carriedTo: row.stripe_timestamp,
+    sent: row.sent,
+    failed: row.failed,
+    attempted: row.attempted,
+    resolution: row.stripe_resolution,
+  }));
 }
 
 export async function suiteExists(db: Db, suiteId: string): Promise<boolean> {

@@ -9,6 +9,10 @@ import {
 } from '../auth/authenticate.js';
 import type { EntraIdentity } from '../auth/entraTokens.js';
 import type { RateLimitBucket } from '../auth/rateLimitBuckets.js';
+import { assertMayIncurCost } from '../billing/costPermission.js';
+import { getStripe } from '../billing/stripeClient.js';
+import { getConfig } from '../config.js';
+import { getDb } from '../db/index.js';
 import type { ApiKeyScope } from '../db/schema.js';
 import { ApiError, ERROR_STATUS, type ErrorCode } from '../errors/apiError.js';
 import { API_KEY_SECURITY, BEARER_SECURITY, ErrorSchema, openApiRegistry } from '../openapi/registry.js';
@@ -51,6 +55,11 @@ export interface RouteDefinition<P extends Schema, Q extends Schema, B extends S
   scope?: ApiKeyScope;
   /** The per-key rate limit this operation counts against; `default` unless said. */
   rateLimit?: RateLimitBucket;
+  /**
+   * The operation costs money (storage, tokens): before the handler runs, the caller must be allowed to incur
+   * cost now (shared/billing/costPermission.ts), else 402 `payment_required`. Only with `auth: 'apiKey'`.
+   */
+  billable?: boolean;
   params?: P;
   query?: Q;
   /** A JSON body schema. Routes with other bodies (multipart) read `request` themselves and pass none. */
@@ -80,6 +89,9 @@ const ERROR_DESCRIPTIONS: Record<ErrorCode, string> = {
   conflict: 'The resource is in the wrong state for this, or is still referenced.',
   payload_too_large: 'The body is over the limit.',
   validation_error: 'Well-formed but invalid values; `details.fields` names them.',
+  payment_required:
+    'Billing is on and the account may not incur cost now: no payment method, no active subscription, or a ' +
+    'failed payment past its grace period (`details.reason`).',
   rate_limited: 'Over the key\'s rate; retry after `Retry-After` seconds.',
   internal_error: 'A bug on our side; the request id is in `details`.',
   unavailable: 'A dependency (database, storage, Stripe) is down; retry later.',
@@ -90,6 +102,7 @@ function documentedErrors(definition: RouteDefinition<Schema, Schema, Schema, Au
   if (definition.auth !== 'public') codes.add('unauthorized');
   if (definition.auth === 'apiKey') codes.add('rate_limited');
   if (definition.scope) codes.add('forbidden');
+  if (definition.billable) codes.add('payment_required');
   if (definition.body) codes.add('bad_request');
   if (definition.body || definition.query || definition.params) codes.add('validation_error');
   codes.add('unavailable');
@@ -180,6 +193,9 @@ export function defineRoute<
         const body = definition.body
           ? validateInput(definition.body, await readJsonBody(request, { optional: definition.bodyOptional }), 'body')
           : undefined;
+        if (definition.billable && auth !== null && 'userId' in auth) {
+          await assertMayIncurCost({ db: getDb(), config: getConfig(), stripe: getStripe() }, auth.userId);
+        }
         response = await definition.handler({
           params: params as Infer<P>,
           query: query as Infer<Q>,
