@@ -1,7 +1,6 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import type Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { generateApiKeySecret, hashApiKeySecret, maskApiKeySecret } from '../shared/auth/apiKeySecret.js';
 import { closeBillingPeriods } from '../shared/billing/periodClose.js';
 import { sampleStorage } from '../shared/billing/storageSampler.js';
 import { createStripeClient } from '../shared/billing/stripeClient.js';
@@ -9,7 +8,18 @@ import { syncUsageToStripe } from '../shared/billing/stripeSync.js';
 import { getMonthlyUsage } from '../shared/billing/usageService.js';
 import { loadConfig, type Config } from '../shared/config.js';
 import { SESSIONS_CONTAINER } from '../shared/storage/layout.js';
-import { addCompletedExample, addSession, addUser, createUsageFixture, startBillingApi, TEST_METER_EVENTS, type BillingApi, type UsageFixture } from './support/billingFixtures.js';
+import {
+  addApiKey,
+  addCardThroughApi,
+  addCompletedExample,
+  addSession,
+  addUser,
+  createUsageFixture,
+  startBillingApi,
+  TEST_METER_EVENTS,
+  type BillingApi,
+  type UsageFixture,
+} from './support/billingFixtures.js';
 import { callApi } from './support/http.js';
 
 /*
@@ -72,22 +82,12 @@ function at(day: number, hour = 0, minute = 0): Date {
   return new Date(Date.UTC(monthStart.getUTCFullYear(), monthStart.getUTCMonth(), day, hour, minute));
 }
 
-async function keyFor(userId: string): Promise<string> {
-  const key = generateApiKeySecret();
-  await api.db
-    .insertInto('api_keys')
-    .values({ user_id: userId, prefix: maskApiKeySecret(key), key_hash: hashApiKeySecret(key, inject('apiKeyHmacSecret')) })
-    .execute();
-  return key;
+function keyFor(userId: string): Promise<string> {
+  return addApiKey(api.db, userId, inject('apiKeyHmacSecret'));
 }
 
-async function addCard(key: string, options: { declines?: boolean } = {}): Promise<string> {
-  const intent = await callApi('/v1/billing/setup-intent', { method: 'POST', key, baseUrl: url });
-  expect(intent.status).toBe(201);
-  const setupIntentId = (intent.json as { client_secret: string }).client_secret.split('_secret_')[0]!;
-  const paymentMethod = await api.fake.confirmSetupIntent(setupIntentId, options);
-  await api.fake.flushWebhooks();
-  return paymentMethod;
+function addCard(key: string, options: { declines?: boolean } = {}): Promise<string> {
+  return addCardThroughApi(api, key, options);
 }
 
 function runSampler(now: Date) {

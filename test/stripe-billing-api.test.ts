@@ -2,10 +2,18 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import Stripe from 'stripe';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { generateApiKeySecret, hashApiKeySecret, maskApiKeySecret } from '../shared/auth/apiKeySecret.js';
 import { createStripeClient } from '../shared/billing/stripeClient.js';
 import { signEntraToken } from './support/fakeEntra.js';
-import { addUser, createUsageFixture, invokeTimer, startBillingApi, type BillingApi, type UsageFixture } from './support/billingFixtures.js';
+import {
+  addApiKey,
+  addCardThroughApi,
+  addUser,
+  createUsageFixture,
+  invokeTimer,
+  startBillingApi,
+  type BillingApi,
+  type UsageFixture,
+} from './support/billingFixtures.js';
 import { signStripeEvent } from './support/fakeStripe.js';
 import { callApi } from './support/http.js';
 
@@ -35,13 +43,8 @@ afterAll(async () => {
   await api?.close();
 });
 
-async function keyFor(userId: string): Promise<string> {
-  const key = generateApiKeySecret();
-  await api.db
-    .insertInto('api_keys')
-    .values({ user_id: userId, prefix: maskApiKeySecret(key), key_hash: hashApiKeySecret(key, inject('apiKeyHmacSecret')) })
-    .execute();
-  return key;
+function keyFor(userId: string): Promise<string> {
+  return addApiKey(api.db, userId, inject('apiKeyHmacSecret'));
 }
 
 async function customerUser(): Promise<{ userId: string; customerId: string; key: string }> {
@@ -225,14 +228,8 @@ async function subscribedUser(): Promise<{ userId: string; customerId: string; k
   return { userId, customerId, key, paymentMethod, subscriptionId: subscription!.id };
 }
 
-/** Adds a card through the API and Stripe.js's confirmation; answers the payment method. */
-async function addCard(key: string, options: { declines?: boolean } = {}): Promise<string> {
-  const intent = await callApi('/v1/billing/setup-intent', { method: 'POST', key, baseUrl: url });
-  expect(intent.status).toBe(201);
-  const setupIntentId = (intent.json as { client_secret: string }).client_secret.split('_secret_')[0]!;
-  const paymentMethod = await api.fake.confirmSetupIntent(setupIntentId, options);
-  await api.fake.flushWebhooks();
-  return paymentMethod;
+function addCard(key: string, options: { declines?: boolean } = {}): Promise<string> {
+  return addCardThroughApi(api, key, options);
 }
 
 function createSession(key: string, options: { bearer?: string; baseUrl?: string } = {}) {

@@ -87,6 +87,30 @@ export interface UsageRowState {
   resolution: string | null;
 }
 
+/** Where the sync stands with a row, the same columns in both tables. */
+interface SyncState {
+  stripe_timestamp: Date | null;
+  sent: boolean;
+  failed: boolean;
+  attempted: boolean;
+  stripe_resolution: string | null;
+}
+
+const SYNC_STATE = sql`t.stripe_timestamp, t.stripe_sent_at is not null as sent, t.stripe_failed_at is not null as failed,
+  t.stripe_attempted_at is not null as attempted, t.stripe_resolution`;
+
+function rowState(row: SyncState, occurredAt: Date, amount: number): UsageRowState {
+  return {
+    occurredAt,
+    amount,
+    carriedTo: row.stripe_timestamp,
+    sent: row.sent,
+    failed: row.failed,
+    attempted: row.attempted,
+    resolution: row.stripe_resolution,
+  };
+}
+
 /**
  * The token rows whose billing is not simply "in the period of their time": carried into another period, failed,
  * or not sent yet (their period is decided when they are). For the current month (`pendingOfEarlierMonths`),
@@ -95,15 +119,7 @@ export interface UsageRowState {
 export async function readTokenExceptions(db: Db, window: UsageWindow, pendingOfEarlierMonths: boolean): Promise<UsageRowState[]> {
   const { userId, start, end } = window;
   const suites = suiteFilter('suite_id', window.suiteIds);
-  const { rows } = await sql<{
-    recorded_at: Date;
-    tokens: number;
-    stripe_timestamp: Date | null;
-    sent: boolean;
-    failed: boolean;
-    attempted: boolean;
-    stripe_resolution: string | null;
-  }>`
+  const { rows } = await sql<SyncState & { recorded_at: Date; tokens: number }>`
     with rows as (
       select id from token_usage
         where user_id = ${userId} and stripe_timestamp is not null and ${suites}
@@ -116,19 +132,9 @@ export async function readTokenExceptions(db: Db, window: UsageWindow, pendingOf
         where user_id = ${userId} and stripe_sent_at is null and stripe_failed_at is null and recorded_at < ${end}
           and ${pendingOfEarlierMonths ? sql`true` : sql`recorded_at >= ${start}`} and ${suites}
     )
-    select t.recorded_at, (t.input_tokens + t.output_tokens)::bigint as tokens, t.stripe_timestamp,
-      t.stripe_sent_at is not null as sent, t.stripe_failed_at is not null as failed,
-      t.stripe_attempted_at is not null as attempted, t.stripe_resolution
+    select t.recorded_at, (t.input_tokens + t.output_tokens)::bigint as tokens, ${SYNC_STATE}
     from rows join token_usage t using (id)`.execute(db);
-  return rows.map((row) => ({
-    occurredAt: row.recorded_at,
-    amount: Number(row.tokens),
-    carriedTo: row.stripe_timestamp,
-    sent: row.sent,
-    failed: row.failed,
-    attempted: row.attempted,
-    resolution: row.stripe_resolution,
-  }));
+  return rows.map((row) => rowState(row, row.recorded_at, Number(row.tokens)));
 }
 
 /**
@@ -137,15 +143,7 @@ export async function readTokenExceptions(db: Db, window: UsageWindow, pendingOf
  */
 export async function readStorageSamples(db: Db, userId: string, window: { start: Date; end: Date }, pendingOfEarlierMonths: boolean): Promise<UsageRowState[]> {
   const { start, end } = window;
-  const { rows } = await sql<{
-    hour: Date;
-    bytes: number;
-    stripe_timestamp: Date | null;
-    sent: boolean;
-    failed: boolean;
-    attempted: boolean;
-    stripe_resolution: string | null;
-  }>`
+  const { rows } = await sql<SyncState & { hour: Date; bytes: number }>`
     with rows as (
       select id from storage_samples where user_id = ${userId} and hour >= ${start} and hour < ${end}
       union
@@ -155,18 +153,9 @@ export async function readStorageSamples(db: Db, userId: string, window: { start
         where user_id = ${userId} and ${pendingOfEarlierMonths} and hour < ${start}
           and stripe_sent_at is null and stripe_failed_at is null
     )
-    select s.hour, s.bytes, s.stripe_timestamp, s.stripe_sent_at is not null as sent, s.stripe_failed_at is not null as failed,
-      s.stripe_attempted_at is not null as attempted, s.stripe_resolution
-    from rows join storage_samples s using (id)`.execute(db);
-  return rows.map((row) => ({
-    occurredAt: row.hour,
-    amount: Number(row.bytes),
-    carriedTo: row.stripe_timestamp,
-    sent: row.sent,
-    failed: row.failed,
-    attempted: row.attempted,
-    resolution: row.stripe_resolution,
-  }));
+    select t.hour, t.bytes, ${SYNC_STATE}
+    from rows join storage_samples t using (id)`.execute(db);
+  return rows.map((row) => rowState(row, row.hour, Number(row.bytes)));
 }
 
 export async function suiteExists(db: Db, suiteId: string): Promise<boolean> {

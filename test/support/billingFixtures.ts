@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { BlobServiceClient } from '@azure/storage-blob';
 import type { Kysely } from 'kysely';
+import { generateApiKeySecret, hashApiKeySecret, maskApiKeySecret } from '../../shared/auth/apiKeySecret.js';
 import { setUpMeteredPrice } from '../../shared/billing/stripeAccountSetup.js';
 import { createStripeClient } from '../../shared/billing/stripeClient.js';
 import { recordTokenUsage } from '../../shared/billing/tokenUsage.js';
@@ -166,6 +167,35 @@ export async function addSubscription(
     })
     .execute();
   return id;
+}
+
+/** An API key of the user's (all the default scopes), written as the API writes keys. */
+export async function addApiKey(db: Kysely<Database>, userId: string, hmacSecret: string): Promise<string> {
+  const key = generateApiKeySecret();
+  await db.insertInto('api_keys').values({ user_id: userId, prefix: maskApiKeySecret(key), key_hash: hashApiKeySecret(key, hmacSecret) }).execute();
+  return key;
+}
+
+/**
+ * Adds a card the way the storefront does: POST /v1/billing/setup-intent, then Stripe.js confirms it (the fake
+ * attaches the card and sends setup_intent.succeeded to the host). Answers the payment method, once the webhooks
+ * it set off were delivered.
+ */
+export async function addCardThroughApi(
+  api: Pick<BillingApi, 'fake' | 'hosts'>,
+  key: string,
+  options: { declines?: boolean; baseUrl?: string } = {},
+): Promise<string> {
+  const response = await fetch(`${options.baseUrl ?? api.hosts[0]?.url}/v1/billing/setup-intent`, {
+    method: 'POST',
+    headers: { 'X-API-Key': key },
+  });
+  const body = (await response.json()) as { client_secret?: string };
+  if (response.status !== 201 || !body.client_secret) throw new Error(`setup-intent: ${response.status} ${JSON.stringify(body)}`);
+  const setupIntentId = body.client_secret.split('_secret_')[0] as string;
+  const paymentMethod = await api.fake.confirmSetupIntent(setupIntentId, options.declines ? { declines: true } : {});
+  await api.fake.flushWebhooks();
+  return paymentMethod;
 }
 
 /* ---- An API process of a test's own, with Stripe on and pointed at a fake ------------------------------------ */

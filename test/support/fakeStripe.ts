@@ -668,7 +668,9 @@ export async function startFakeStripe(options: { secretKey?: string; meters?: Ar
     const meter = [...meterRecords.values()].find((m) => m.event_name === batch[0]?.eventName);
     const id = `evt_thin_${randomUUID().replace(/-/g, '')}`;
     const created = new Date(now()).toISOString();
-    thinEvents.set(id, {
+    const meterId = meter?.id ?? 'mtr_unknown';
+    // The thin payload names the event; its data comes with GET /v2/core/events/{id}.
+    const notification = {
       id,
       object: 'v2.core.event',
       type: 'v1.billing.meter.error_report_triggered',
@@ -676,18 +678,20 @@ export async function startFakeStripe(options: { secretKey?: string; meters?: Ar
       livemode: false,
       context: null,
       reason: null,
-      related_object: { id: meter?.id ?? 'mtr_unknown', type: 'billing.meter', url: `/v1/billing/meters/${meter?.id ?? 'mtr_unknown'}` },
+      related_object: { id: meterId, type: 'billing.meter', url: `/v1/billing/meters/${meterId}` },
+    };
+    const { code, message, samplesPerReport } = refusal;
+    thinEvents.set(id, {
+      ...notification,
       data: {
         developer_message_summary: `There ${batch.length === 1 ? 'is 1 invalid event' : `are ${batch.length} invalid events`}`,
         reason: {
           error_count: batch.length,
           error_types: [
             {
-              code: refusal.code,
+              code,
               error_count: batch.length,
-              sample_errors: batch
-                .slice(0, refusal.samplesPerReport)
-                .map((event) => ({ error_message: refusal?.message ?? '', request: { identifier: event.identifier } })),
+              sample_errors: batch.slice(0, samplesPerReport).map((event) => ({ error_message: message, request: { identifier: event.identifier } })),
             },
           ],
         },
@@ -695,19 +699,7 @@ export async function startFakeStripe(options: { secretKey?: string; meters?: Ar
         validation_end: created,
       },
     });
-    deliver(
-      {
-        id,
-        object: 'v2.core.event',
-        type: 'v1.billing.meter.error_report_triggered',
-        created,
-        livemode: false,
-        context: null,
-        reason: null,
-        related_object: { id: meter?.id ?? 'mtr_unknown', type: 'billing.meter', url: `/v1/billing/meters/${meter?.id ?? 'mtr_unknown'}` },
-      },
-      true,
-    );
+    deliver(notification, true);
   }
 
   function meterEvent(form: Record<string, unknown>, response: ServerResponse): AcceptedMeterEvent | null {
