@@ -125,8 +125,8 @@ export async function up(db: Kysely<any>): Promise<void> {
         add column stripe_timestamp timestamptz,
         add column stripe_retry_at timestamptz`.execute(db);
   }
-  // The estimate's exceptions: rows carried into another period, failed rows, and (for tokens, whose rollup
-  // does not know Stripe) rows still unsent. Storage reads its at most 744 samples a month directly.
+  // The estimate's exceptions: rows carried into another period, failed rows, and rows still unsent (the
+  // rollup of tokens does not know Stripe; unsent storage of earlier months is carried into the current one).
   await sql`create index token_usage_carried_idx on token_usage (user_id, stripe_timestamp) where stripe_timestamp is not null`.execute(db);
   await sql`create index token_usage_failed_idx on token_usage (user_id, recorded_at) where stripe_failed_at is not null`.execute(db);
   await sql`
@@ -135,6 +135,9 @@ export async function up(db: Kysely<any>): Promise<void> {
   await sql`
     create index storage_samples_carried_idx on storage_samples (user_id, stripe_timestamp)
     where stripe_timestamp is not null`.execute(db);
+  await sql`
+    create index storage_samples_user_pending_idx on storage_samples (user_id, hour)
+    where stripe_sent_at is null and stripe_failed_at is null`.execute(db);
 
   await sql`alter table stripe_sync_runs drop constraint stripe_sync_runs_outcome_known`.execute(db);
   await sql`
@@ -209,6 +212,7 @@ export async function down(db: Kysely<any>): Promise<void> {
       outcome in ('running', 'completed', 'backed_off', 'waiting_for_configuration', 'skipped_locked', 'failed')
     )`.execute(db);
 
+  await sql`drop index storage_samples_user_pending_idx`.execute(db);
   await sql`drop index storage_samples_carried_idx`.execute(db);
   await sql`drop index token_usage_user_pending_idx`.execute(db);
   await sql`drop index token_usage_failed_idx`.execute(db);

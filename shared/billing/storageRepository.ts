@@ -156,38 +156,26 @@ export async function insertHourlySamples(db: Kysely<Database>, lastCompletedHou
   });
 }
 
-/** Where samples end: hours from here on are not sampled yet (null: never sampled). */
-export async function sampledUntil(db: Db): Promise<Date | null> {
-  const row = await db.selectFrom('storage_sampler_state').select('sampled_until').executeTakeFirst();
-  return row?.sampled_until ?? null;
-}
-
 /**
- * Byte-hours of one user for each hour of [from, until) not sampled yet, exactly as the sampler will compute
- * them (the last hour counted up to `until` only): GET /v1/usage adds them to the samples, so that its figure
- * does not jump when the sampler runs.
+ * The hours from where samples end (the sampler's mark, or `floor` if later) up to `until`, with one user's
+ * byte-hours in each, exactly as the sampler will compute them (the last hour counted up to `until` only): an SQL
+ * query of (hour, byte_hours) for GET /v1/usage, which adds them to the samples so that its figure does not jump
+ * when the sampler runs.
  */
-export async function unsampledByteHours(
-  db: Db,
-  userId: string,
-  from: Date,
-  until: Date,
-): Promise<Array<{ hour: Date; byteHours: number }>> {
-  if (from >= until) return [];
-  const { rows } = await sql<{ hour: Date; byte_hours: number }>`
+export function unsampledHoursQuery(userId: string, floor: Date, until: Date) {
+  return sql`
     select h.hour, round(sum(${BYTE_HOURS}))::bigint as byte_hours
     from (select hour, least(hour + interval '1 hour', ${until}::timestamptz) as until
-          from generate_series(${from}::timestamptz, ${until}::timestamptz - interval '1 microsecond', interval '1 hour') as g(hour)) h
+          from generate_series(
+            greatest(coalesce((select sampled_until from storage_sampler_state), ${floor}::timestamptz), ${floor}::timestamptz),
+            ${until}::timestamptz - interval '1 microsecond',
+            interval '1 hour') as g(hour)) h
     join stored_objects o
       on o.user_id = ${userId} and o.stored_from < h.until and (o.stored_until is null or o.stored_until > h.hour)
-    group by h.hour
-    order by h.hour`.execute(db);
-  return rows.map((row) => ({ hour: row.hour, byteHours: row.byte_hours }));
+    group by h.hour`;
 }
 
-/** Bytes a user stores now. */
-export async function currentStoredBytes(db: Db, userId: string): Promise<number> {
-  const { rows } = await sql<{ bytes: number }>`
-    select coalesce(sum(bytes), 0)::bigint as bytes from stored_objects where user_id = ${userId} and stored_until is null`.execute(db);
-  return rows[0]?.bytes ?? 0;
+/** Bytes a user stores now (an SQL scalar). */
+export function storedBytesNow(userId: string) {
+  return sql<number>`(select coalesce(sum(bytes), 0)::bigint from stored_objects where user_id = ${userId} and stored_until is null)`;
 }

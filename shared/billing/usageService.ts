@@ -15,17 +15,8 @@ import {
 import { BILLED_RESOLUTIONS } from './meterEvents.js';
 import { isBillingEnabled } from './paymentMethodRequirement.js';
 import { BYTES_PER_GB, configuredUnitPrices, KB_PER_GB, lineAmount, storageMeterValue } from './pricing.js';
-import { currentStoredBytes, sampledUntil, unsampledByteHours } from './storageRepository.js';
 import { spanOf, subscriptionsOfUser } from './subscriptionRepository.js';
-import {
-  readActivityCounts,
-  readStorageSamples,
-  readTokenExceptions,
-  readTokensBetween,
-  readTokensByModel,
-  suiteExists,
-  type UsageRowState,
-} from './usageRepository.js';
+import { readMonthOfUsage, suiteExists, type UsageRowState } from './usageRepository.js';
 import type { UsageQueryInput, UsageResponse } from './usageSchemas.js';
 
 /*
@@ -39,9 +30,10 @@ import type { UsageQueryInput, UsageResponse } from './usageSchemas.js';
  * whole minor unit per line. So `estimated_cost` is what the invoices of the month will say for the same usage.
  * Without Stripe, the whole month is one period at the configured prices: what the usage would cost.
  *
- * Figures come from aggregates: the daily token rollup (and the usage rows of partial days at a period's edge),
- * at most ~744 storage samples, the rows the sync has not settled simply, and the ledger for the hours not
- * sampled yet (exactly what the sampler will write for them, so the figure does not jump when it runs).
+ * Figures come from aggregates, in two round trips (the subscriptions, then one query for the rest): the daily
+ * token rollup (and the usage rows of partial days at a period's edge), at most ~744 storage samples, the rows
+ * the sync has not settled simply, and the ledger for the hours not sampled yet (exactly what the sampler will
+ * write for them, so the figure does not jump when it runs).
  */
 
 function round6(value: number): number {
@@ -127,28 +119,8 @@ export async function getMonthlyUsage(
   // Unsent rows of earlier months are carried into the period open now (only with billing on).
   const carriesIn = billing && within(month, now);
 
-  const [activity, byModelRows, tokenExceptions, samples, storedBytes, sampled] = await Promise.all([
-    readActivityCounts(db, window),
-    readTokensByModel(db, window),
-    readTokenExceptions(db, window, carriesIn),
-    readStorageSamples(db, auth.userId, month, carriesIn),
-    currentStoredBytes(db, auth.userId),
-    sampledUntil(db),
-  ]);
-  const naturalTokens = await Promise.all(periods.map((period) => readTokensBetween(db, window, period.start, period.end)));
-  const unsampledFrom = new Date(Math.max(sampled?.getTime() ?? month.start.getTime(), month.start.getTime()));
-  const unsampledUntil = new Date(Math.min(now.getTime(), month.end.getTime()));
-  const unsampled = (await unsampledByteHours(db, auth.userId, unsampledFrom, unsampledUntil)).map(
-    (hour): UsageRowState => ({
-      occurredAt: hour.hour,
-      amount: hour.byteHours,
-      carriedTo: null,
-      sent: false,
-      failed: false,
-      attempted: false,
-      resolution: null,
-    }),
-  );
+  const read = await readMonthOfUsage(db, window, { periods, pendingOfEarlierMonths: carriesIn, until: now });
+  const { periodTokens: naturalTokens, tokensByModel: byModelRows, tokenExceptions, storageHours: storageRows } = read;
 
   const byModel: Record<string, number> = {};
   let totalTokens = 0;
@@ -160,7 +132,6 @@ export async function getMonthlyUsage(
 
   const context = { month, periods, spans, now, graceMs };
   const tokens = allocate(tokenExceptions, (row) => row.amount, naturalTokens, { ...context, natural: true });
-  const storageRows = [...samples, ...unsampled];
   const storage = allocate(storageRows, (row) => storageMeterValue(row.amount), periods.map(() => 0), { ...context, natural: false });
 
   const monthByteHours = storageRows.filter((row) => within(month, row.occurredAt)).reduce((sum, row) => sum + row.amount, 0);
@@ -185,12 +156,12 @@ export async function getMonthlyUsage(
     },
     storage: {
       gb_hours: round6(monthByteHours / BYTES_PER_GB),
-      current_gb: round6(storedBytes / BYTES_PER_GB),
+      current_gb: round6(read.storedBytes / BYTES_PER_GB),
       billable_gb_hours: round6(billableKbHours / KB_PER_GB),
       not_billable_gb_hours: round6(storage.lost / KB_PER_GB),
     },
-    sessions_uploaded: activity.sessionsUploaded,
-    examples_generated: activity.examplesGenerated,
+    sessions_uploaded: read.sessionsUploaded,
+    examples_generated: read.examplesGenerated,
     billing: {
       enabled: billing,
       invoice_periods: billing ? periods.map((period) => ({ start: period.start.toISOString(), end: period.end.toISOString() })) : [],
