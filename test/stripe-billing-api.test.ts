@@ -627,6 +627,44 @@ describe('POST /v1/webhooks/stripe', () => {
   });
 });
 
+describe('subscriptions made before anchoring', () => {
+  // Last in the file: it moves the fake's clock to the next month.
+  it('are re-anchored: they end at the next 1st, 00:00 UTC, and an anchored successor bills from that very instant', async () => {
+    const { userId, customerId, key } = await customerUser();
+    const card = api.fake.addPaymentMethod(customerId);
+    await stripe.customers.update(customerId, { invoice_settings: { default_payment_method: card } });
+    await api.db.updateTable('users').set({ default_payment_method_id: card }).where('id', '=', userId).execute();
+    const legacy = await stripe.subscriptions.create({ customer: customerId, items: [{ price: api.prices.tokens }, { price: api.prices.storage }] });
+    await api.fake.flushWebhooks();
+
+    await invokeTimer(api.hosts[0]!, 'reconcileBilling');
+    const now = new Date(api.fake.now());
+    const monthStart = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1));
+    const deadline = Date.now() + 20_000;
+    while ((await mirrorOf(userId))[0]?.cancel_at?.getTime() !== monthStart.getTime()) {
+      if (Date.now() > deadline) throw new Error(`not scheduled:\n${api.hosts[0]!.output().slice(-2000)}`);
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    expect((await createSession(key)).status).toBe(201);
+
+    await api.fake.advanceTo(monthStart.getTime() + 60_000);
+    const subscriptions = api.fake.subscriptionsOf(customerId);
+    expect(subscriptions.map((subscription) => [subscription.id === legacy.id, subscription.status])).toEqual([
+      [true, 'canceled'],
+      [false, 'active'],
+    ]);
+    const successor = subscriptions[1]!;
+    expect(new Date(successor.start * 1000)).toEqual(monthStart);
+    expect(new Date(successor.anchor * 1000)).toEqual(new Date(Date.UTC(monthStart.getUTCFullYear(), monthStart.getUTCMonth() + 1, 1)));
+    // The legacy subscription's last period was invoiced when it ended.
+    expect(api.fake.invoices(customerId).map((invoice) => [invoice.subscription, invoice.periodEnd])).toContainEqual([legacy.id, monthStart.getTime() / 1000]);
+    expect((await mirrorOf(userId)).map((row) => [row.status, row.started_at, row.ended_at])).toEqual([
+      ['canceled', new Date(legacy.start_date * 1000), monthStart],
+      ['active', monthStart, null],
+    ]);
+  });
+});
+
 function invoicesOf(userId: string) {
   return api.db.selectFrom('invoices').select('id').where('user_id', '=', userId).execute();
 }

@@ -6,14 +6,15 @@ import { findUserIdByCustomer } from './billingAccountRepository.js';
 import { markInvoiceDeleted, unsettledInvoiceIds } from './invoiceRepository.js';
 import { storeInvoice } from './invoiceService.js';
 import { callStripe } from './stripeOutage.js';
-import { refreshSubscription, subscribeCustomer } from './subscriptions.js';
+import { refreshSubscription, scheduleReanchor, subscribeCustomer } from './subscriptions.js';
 
 /*
  * The daily reconciliation (`reconcileBilling`): what webhooks missed, read back from Stripe's list APIs. Stripe
  * retries a failed webhook for up to three days (https://docs.stripe.com/webhooks#retries); after an outage longer
  * than that, the local copies would stay wrong for ever without this.
  *
- * - Every subscription (`status=all`) is read into the local copy; a live one keeps no payment method of its own.
+ * - Every subscription (`status=all`) is read into the local copy; a live one keeps no payment method of its own;
+ *   one made before anchoring is set to end at the next 1st and be replaced then by an anchored one.
  * - Users with a card and a customer but no subscription at all are subscribed (a card added before the prices
  *   were configured, or a subscription call that failed).
  * - Invoices created in the last INVOICE_LOOKBACK_DAYS are read into the local copy, and so is every older one
@@ -31,20 +32,23 @@ const DAY_MS = 86_400_000;
 
 export interface ReconcileReport {
   subscriptions_read: number;
+  /** Subscriptions made before anchoring, set to end at the next 1st and be replaced by anchored ones. */
+  reanchoring: number;
   subscribed: number;
   invoices_read: number;
   invoices_written: number;
 }
 
 export async function reconcileBilling(deps: ReconcileDeps, now: Date = new Date()): Promise<ReconcileReport> {
-  const report: ReconcileReport = { subscriptions_read: 0, subscribed: 0, invoices_read: 0, invoices_written: 0 };
+  const report: ReconcileReport = { subscriptions_read: 0, reanchoring: 0, subscribed: 0, invoices_read: 0, invoices_written: 0 };
   const { db, stripe } = deps;
 
   for await (const subscription of stripe.subscriptions.list({ status: 'all', limit: 100 })) {
     const customer = typeof subscription.customer === 'string' ? subscription.customer : subscription.customer.id;
     if (!(await findUserIdByCustomer(db, customer))) continue;
-    await refreshSubscription(deps, subscription.id, now);
+    const stored = await refreshSubscription(deps, subscription.id, now);
     report.subscriptions_read++;
+    if (stored && (await scheduleReanchor(deps, stored, now))) report.reanchoring++;
   }
 
   const unsubscribed = await db

@@ -35,6 +35,14 @@ const ENDED_STATUSES = new Set(['canceled', 'incomplete_expired']);
 
 export const MONTH_START_ANCHOR = { day_of_month: 1, hour: 0, minute: 0, second: 0 } as const;
 
+/** Metadata of a subscription ended on a 1st so that an anchored one replaces it from that instant. */
+const REANCHOR_KEY = 'tracepipe_reanchor';
+
+/** Whether a billing cycle anchor is a 1st of the month, 00:00:00 UTC. */
+export function isMonthStartAnchor(anchor: Date): boolean {
+  return anchor.getUTCDate() === 1 && anchor.getTime() % 86_400_000 === 0;
+}
+
 function idOf(value: string | { id: string } | null | undefined): string | null {
   if (!value) return null;
   return typeof value === 'string' ? value : value.id;
@@ -100,7 +108,10 @@ async function clearOwnPaymentMethod(deps: SubscriptionDeps, subscription: Strip
   await storeSubscription(deps, cleared, userId, now);
 }
 
-/** Reads a subscription from Stripe into the local copy (each subscription event, the reconciliation). */
+/**
+ * Reads a subscription from Stripe into the local copy (each subscription event, the reconciliation). One that
+ * ended to be re-anchored is followed by its anchored successor, backdated to the instant it ended.
+ */
 export async function refreshSubscription(
   deps: SubscriptionDeps,
   subscriptionId: string,
@@ -111,7 +122,31 @@ export async function refreshSubscription(
   if (!userId) return undefined;
   await storeSubscription(deps, subscription, userId, now);
   await clearOwnPaymentMethod(deps, subscription, userId, now);
+  const customer = idOf(subscription.customer);
+  if (ENDED_STATUSES.has(subscription.status) && subscription.metadata?.[REANCHOR_KEY] === 'true' && subscription.ended_at && customer) {
+    await subscribeCustomer(deps, { id: userId, customerId: customer }, now, { backdateTo: new Date(subscription.ended_at * 1000) });
+  }
   return findSubscription(deps.db, subscriptionId);
+}
+
+/**
+ * A live subscription made before anchoring existed (its anchor is not a 1st, 00:00 UTC) is re-anchored: it is set
+ * to end at the next 1st, 00:00 UTC (`cancel_at`, no proration; Stripe invoices its last, partial period then), and
+ * its successor starts at that very instant (`backdate_start_date`), anchored, so no usage falls between the two.
+ * Answers whether it was scheduled now.
+ */
+export async function scheduleReanchor(deps: SubscriptionDeps, row: BillingSubscriptionRow, now: Date): Promise<boolean> {
+  if (row.ended_at !== null || row.cancel_at !== null || isMonthStartAnchor(row.billing_cycle_anchor)) return false;
+  const monthStart = Date.UTC(now.getUTCFullYear(), now.getUTCMonth() + 1, 1) / 1000;
+  const updated = await callStripe(() =>
+    deps.stripe.subscriptions.update(row.stripe_subscription_id, {
+      cancel_at: monthStart,
+      proration_behavior: 'none',
+      metadata: { [REANCHOR_KEY]: 'true' },
+    }),
+  );
+  await storeSubscription(deps, updated, row.user_id, now);
+  return true;
 }
 
 /** Stores every subscription of a customer as Stripe has it; answers the live one, if any. */
@@ -142,6 +177,7 @@ export async function subscribeCustomer(
   deps: SubscriptionDeps,
   user: { id: string; customerId: string },
   now: Date,
+  options: { backdateTo?: Date } = {},
 ): Promise<BillingSubscriptionRow> {
   const { live, lastEnded } = await adoptCustomerSubscriptions(deps, user.id, user.customerId, now);
   let subscription = live;
@@ -155,6 +191,7 @@ export async function subscribeCustomer(
           items: [{ price: tokens }, { price: storage }],
           billing_cycle_anchor_config: MONTH_START_ANCHOR,
           proration_behavior: 'none',
+          ...(options.backdateTo ? { backdate_start_date: Math.floor(options.backdateTo.getTime() / 1000) } : {}),
           metadata: { tracepipe_user_id: user.id },
         },
         { idempotencyKey: `tracepipe-subscription-${user.id}-after-${lastEnded?.id ?? 'none'}` },

@@ -776,10 +776,16 @@ export async function startFakeStripe(options: { secretKey?: string; meters?: Ar
         return null;
       }
     }
-    const start = nowSeconds();
+    // A backdated subscription starts in the past and bills its usage from then (its first period runs from there).
+    const created = nowSeconds();
+    const start = form.backdate_start_date ? Number(form.backdate_start_date) : created;
+    if (start > created) {
+      stripeError(response, 400, { type: 'invalid_request_error', message: 'backdate_start_date must be in the past.', param: 'backdate_start_date' });
+      return null;
+    }
     const config = form.billing_cycle_anchor_config as Record<string, string> | undefined;
     const anchorConfig = config ? Object.fromEntries(Object.entries(config).map(([key, value]) => [key, Number(value)])) : null;
-    const anchor = anchorConfig ? nextAnchor(start, anchorConfig) : start;
+    const anchor = anchorConfig ? nextAnchor(created, anchorConfig) : start;
     const defaultPaymentMethod = typeof form.default_payment_method === 'string' && form.default_payment_method ? form.default_payment_method : null;
     if (defaultPaymentMethod && paymentMethods.get(defaultPaymentMethod)?.customer !== customer.id) {
       stripeError(response, 400, { type: 'invalid_request_error', message: `No such PaymentMethod: '${defaultPaymentMethod}'`, param: 'default_payment_method', code: 'resource_missing' });
@@ -789,7 +795,7 @@ export async function startFakeStripe(options: { secretKey?: string; meters?: Ar
       id: nextId('sub'),
       customer: customer.id as string,
       status: 'active',
-      created: start,
+      created,
       start,
       anchor,
       anchorConfig,
