@@ -50,7 +50,7 @@ export function startOfMonth(time: Date): Date {
   return new Date(Date.UTC(time.getUTCFullYear(), time.getUTCMonth(), 1));
 }
 
-export function startOfNextMonth(time: Date): Date {
+function startOfNextMonth(time: Date): Date {
   return new Date(Date.UTC(time.getUTCFullYear(), time.getUTCMonth() + 1, 1));
 }
 
@@ -66,11 +66,11 @@ export function parseMonth(label: string): Interval | undefined {
   return calendarMonthOf(new Date(Date.UTC(Number(match[1]), Number(match[2]) - 1, 1)));
 }
 
-export function contains(span: SubscriptionSpan, at: Date): boolean {
+function contains(span: SubscriptionSpan, at: Date): boolean {
   return span.startedAt.getTime() <= at.getTime() && (span.endedAt === null || at.getTime() < span.endedAt.getTime());
 }
 
-export function spanAt(spans: readonly SubscriptionSpan[], at: Date): SubscriptionSpan | undefined {
+function spanAt(spans: readonly SubscriptionSpan[], at: Date): SubscriptionSpan | undefined {
   return spans.find((span) => contains(span, at));
 }
 
@@ -83,7 +83,7 @@ export function periodOf(span: SubscriptionSpan, at: Date): Interval {
 }
 
 /** Until when usage of a period can still be sent so that its invoice includes it. */
-export function periodSendDeadline(period: Interval, graceMs: number): Date {
+function periodSendDeadline(period: Interval, graceMs: number): Date {
   return new Date(period.end.getTime() + graceMs - SEND_MARGIN_MS);
 }
 

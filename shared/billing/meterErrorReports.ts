@@ -36,7 +36,7 @@ const ErrorReportData = z.object({
   validation_end: z.string().optional(),
 });
 
-export const METER_ERROR_REPORT = 'v1.billing.meter.error_report_triggered';
+const METER_ERROR_REPORT = 'v1.billing.meter.error_report_triggered';
 
 /** A thin event names itself `v2.core.event`; read before verifying only to pick the secret that verifies it. */
 export function isThinEventBody(rawBody: string): boolean {

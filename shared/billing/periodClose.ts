@@ -51,10 +51,10 @@ export interface PeriodCloseReport {
 }
 
 /** How long Stripe's meter event summaries may lag the events it accepted (they are eventually consistent). */
-export const SUMMARY_SETTLE_MS = 15 * 60_000;
+const SUMMARY_SETTLE_MS = 15 * 60_000;
 
 /** The periods of these subscriptions that ended in (since, now]: at a month start, or at the subscription's end. */
-export function periodsEndedBetween(subscriptions: BillingSubscriptionRow[], since: Date, now: Date): EndedPeriod[] {
+function periodsEndedBetween(subscriptions: BillingSubscriptionRow[], since: Date, now: Date): EndedPeriod[] {
   const periods: EndedPeriod[] = [];
   for (const subscription of subscriptions) {
     const monthStart = startOfMonth(now);

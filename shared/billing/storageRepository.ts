@@ -71,10 +71,11 @@ async function recordListing(db: Db, container: string, listedAt: Date): Promise
  * stored after the listing began may not be in it and are left alone.
  */
 async function closeUnlisted(db: Db, kind: string, present: string[], listedAt: Date, lastSeen: Date | null): Promise<number> {
+  // An anti-join on the listing (hashed), not `<> all(array)`, which compares every row with every element.
   const result = await sql`
-    update stored_objects set stored_until = greatest(stored_from, coalesce(${lastSeen}::timestamptz, stored_from))
-    where kind = ${kind} and stored_until is null and stored_from < ${listedAt}
-      and object_id <> all(${present}::uuid[])`.execute(db);
+    update stored_objects o set stored_until = greatest(o.stored_from, coalesce(${lastSeen}::timestamptz, o.stored_from))
+    where o.kind = ${kind} and o.stored_until is null and o.stored_from < ${listedAt}
+      and not exists (select 1 from unnest(${present}::uuid[]) as p(id) where p.id = o.object_id)`.execute(db);
   return Number(result.numAffectedRows ?? 0n);
 }
 

@@ -26,7 +26,7 @@ export interface SamplerLog {
  * resolved to owners in one query, so memory holds one page and the per-example figures, whatever the number of
  * blobs. Blobs of unknown examples (another database's, or deleted) count for nobody.
  */
-export async function listExampleFiles(db: Kysely<Database>, blobs: BlobServiceClient): Promise<Map<string, ListedExample>> {
+async function listExampleFiles(db: Kysely<Database>, blobs: BlobServiceClient): Promise<Map<string, ListedExample>> {
   const examples = new Map<string, ListedExample>();
   const container = blobs.getContainerClient(EXAMPLES_CONTAINER);
   if (!(await container.exists())) return examples;
@@ -53,7 +53,7 @@ export async function listExampleFiles(db: Kysely<Database>, blobs: BlobServiceC
 }
 
 /** The sessions that have any blob under `sessions/<id>/` (one entry per session, however many files it has). */
-export async function listStoredSessions(blobs: BlobServiceClient): Promise<string[]> {
+async function listStoredSessions(blobs: BlobServiceClient): Promise<string[]> {
   const container = blobs.getContainerClient(SESSIONS_CONTAINER);
   if (!(await container.exists())) return [];
   const ids: string[] = [];

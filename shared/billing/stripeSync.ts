@@ -59,7 +59,7 @@ export const DUPLICATE_WINDOW_MS = 23 * HOUR_MS;
 /** Stripe takes meter events whose timestamp is within the past 35 days; an hour's margin for clocks and the run. */
 export const MAX_EVENT_AGE_MS = 35 * 24 * HOUR_MS - HOUR_MS;
 /** Usage outside every known subscription waits this long (webhooks, the reconciliation) before it is not billable. */
-export const NOT_BILLABLE_AFTER_MS = 24 * HOUR_MS;
+const NOT_BILLABLE_AFTER_MS = 24 * HOUR_MS;
 const BATCH_SIZE = 500;
 
 export interface SyncLog {

@@ -33,13 +33,13 @@ export interface SubscriptionDeps {
 /** Stripe's statuses of a subscription that has ended for good. */
 const ENDED_STATUSES = new Set(['canceled', 'incomplete_expired']);
 
-export const MONTH_START_ANCHOR = { day_of_month: 1, hour: 0, minute: 0, second: 0 } as const;
+const MONTH_START_ANCHOR = { day_of_month: 1, hour: 0, minute: 0, second: 0 } as const;
 
 /** Metadata of a subscription ended on a 1st so that an anchored one replaces it from that instant. */
 const REANCHOR_KEY = 'tracepipe_reanchor';
 
 /** Whether a billing cycle anchor is a 1st of the month, 00:00:00 UTC. */
-export function isMonthStartAnchor(anchor: Date): boolean {
+function isMonthStartAnchor(anchor: Date): boolean {
   return anchor.getUTCDate() === 1 && anchor.getTime() % 86_400_000 === 0;
 }
 
@@ -53,7 +53,7 @@ function toDate(seconds: number | null | undefined): Date | null {
 }
 
 /** The local row for a Stripe subscription, read at `syncedAt`. */
-export function subscriptionRowOf(
+function subscriptionRowOf(
   subscription: Stripe.Subscription,
   userId: string,
   syncedAt: Date,
@@ -86,7 +86,7 @@ export function subscriptionRowOf(
 }
 
 /** Stores Stripe's state of a subscription, its item prices read by meter. */
-export async function storeSubscription(
+async function storeSubscription(
   deps: SubscriptionDeps,
   subscription: Stripe.Subscription,
   userId: string,
