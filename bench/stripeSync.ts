@@ -19,7 +19,8 @@ import { syncUsageToStripe } from '../shared/billing/stripeSync.js';
 import { createDatabase } from '../shared/db/database.js';
 import { migrateToLatest } from '../shared/db/migrator.js';
 import type { Database } from '../shared/db/schema.js';
-import { startFakeStripe, TEST_METER_EVENTS } from '../test/support/fakeStripe.js';
+import { TEST_METER_EVENTS } from '../test/support/billingFixtures.js';
+import { startFakeStripe } from '../test/support/fakeStripe.js';
 import { createBenchDatabase, percentile, projectRoot, spawnBenchHost } from './benchSupport.js';
 
 const CONCURRENCY = 32;
@@ -53,6 +54,11 @@ async function seed(db: Kysely<Database>, counts: { users: number; usageRows: nu
       select 'Bench ' || n, 'bench' || n || '@example.com', 'cus_bench' || lpad(n::text, 8, '0'), 'pm_bench',
              now() - interval '60 days'
       from generate_series(1, ${counts.users}) as n`.execute(db);
+    // Each subscribed since before the usage began, so that every unsent row is billable and sent.
+    await sql`
+      insert into billing_subscriptions (stripe_subscription_id, user_id, status, started_at, billing_cycle_anchor, synced_at)
+      select 'sub_bench' || u.id, u.id, 'active', now() - interval '60 days', now() - interval '60 days', now()
+      from users u`.execute(db);
     await sql`
       insert into sessions (user_id, suite_id, storage_path, status, size_bytes, event_count, sha256)
       select u.id, s.id, 'sessions/' || u.id || '/', 'ready', 50000000 + (random() * 1e9)::bigint, 1000, repeat('a', 64)
@@ -107,12 +113,12 @@ async function measureSync(url: string, fakeUrl: string, secretKey: string) {
     },
   });
   try {
-    const stripe = createStripeClient({ secretKey, webhookSecret: undefined, apiUrl: fakeUrl, timeoutMs: 20_000 }, { retries: 0 });
+    const stripe = createStripeClient({ secretKey, apiUrl: fakeUrl, timeoutMs: 20_000 }, { retries: 0 });
     const started = performance.now();
     const report = await syncUsageToStripe(
       db,
       stripe,
-      { eventNames: TEST_METER_EVENTS, concurrency: CONCURRENCY, timeBudgetMs: 30 * 60_000 },
+      { eventNames: TEST_METER_EVENTS, concurrency: CONCURRENCY, timeBudgetMs: 30 * 60_000, invoiceGraceMs: 3_600_000 },
       { log: () => undefined, warn: console.warn, error: console.error },
     );
     const seconds = (performance.now() - started) / 1000;
@@ -166,6 +172,8 @@ async function startHost(url: string, hmacSecret: string): Promise<{ url: string
     'AzureWebJobs.drainExampleJobOutbox.Disabled': 'true',
     'AzureWebJobs.sampleStorage.Disabled': 'true',
     'AzureWebJobs.syncUsageToStripe.Disabled': 'true',
+    'AzureWebJobs.closeBillingPeriods.Disabled': 'true',
+    'AzureWebJobs.reconcileBilling.Disabled': 'true',
     'AzureWebJobs.purgeRateLimitWindows.Disabled': 'true',
   });
 }

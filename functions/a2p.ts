@@ -10,6 +10,7 @@ import { createA2pRequestHandler } from '../shared/a2p/a2pRequestHandler.js';
 import { A2pRequestBodySchema, A2pResponseBodySchema, AgentCardSchema } from '../shared/a2p/a2pSchemas.js';
 import { A2P_PATH, AGENT_CARD_ROUTE, agentCardJson, buildAgentCard } from '../shared/a2p/agentCard.js';
 import { recordA2pRequest } from '../shared/a2p/auditLog.js';
+import { getStripe } from '../shared/billing/stripeClient.js';
 import { exchangeJsonRpc, JSON_RPC, type JsonRpcExchange } from '../shared/a2p/jsonRpcEndpoint.js';
 import { getConfig } from '../shared/config.js';
 import { getDb } from '../shared/db/index.js';
@@ -110,6 +111,7 @@ function requestHandlerFor(request: HttpRequest, log: (message: string) => void)
     countAgainst: async (bucket: RateLimitBucket) => {
       await authenticateRequest(request, bucket);
     },
+    costCheck: { db: getDb(), config: getConfig(), stripe: getStripe() },
   };
   return createA2pRequestHandler(deps, buildAgentCard(baseUrlOf(request.url), API_VERSION));
 }

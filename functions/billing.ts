@@ -13,8 +13,10 @@ defineRoute({
   summary: 'Start adding a card (Stripe SetupIntent)',
   description:
     'Creates a Stripe SetupIntent for the user\'s Stripe customer and returns its `client_secret` for Stripe ' +
-    'Elements. Once Stripe confirms the card, its webhook makes it the default payment method, and API keys can ' +
-    'be created. No body. 409 (`details.reason: billing_disabled`) when this deployment does not bill; 503 when ' +
+    'Elements. Once Stripe confirms the card, its webhook makes it the customer\'s default payment method (the ' +
+    'one invoices charge), subscribes the user to the metered prices if no subscription runs (the first period ' +
+    'runs to the next 1st, 00:00 UTC; a canceled subscription is renewed this way), and API keys can be ' +
+    'created. No body. 409 (`details.reason: billing_disabled`) when this deployment does not bill; 503 when ' +
     'Stripe is unavailable.',
   auth: 'apiKey',
   responses: { 201: { description: 'The SetupIntent\'s client secret.', schema: SetupIntentSchema } },

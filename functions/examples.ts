@@ -43,8 +43,10 @@ defineRoute({
     '(queue `example-jobs`). Without `action_tool_map_id` the suite\'s only map is used (422 when it has none or ' +
     'several). A session that is not ready is 409. With an `Idempotency-Key` header (1-255 characters), a ' +
     'repeated request answers with the first one\'s example (header `Idempotent-Replayed: true`); the same key ' +
-    'with a different body is 409.',
+    'with a different body is 409. Tokens are billed: with billing on, 402 `payment_required` unless the account ' +
+    'may incur cost now.',
   auth: 'apiKey',
+  billable: true,
   body: CreateExampleBodySchema,
   responses: { 201: { description: 'The example, PENDING.', schema: ExampleSchema } },
   errors: ['not_found', 'conflict'],

@@ -11,8 +11,9 @@ defineRoute({
   tags: ['Billing'],
   summary: 'List invoices',
   description:
-    'The user\'s invoices from the local copy kept from Stripe\'s webhooks, newest billing period first, 12 per ' +
-    'page by default. Amounts are in minor units (cents for usd).',
+    'The user\'s invoices from the local copy kept from Stripe\'s webhooks (and read back from Stripe daily, for ' +
+    'whatever the webhooks missed), newest billing period first, 12 per page by default. Quantities are those of ' +
+    'the token and storage meters; amounts are in minor units (cents for usd). A deleted draft is not listed.',
   auth: 'apiKey',
   query: InvoicesQuery,
   responses: { 200: { description: 'A page of invoices.', schema: InvoicePageSchema } },

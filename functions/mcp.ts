@@ -1,5 +1,7 @@
 import { authenticateRequest } from '../shared/auth/authenticate.js';
 import { ANY_SCOPE } from '../shared/auth/scopes.js';
+import { getStripe } from '../shared/billing/stripeClient.js';
+import { getConfig } from '../shared/config.js';
 import { getDb } from '../shared/db/index.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { readBodyText } from '../shared/http/requestBody.js';
@@ -28,7 +30,8 @@ defineRoute({
     'get_dataset, list_datasets, get_usage; resource template ' +
     '`tracepipe://examples/{id}/messages`. The tools follow the REST rules: your own data only, the key\'s suite ' +
     'restriction, and the per-key rate limits (each POST counts once; create_session also counts against the ' +
-    'session-creation limit). A failed operation is a tool result with `isError: true` and ' +
+    'session-creation limit); create_session and create_example are billed (payment_required as over REST). ' +
+    'A failed operation is a tool result with `isError: true` and ' +
     '`structuredContent.error` in the API\'s error shape, not an HTTP error; a tool the key\'s scopes do not reach ' +
     'is such an error too (`forbidden`). Transport refusals (malformed JSON-RPC 400, missing Accept 406, not JSON ' +
     `415) are JSON-RPC errors; a missing key (401, with \`WWW-Authenticate\` naming X-API-Key) and a body over ` +
@@ -60,6 +63,7 @@ defineRoute({
       countAgainst: async (bucket) => {
         await authenticateRequest(request, bucket);
       },
+      costCheck: { db: getDb(), config: getConfig(), stripe: getStripe() },
       log: { warn: (...args) => context.warn(...args), error: (...args) => context.error(...args) },
     });
     return serveMcpPost(request, body, server, (error) => context.warn('MCP transport:', error.message));

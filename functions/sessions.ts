@@ -45,9 +45,11 @@ defineRoute({
     'screenshots of a bundle stored with a manifest, the original kept when it was not already canonical; the ' +
     'session becomes `ready` or `invalid` (with the reasons by line, event or entry). A bundle\'s unpacked size is ' +
     'held to the same limit as its upload. A suite that does not exist is a 422 naming suite_id; one the key is not ' +
-    'limited to is a 403.',
+    'limited to is a 403. Storage is billed: with billing on, 402 `payment_required` unless the account may incur ' +
+    'cost now.',
   auth: 'apiKey',
   rateLimit: 'session_create',
+  billable: true,
   maxBodyBytes: {
     // The file's own limit (busboy counts it) plus room for the text fields, their part headers and boundaries.
     bytes: () => getConfig().sessions.multipartMaxBytes + MULTIPART_FIELDS_MAX_BYTES,

@@ -26,9 +26,13 @@ defineRoute({
     'For Stripe only: events signed with the endpoint\'s secret (`Stripe-Signature` header, checked on the raw ' +
     `body, its timestamp within ${STRIPE_SIGNATURE_TOLERANCE_SECONDS} s of now either way; a body over ` +
     `${STRIPE_WEBHOOK_MAX_BYTES} bytes is 413 before it is read). A signature that does not match, and a signed ` +
-    'body that is not a Stripe event (`[]`, text with a NUL character), are 400 and change nothing. Handles `setup_intent.succeeded` (the card becomes the ' +
-    'default payment method) and `invoice.*` (the local copy of invoices). Repeated and out-of-order deliveries ' +
-    'are harmless. 503 while webhooks are not configured here, so that Stripe retries.',
+    'body that is not a Stripe event (`[]`, text with a NUL character), are 400 and change nothing. Handles ' +
+    '`setup_intent.succeeded` (the card becomes the customer\'s default payment method, and the user is ' +
+    'subscribed), `customer.updated` (the default payment method), `customer.subscription.*` (the local copy of ' +
+    'subscriptions, read afresh from Stripe) and `invoice.*` (the local copy of invoices); and, from an event ' +
+    'destination of thin events signed with STRIPE_EVENTS_WEBHOOK_SECRET, `v1.billing.meter.error_report_triggered` ' +
+    '(usage Stripe refused after accepting it goes back to the sync). Repeated and out-of-order deliveries are ' +
+    'harmless. 503 while webhooks are not configured here, so that Stripe retries.',
   auth: 'public',
   maxBodyBytes: STRIPE_WEBHOOK_MAX_BYTES,
   responses: { 200: { description: 'Received.', schema: StripeWebhookAckSchema } },
@@ -42,7 +46,13 @@ defineRoute({
   handler: async ({ bodyStream, request }) => {
     const config = getConfig();
     const result = await handleStripeWebhook(
-      { db: getDb(), stripe: getStripe(), webhookSecret: config.stripe?.webhookSecret, billing: config.billing },
+      {
+        db: getDb(),
+        stripe: getStripe(),
+        webhookSecret: config.stripe?.webhookSecret,
+        eventsWebhookSecret: config.stripe?.eventsWebhookSecret,
+        billing: config.billing,
+      },
       await readBodyText(bodyStream),
       request.headers.get('stripe-signature'),
     );

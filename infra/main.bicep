@@ -83,6 +83,10 @@ param stripeSecretKey string = ''
 @description('STRIPE_WEBHOOK_SECRET of the webhook endpoint /v1/webhooks/stripe')
 param stripeWebhookSecret string = ''
 
+@secure()
+@description('STRIPE_EVENTS_WEBHOOK_SECRET of the event destination of thin events (meter error reports) at the same URL')
+param stripeEventsWebhookSecret string = ''
+
 @description('STRIPE_TOKENS_PRICE_ID, printed by `npm run stripe:setup`')
 param stripeTokensPriceId string = ''
 
@@ -196,6 +200,7 @@ module keyVault 'modules/keyVault.bicep' = {
     apiKeyHmacSecret: apiKeyHmacSecret
     stripeSecretKey: stripeSecretKey
     stripeWebhookSecret: stripeWebhookSecret
+    stripeEventsWebhookSecret: stripeEventsWebhookSecret
   }
 }
 
@@ -278,6 +283,7 @@ var appSettings = {
   API_KEY_HMAC_SECRET: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=api-key-hmac-secret)'
   STRIPE_SECRET_KEY: empty(stripeSecretKey) ? '' : '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=stripe-secret-key)'
   STRIPE_WEBHOOK_SECRET: empty(stripeWebhookSecret) ? '' : '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=stripe-webhook-secret)'
+  STRIPE_EVENTS_WEBHOOK_SECRET: empty(stripeEventsWebhookSecret) ? '' : '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=stripe-events-webhook-secret)'
   STRIPE_TOKENS_PRICE_ID: stripeTokensPriceId
   STRIPE_STORAGE_PRICE_ID: stripeStoragePriceId
   PUBLIC_BASE_URL: 'https://${functionAppName}.azurewebsites.net'

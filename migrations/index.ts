@@ -7,6 +7,7 @@ import * as billingMetering from './0005_billing_metering.js';
 import * as a2p from './0006_a2p.js';
 import * as realRecordings from './0007_real_recordings.js';
 import * as datasets from './0008_datasets.js';
+import * as billingTrust from './0009_billing_trust.js';
 
 /**
  * Every migration, by name, in the order they apply. A static list rather than Kysely's FileMigrationProvider so
@@ -22,4 +23,5 @@ export const migrations: Record<string, Migration> = {
   '0006_a2p': a2p,
   '0007_real_recordings': realRecordings,
   '0008_datasets': datasets,
+  '0009_billing_trust': billingTrust,
 };

@@ -14,10 +14,13 @@ const optionalString = z
  * ---- Billing and Stripe (issue 7) -------------------------------------------------------------------------------
  * Stripe is on exactly when STRIPE_SECRET_KEY is set (above); usage accrues and GET /v1/usage works either way.
  * Money is in minor units of BILLING_CURRENCY (cents for usd), as Stripe counts it; prices may carry decimals.
- * GB means 10^9 bytes. Storage goes to Stripe in MB-hours (10^6 bytes for one hour), because a meter event's
- * value must be a whole number (https://docs.stripe.com/billing/subscriptions/usage-based/recording-usage-api).
+ * GB means 10^9 bytes. Storage goes to Stripe in KB-hours (10^3 bytes for one hour): meter event values are sent
+ * as whole numbers (https://docs.stripe.com/billing/subscriptions/usage-based/recording-usage-api), and a KB-hour
+ * is fine enough that rounding each hour's figure moves no invoice by a cent (at most 0.5 KB-hour an hour).
+ * Both prices reach Stripe divided by 10^6 (per token, per KB-hour), and Stripe's `unit_amount_decimal` takes at
+ * most 12 decimals: hence at most 6 here.
  */
-const DECIMAL_PRICE = /^\d{1,12}(\.\d{1,12})?$/;
+const DECIMAL_PRICE = /^\d{1,12}(\.\d{1,6})?$/;
 // NCRONTAB as Azure Functions timers read it: six fields, seconds first.
 const NCRONTAB = /^\S+(\s+\S+){5}$/;
 const METER_EVENT_NAME = /^[A-Za-z0-9_.:-]{1,100}$/;
@@ -26,7 +29,7 @@ const decimalPrice = (fallback: string) =>
   z
     .string()
     .trim()
-    .regex(DECIMAL_PRICE, 'must be a non-negative decimal number of minor currency units (e.g. 200 or 0.005)')
+    .regex(DECIMAL_PRICE, 'must be a non-negative decimal number of minor currency units with at most 6 decimals (e.g. 200 or 0.005)')
     .default(fallback);
 const timerSchedule = (fallback: string) =>
   z.string().trim().regex(NCRONTAB, 'must be an NCRONTAB expression of six fields (e.g. "0 */15 * * * *")').default(fallback);
@@ -36,6 +39,11 @@ const meterEventName = (fallback: string) =>
 const billingSchedules = {
   STRIPE_SYNC_SCHEDULE: timerSchedule('0 */15 * * * *'),
   STORAGE_SAMPLE_SCHEDULE: timerSchedule('0 1 * * * *'),
+  // Closing a period (the last hour sampled and sent, then compared with Stripe's figures) must happen inside
+  // Stripe's invoice finalization grace period; every ten minutes it costs one query when nothing has ended.
+  BILLING_PERIOD_CLOSE_SCHEDULE: timerSchedule('0 */10 * * * *'),
+  // Subscriptions and invoices read back from Stripe's list API, for whatever webhooks missed.
+  BILLING_RECONCILE_SCHEDULE: timerSchedule('0 30 2 * * *'),
 };
 
 const billingSettings = {
@@ -49,7 +57,7 @@ const billingSettings = {
     .max(120_000, 'must be at most 120000')
     .default(20_000),
   STRIPE_TOKENS_METER_EVENT: meterEventName('tracepipe_tokens'),
-  STRIPE_STORAGE_METER_EVENT: meterEventName('tracepipe_storage_mb_hours'),
+  STRIPE_STORAGE_METER_EVENT: meterEventName('tracepipe_storage_kb_hours'),
   // The metered prices (printed by `npm run stripe:setup`): subscriptions are made of them, invoices read by them.
   STRIPE_TOKENS_PRICE_ID: optionalString,
   STRIPE_STORAGE_PRICE_ID: optionalString,
@@ -73,6 +81,21 @@ const billingSettings = {
     .default('usd'),
   BILLING_TOKEN_PRICE_PER_MILLION: decimalPrice('200'),
   BILLING_STORAGE_PRICE_PER_GB_HOUR: decimalPrice('0.005'),
+  // A past_due subscription (a payment failed, Stripe retries) may still incur cost this long.
+  BILLING_PAST_DUE_GRACE_DAYS: z.coerce
+    .number({ error: 'must be a whole number of days' })
+    .int('must be a whole number of days')
+    .min(0, 'must be at least 0')
+    .max(60, 'must be at most 60')
+    .default(7),
+  // Stripe's invoice finalization grace period (1 hour by default, at most 72): the app sets each new draft to
+  // finalize this long after its period ends, and closes the period (last hour sent) well inside it.
+  BILLING_INVOICE_GRACE_MINUTES: z.coerce
+    .number({ error: 'must be a whole number of minutes' })
+    .int('must be a whole number of minutes')
+    .min(30, 'must be at least 30')
+    .max(72 * 60, 'must be at most 4320 (72 hours, the longest Stripe allows)')
+    .default(60),
 };
 
 export interface BillingConfig {
@@ -87,6 +110,10 @@ export interface BillingConfig {
   stripePriceIds: { tokens: string | undefined; storage: string | undefined };
   sync: { schedule: string; concurrency: number; timeBudgetSeconds: number };
   storageSampleSchedule: string;
+  periodCloseSchedule: string;
+  reconcileSchedule: string;
+  pastDueGraceDays: number;
+  invoiceGraceMinutes: number;
 }
 
 /**
@@ -96,6 +123,8 @@ export interface BillingConfig {
 export function timerSchedules(env: Record<string, string | undefined> = process.env): {
   stripeSync: string;
   storageSample: string;
+  periodClose: string;
+  reconcile: string;
 } {
   const parsed = z.object(billingSchedules).safeParse(env);
   if (!parsed.success) {
@@ -103,7 +132,12 @@ export function timerSchedules(env: Record<string, string | undefined> = process
       parsed.error.issues.map((issue) => ({ setting: issue.path.join('.'), message: issue.message })),
     );
   }
-  return { stripeSync: parsed.data.STRIPE_SYNC_SCHEDULE, storageSample: parsed.data.STORAGE_SAMPLE_SCHEDULE };
+  return {
+    stripeSync: parsed.data.STRIPE_SYNC_SCHEDULE,
+    storageSample: parsed.data.STORAGE_SAMPLE_SCHEDULE,
+    periodClose: parsed.data.BILLING_PERIOD_CLOSE_SCHEDULE,
+    reconcile: parsed.data.BILLING_RECONCILE_SCHEDULE,
+  };
 }
 const billingSchema = z.object(billingSettings);
 
@@ -122,6 +156,10 @@ function billingConfigOf(value: z.infer<typeof billingSchema>): BillingConfig {
       timeBudgetSeconds: value.STRIPE_SYNC_TIME_BUDGET_SECONDS,
     },
     storageSampleSchedule: value.STORAGE_SAMPLE_SCHEDULE,
+    periodCloseSchedule: value.BILLING_PERIOD_CLOSE_SCHEDULE,
+    reconcileSchedule: value.BILLING_RECONCILE_SCHEDULE,
+    pastDueGraceDays: value.BILLING_PAST_DUE_GRACE_DAYS,
+    invoiceGraceMinutes: value.BILLING_INVOICE_GRACE_MINUTES,
   };
 }
 
@@ -172,6 +210,8 @@ const configSchema = z
       .min(32, 'must be at least 32 characters'),
     STRIPE_SECRET_KEY: optionalString,
     STRIPE_WEBHOOK_SECRET: optionalString,
+    // The signing secret of the event destination that sends Stripe's thin events (meter error reports).
+    STRIPE_EVENTS_WEBHOOK_SECRET: optionalString,
     PUBLIC_BASE_URL: optionalString.pipe(z.url({ error: 'must be a URL' }).optional()),
     // Microsoft Entra External ID, for the storefront's Bearer tokens. Without an issuer, Bearer auth is off.
     ENTRA_ISSUER: optionalString.pipe(z.url({ error: 'must be the token issuer URL' }).optional()),
@@ -204,6 +244,19 @@ const configSchema = z
         message:
           'is required (or AZURE_STORAGE_ACCOUNT_URL with a managed identity, or AzureWebJobsStorage): where sessions and examples are stored',
       });
+    }
+    // With Stripe on, usage is billed through a subscription to the two metered prices: without them nothing
+    // could be invoiced, so the start fails rather than accept paid work it cannot bill.
+    if (env.STRIPE_SECRET_KEY) {
+      for (const setting of ['STRIPE_TOKENS_PRICE_ID', 'STRIPE_STORAGE_PRICE_ID'] as const) {
+        if (!env[setting]) {
+          ctx.addIssue({
+            code: 'custom',
+            path: [setting],
+            message: 'is required with STRIPE_SECRET_KEY: the metered price subscriptions are made of (npm run stripe:setup prints it)',
+          });
+        }
+      }
     }
     if (env.ENTRA_ISSUER && !env.ENTRA_AUDIENCE) {
       ctx.addIssue({ code: 'custom', path: ['ENTRA_AUDIENCE'], message: 'is required with ENTRA_ISSUER' });
@@ -252,7 +305,7 @@ export interface Config {
   /** Exactly one way to reach storage: a connection string (Azurite, or keys) or an account URL (managed identity). */
   storage: { connectionString: string } | { accountUrl: string };
   apiKeyHmacSecret: string;
-  stripe: { secretKey: string; webhookSecret: string | undefined } | null;
+  stripe: { secretKey: string; webhookSecret: string | undefined; eventsWebhookSecret: string | undefined } | null;
   publicBaseUrl: string | undefined;
   /** null: Bearer tokens are not accepted. jwksUrl defaults to the issuer's OpenID discovery document's. */
   entra: { issuer: string; audience: string; jwksUrl: string | undefined } | null;
@@ -290,7 +343,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       : { connectionString: connectionString as string },
     apiKeyHmacSecret: value.API_KEY_HMAC_SECRET,
     stripe: value.STRIPE_SECRET_KEY
-      ? { secretKey: value.STRIPE_SECRET_KEY, webhookSecret: value.STRIPE_WEBHOOK_SECRET }
+      ? {
+          secretKey: value.STRIPE_SECRET_KEY,
+          webhookSecret: value.STRIPE_WEBHOOK_SECRET,
+          eventsWebhookSecret: value.STRIPE_EVENTS_WEBHOOK_SECRET,
+        }
       : null,
     publicBaseUrl: value.PUBLIC_BASE_URL,
     entra: value.ENTRA_ISSUER

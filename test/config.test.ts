@@ -61,9 +61,11 @@ describe('configuration', () => {
 
   it('turns Stripe on only with a secret key', () => {
     expect(loadConfig({ ...valid, STRIPE_SECRET_KEY: '' }).stripe).toBeNull();
-    expect(loadConfig({ ...valid, STRIPE_SECRET_KEY: 'sk_test_1', STRIPE_WEBHOOK_SECRET: 'whsec_1' }).stripe).toEqual({
+    const prices = { STRIPE_TOKENS_PRICE_ID: 'price_t', STRIPE_STORAGE_PRICE_ID: 'price_s' };
+    expect(loadConfig({ ...valid, ...prices, STRIPE_SECRET_KEY: 'sk_test_1', STRIPE_WEBHOOK_SECRET: 'whsec_1' }).stripe).toEqual({
       secretKey: 'sk_test_1',
       webhookSecret: 'whsec_1',
+      eventsWebhookSecret: undefined,
     });
   });
 

@@ -120,7 +120,7 @@ describe('infra/main.bicep app settings and the configuration schema', () => {
     const keyVaultBicep = infraFile('modules/keyVault.bicep');
     const referenced = appSettings()
       .flatMap(({ expression }) => [...expression.matchAll(/SecretName=([A-Za-z0-9-]+)\)/g)].map((match) => match[1] as string));
-    expect(referenced.sort()).toEqual(['api-key-hmac-secret', 'stripe-secret-key', 'stripe-webhook-secret']);
+    expect(referenced.sort()).toEqual(['api-key-hmac-secret', 'stripe-events-webhook-secret', 'stripe-secret-key', 'stripe-webhook-secret']);
     for (const name of referenced) expect(keyVaultBicep, name).toContain(`'${name}'`);
   });
 });

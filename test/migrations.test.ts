@@ -34,6 +34,7 @@ const ALL_MIGRATIONS = [
   '0006_a2p',
   '0007_real_recordings',
   '0008_datasets',
+  '0009_billing_trust',
 ];
 const LATEST = ALL_MIGRATIONS[ALL_MIGRATIONS.length - 1] as string;
 const BEFORE_LATEST = ALL_MIGRATIONS[ALL_MIGRATIONS.length - 2] as string;
@@ -58,6 +59,20 @@ const TABLES_BY_MIGRATION: Record<string, string[]> = {
   '0006_a2p': ['a2p_requests', 'a2p_tasks'],
   '0007_real_recordings': [],
   '0008_datasets': ['dataset_examples', 'datasets'],
+  '0009_billing_trust': [
+    'billing_period_closes',
+    'billing_subscriptions',
+    'storage_listings',
+    'storage_sampler_state',
+    'stored_objects',
+    'stripe_meter_error_reports',
+    'stripe_price_meters',
+  ],
+};
+
+/** Tables a later migration drops (0009 replaces example_storage_totals with the storage ledger). */
+const DROPPED_BY_MIGRATION: Record<string, string[]> = {
+  '0009_billing_trust': ['example_storage_totals'],
 };
 
 const ENUM_TYPES: Record<string, readonly string[]> = {
@@ -69,8 +84,11 @@ const ENUM_TYPES: Record<string, readonly string[]> = {
 };
 
 function tablesUpTo(lastMigration: string): string[] {
-  return ALL_MIGRATIONS.slice(0, ALL_MIGRATIONS.indexOf(lastMigration) + 1)
+  const applied = ALL_MIGRATIONS.slice(0, ALL_MIGRATIONS.indexOf(lastMigration) + 1);
+  const dropped = new Set(applied.flatMap((name) => DROPPED_BY_MIGRATION[name] ?? []));
+  return applied
     .flatMap((name) => TABLES_BY_MIGRATION[name] ?? [])
+    .filter((table) => !dropped.has(table))
     .sort();
 }
 

@@ -15,7 +15,7 @@ describe('a payment method before API keys', () => {
   });
 
   it('is needed once Stripe is configured, with a 403 that says why', () => {
-    const config = loadConfig({ ...base, STRIPE_SECRET_KEY: 'sk_test_123' });
+    const config = loadConfig({ ...base, STRIPE_SECRET_KEY: 'sk_test_123', STRIPE_TOKENS_PRICE_ID: 'price_t', STRIPE_STORAGE_PRICE_ID: 'price_s' });
     let thrown: unknown;
     try {
       assertPaymentMethodOnFile(config, { default_payment_method_id: null });

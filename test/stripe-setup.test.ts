@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runStripeSetupCommand } from '../scripts/stripeSetup.js';
+import { createStripeClient } from '../shared/billing/stripeClient.js';
 import { startFakeStripe, type FakeStripe } from './support/fakeStripe.js';
 
 /* npm run stripe:setup against the fake Stripe: creates the meters and metered prices once, then finds them. */
@@ -32,7 +33,7 @@ describe('npm run stripe:setup', () => {
         customer_mapping: { type: 'by_id', event_payload_key: 'stripe_customer_id' },
         value_settings: { event_payload_key: 'value' },
       },
-      expect.objectContaining({ event_name: 'tracepipe_storage_mb_hours' }),
+      expect.objectContaining({ event_name: 'tracepipe_storage_kb_hours', display_name: 'Tracepipe storage (KB-hours)' }),
     ]);
     const priceCreates = fake.calls('POST', '/v1/prices');
     expect(priceCreates).toHaveLength(2);
@@ -44,7 +45,8 @@ describe('npm run stripe:setup', () => {
       lookup_key: 'tracepipe_tokens_usd',
     });
     expect(priceCreates[1]!.form).toMatchObject({
-      unit_amount_decimal: '0.000005',
+      // 0.005 per GB-hour is 0.000000005 per KB-hour.
+      unit_amount_decimal: '0.000000005',
       recurring: { usage_type: 'metered', meter: storageMeter!.id },
     });
     const tokensPrice = first.lines.log.find((line) => line.startsWith('STRIPE_TOKENS_PRICE_ID='));
@@ -64,6 +66,54 @@ describe('npm run stripe:setup', () => {
     expect(creates).toHaveLength(3);
     expect(creates[2]!.form).toMatchObject({ unit_amount_decimal: '0.00025', transfer_lookup_key: 'true' });
     expect(fake.calls('POST', '/v1/billing/meters')).toHaveLength(2);
+  });
+
+  it('refuses to rotate a price that live subscriptions bill, names them, and changes nothing', async () => {
+    const stripe = createStripeClient({ secretKey: fake.secretKey, apiUrl: fake.url, timeoutMs: 5_000 }, { retries: 0 });
+    const current = (await stripe.prices.list({ lookup_keys: ['tracepipe_tokens_usd'], active: true })).data[0]!;
+    const customer = fake.addCustomer();
+    const subscription = await stripe.subscriptions.create({ customer, items: [{ price: current.id }] });
+    const pricesBefore = fake.calls('POST', '/v1/prices').length;
+    const run = capture();
+    expect(await runStripeSetupCommand({ ...env(), BILLING_TOKEN_PRICE_PER_MILLION: '300' }, run.out)).toBe(3);
+    expect(run.lines.error.join('\n')).toMatch(new RegExp(`refused: The tokens price ${current.id} .* billed by 1 live subscription\\(s\\) \\(${subscription.id}\\)`));
+    expect(fake.calls('POST', '/v1/prices')).toHaveLength(pricesBefore);
+
+    // Once no live subscription bills it, it rotates.
+    await stripe.subscriptions.cancel(subscription.id);
+    expect(await runStripeSetupCommand({ ...env(), BILLING_TOKEN_PRICE_PER_MILLION: '300' }, capture().out)).toBe(0);
+    expect(fake.calls('POST', '/v1/prices')).toHaveLength(pricesBefore + 1);
+  });
+
+  it('refuses to adopt a meter that does not sum, and re-activates an archived one', async () => {
+    const other = await startFakeStripe();
+    try {
+      const stripe = createStripeClient({ secretKey: other.secretKey, apiUrl: other.url, timeoutMs: 5_000 }, { retries: 0 });
+      await stripe.billing.meters.create({
+        display_name: 'Counts instead',
+        event_name: 'tracepipe_tokens',
+        default_aggregation: { formula: 'count' },
+      });
+      const refused = capture();
+      expect(await runStripeSetupCommand({ STRIPE_SECRET_KEY: other.secretKey, STRIPE_API_URL: other.url }, refused.out)).toBe(3);
+      expect(refused.lines.error.join('\n')).toMatch(/meter mtr_\w+ for event name "tracepipe_tokens" aggregates with "count", not "sum"/);
+      expect(other.calls('POST', '/v1/prices')).toHaveLength(0);
+
+      const storage = await stripe.billing.meters.create({
+        display_name: 'Storage',
+        event_name: 'tracepipe_storage_kb_hours',
+        default_aggregation: { formula: 'sum' },
+        customer_mapping: { type: 'by_id', event_payload_key: 'stripe_customer_id' },
+        value_settings: { event_payload_key: 'value' },
+      });
+      await stripe.billing.meters.deactivate(storage.id);
+      const run = capture();
+      expect(await runStripeSetupCommand({ STRIPE_SECRET_KEY: other.secretKey, STRIPE_API_URL: other.url, STRIPE_TOKENS_METER_EVENT: 'tracepipe_tokens_v2' }, run.out)).toBe(0);
+      expect(run.lines.log.find((line) => line.startsWith('storage:'))).toMatch(new RegExp(`meter ${storage.id} \\(reactivated\\)`));
+      expect(other.meters.get(storage.id)?.status).toBe('active');
+    } finally {
+      await other.close();
+    }
   });
 
   it('exits 2 naming the missing key', async () => {

@@ -1,8 +1,14 @@
 import { sql } from 'kysely';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { closeBillingPeriods } from '../shared/billing/periodClose.js';
+import { loadStripeSetupConfig } from '../shared/config.js';
 import { storageSampleIdentifier, tokenUsageIdentifier } from '../shared/billing/meterEvents.js';
+import { createStripeClient } from '../shared/billing/stripeClient.js';
+import { runBillingResendCommand } from '../scripts/billingResend.js';
 import {
   addCompletedExample,
+  addSubscription,
   addUser,
   createUsageFixture,
   runSync,
@@ -10,7 +16,7 @@ import {
   TEST_METER_EVENTS,
   type BillingApi,
   type UsageFixture,
-} from './support/fakeStripe.js';
+} from './support/billingFixtures.js';
 
 /*
  * The Stripe sync through the local host, as Azure runs it (POST /admin/functions/syncUsageToStripe), against the
@@ -35,9 +41,11 @@ afterAll(async () => {
 
 const HOUR = 3_600_000;
 
+/** A customer subscribed (in the local copy) since 60 days ago, with token usage. */
 async function customerWithUsage(tokens: Array<[number, number]>, options: { recordedAt?: Date } = {}) {
   const customerId = api.fake.addCustomer();
   const userId = await addUser(api.db, customerId);
+  await addSubscription(api.db, { userId });
   const examples = [];
   for (const [inputTokens, outputTokens] of tokens) {
     examples.push(
@@ -118,7 +126,7 @@ describe('the Stripe sync', () => {
           event_name: TEST_METER_EVENTS.storage,
           identifier: storageSampleIdentifier(userId, hour),
           timestamp: String(hour.getTime() / 1000),
-          payload: { stripe_customer_id: customerId, value: '2500' },
+          payload: { stripe_customer_id: customerId, value: '2500400' },
         },
         ...examples.map((example, index) => ({
           event_name: TEST_METER_EVENTS.tokens,
@@ -146,7 +154,7 @@ describe('the Stripe sync', () => {
   it('sends nothing for usage worth zero units, and marks it so', async () => {
     const { customerId, userId } = await customerWithUsage([]);
     const hour = new Date(Math.floor(Date.now() / HOUR) * HOUR - HOUR);
-    await api.db.insertInto('storage_samples').values({ user_id: userId, hour, bytes: 400_000 }).execute();
+    await api.db.insertInto('storage_samples').values({ user_id: userId, hour, bytes: 400 }).execute();
     await runSync(api.db, api.hosts[0]!);
     expect(meterCalls(customerId)).toHaveLength(0);
     const sample = await api.db.selectFrom('storage_samples').selectAll().where('user_id', '=', userId).executeTakeFirstOrThrow();
@@ -167,11 +175,14 @@ describe('the Stripe sync', () => {
   it('records a permanent 4xx on its row and sends the others', async () => {
     const unknownCustomer = `cus_unknown_${Date.now()}`;
     const badUser = await addUser(api.db, unknownCustomer);
+    await addSubscription(api.db, { userId: badUser });
     await addCompletedExample(api.db, { userId: badUser, fixture, inputTokens: 3, outputTokens: 4 });
     const good = await customerWithUsage([[10, 10]]);
 
     const [run] = await runSync(api.db, api.hosts[0]!);
-    expect(run!.outcome).toBe('completed');
+    // Not `completed`: a row was refused, and the run says so.
+    expect(run!.outcome).toBe('completed_with_errors');
+    expect(run!.details).toMatchObject({ rejected: 1 });
     const [bad] = await tokenRows(badUser);
     expect(bad!.stripe_sent_at).toBeNull();
     expect(bad!.stripe_failed_at).toBeInstanceOf(Date);
@@ -322,17 +333,98 @@ describe('the Stripe sync', () => {
     expect(eventsOf(customerId)).toHaveLength(2);
   });
 
-  it('reports usage older than 35 days that never reached Stripe instead of sending or dropping it', async () => {
-    const { customerId, userId } = await customerWithUsage([[50, 50]], { recordedAt: new Date(Date.now() - 40 * 24 * HOUR) });
+  it('carries usage whose period was invoiced before it reached Stripe into the open period, instead of letting it expire', async () => {
+    const recordedAt = new Date(Date.now() - 40 * 24 * HOUR);
+    const { customerId, userId } = await customerWithUsage([[50, 50]], { recordedAt });
+    const before = Math.floor(Date.now() / 1000);
     const [run] = await runSync(api.db, api.hosts[0]!);
     const [row] = await tokenRows(userId);
-    expect(row!.stripe_sent_at).toBeNull();
-    expect(row!.stripe_failed_at).toBeInstanceOf(Date);
-    expect(row!.stripe_resolution).toBe('expired');
-    expect(row!.stripe_error).toMatch(/older than the 35 days/);
-    expect((run!.details as { expired: number }).expired).toBeGreaterThanOrEqual(1);
-    expect((run!.details as { expired_examples: string[] }).expired_examples).toContain(`tokens:${row!.id}`);
+    expect(row!.stripe_resolution).toBe('sent');
+    expect((run!.details as { carried: number }).carried).toBeGreaterThanOrEqual(1);
+    const [event] = eventsOf(customerId);
+    // Sent with the time of sending, so that the open period's invoice bills it; the row remembers that time.
+    expect(event!.value).toBe(100);
+    expect(event!.timestamp).toBeGreaterThanOrEqual(before);
+    const stored = await api.db.selectFrom('token_usage').select('stripe_timestamp').where('user_id', '=', userId).executeTakeFirstOrThrow();
+    expect(stored.stripe_timestamp?.getTime()).toBe(event!.timestamp * 1000);
+  });
+
+  it('does not bill usage from before the subscription, and records a closed period with no subscription to carry it as stranded', async () => {
+    const customerId = api.fake.addCustomer();
+    const userId = await addUser(api.db, customerId);
+    await addSubscription(api.db, { userId, startedAt: new Date(Date.now() - 2 * 24 * HOUR) });
+    await addCompletedExample(api.db, { userId, fixture, inputTokens: 9, outputTokens: 0, recordedAt: new Date(Date.now() - 3 * 24 * HOUR) });
+    const ended = api.fake.addCustomer();
+    const endedUser = await addUser(api.db, ended);
+    await addSubscription(api.db, { userId: endedUser, startedAt: new Date(Date.now() - 80 * 24 * HOUR), endedAt: new Date(Date.now() - 40 * 24 * HOUR) });
+    await addCompletedExample(api.db, { userId: endedUser, fixture, inputTokens: 4, outputTokens: 0, recordedAt: new Date(Date.now() - 45 * 24 * HOUR) });
+
+    const [run] = await runSync(api.db, api.hosts[0]!);
+    expect((await tokenRows(userId))[0]).toMatchObject({ stripe_resolution: 'not_billable', stripe_attempts: 0 });
+    expect((await tokenRows(endedUser))[0]).toMatchObject({ stripe_resolution: 'stranded', stripe_sent_at: null });
+    expect((await tokenRows(endedUser))[0]!.stripe_failed_at).toBeInstanceOf(Date);
+    expect(run!.outcome).toBe('completed_with_errors');
     expect(meterCalls(customerId)).toHaveLength(0);
+    expect(meterCalls(ended)).toHaveLength(0);
+  });
+
+  it('tries again what an archived meter refused, and resends it at once after `billing:resend` once the meter is back', async () => {
+    const { customerId, userId } = await customerWithUsage([[6, 1]]);
+    const meter = [...api.fake.meters.values()].find((candidate) => candidate.event_name === TEST_METER_EVENTS.tokens)!;
+    const stripe = createStripeClient({ secretKey: api.fake.secretKey, apiUrl: api.fake.url, timeoutMs: 5_000 }, { retries: 0 });
+    await stripe.billing.meters.deactivate(meter.id);
+    try {
+      const [refused] = await runSync(api.db, api.hosts[0]!);
+      expect(refused!.outcome).toBe('completed_with_errors');
+      expect(refused!.details).toMatchObject({ retrying: 1 });
+      const [row] = await tokenRows(userId);
+      expect(row).toMatchObject({ stripe_resolution: 'retrying', stripe_sent_at: null, stripe_failed_at: null, stripe_attempted_at: null });
+      const retryAt = (await api.db.selectFrom('token_usage').select('stripe_retry_at').where('user_id', '=', userId).executeTakeFirstOrThrow())
+        .stripe_retry_at as Date;
+      expect(retryAt.getTime()).toBeGreaterThan(Date.now() + 50 * 60_000);
+      // Not before its time.
+      await runSync(api.db, api.hosts[0]!);
+      expect(meterCalls(customerId)).toHaveLength(1);
+    } finally {
+      await stripe.billing.meters.reactivate(meter.id);
+    }
+    const output: string[] = [];
+    const code = await runBillingResendCommand(['--kind', 'tokens', '--user', userId], { DATABASE_URL: api.databaseUrl }, {
+      log: (line) => output.push(line),
+      error: (line) => output.push(line),
+    });
+    expect(code).toBe(0);
+    expect(output[0]).toMatch(/^tokens: 1 rows handed back/);
+    await runSync(api.db, api.hosts[0]!);
+    expect((await tokenRows(userId))[0]!.stripe_resolution).toBe('sent');
+    expect(eventsOf(customerId).map((event) => event.value)).toEqual([7]);
+  });
+
+  it('takes back what Stripe refused after accepting it, as its error report says: healable ones retried, the others failed', async () => {
+    const healable = await customerWithUsage([[3, 0]]);
+    api.fake.refuseMeterEventsLater({ count: 1, code: 'timestamp_in_future', message: 'Timestamp is ahead of Stripe.' });
+    await runSync(api.db, api.hosts[0]!);
+    await api.fake.flushWebhooks();
+    const invalid = await customerWithUsage([[4, 0]]);
+    api.fake.refuseMeterEventsLater({ count: 1, code: 'meter_event_invalid_value', message: 'The value is not valid.' });
+    await runSync(api.db, api.hosts[0]!);
+    await api.fake.flushWebhooks();
+
+    const [retried] = await tokenRows(healable.userId);
+    expect(retried).toMatchObject({ stripe_sent_at: null, stripe_failed_at: null, stripe_resolution: 'async_rejected_retrying' });
+    expect(retried!.stripe_error).toBe('async timestamp_in_future: Timestamp is ahead of Stripe.');
+    const [failed] = await tokenRows(invalid.userId);
+    expect(failed).toMatchObject({ stripe_sent_at: null, stripe_resolution: 'async_rejected' });
+    expect(failed!.stripe_failed_at).toBeInstanceOf(Date);
+    const reports = await api.db.selectFrom('stripe_meter_error_reports').select(['error_count', 'matched_rows']).execute();
+    expect(reports).toEqual(expect.arrayContaining([{ error_count: 1, matched_rows: 1 }]));
+
+    // Handed back, each goes again under a new identifier, since Stripe may still hold the first.
+    await runBillingResendCommand([], { DATABASE_URL: api.databaseUrl }, { log: () => undefined, error: () => undefined });
+    await runSync(api.db, api.hosts[0]!);
+    for (const { customerId, examples } of [healable, invalid]) {
+      expect(eventsOf(customerId).map((event) => event.identifier)).toEqual([`${tokenUsageIdentifier(examples[0]!.exampleId)}-r1`]);
+    }
   });
 
   describe('a row in doubt for longer than Stripe remembers identifiers', () => {
@@ -399,6 +491,96 @@ describe('the Stripe sync', () => {
       expect(row!.stripe_failed_at).toBeInstanceOf(Date);
       expect(row!.stripe_error).toMatch(/Stripe has 5 for that minute, 0 was confirmed, 12 is in doubt/);
       expect(meterCalls(doubt.customerId)).toHaveLength(0);
+    });
+  });
+
+  describe('closing a period, inside the invoice\'s grace period', () => {
+    const MINUTE = 60_000;
+    const silent = { log: () => undefined, warn: () => undefined, error: () => undefined };
+
+    function closeDeps() {
+      const { billing } = loadStripeSetupConfig({
+        STRIPE_SECRET_KEY: api.fake.secretKey,
+        STRIPE_TOKENS_METER_EVENT: TEST_METER_EVENTS.tokens,
+        STRIPE_STORAGE_METER_EVENT: TEST_METER_EVENTS.storage,
+      });
+      return {
+        db: api.db,
+        stripe: createStripeClient({ secretKey: api.fake.secretKey, apiUrl: api.fake.url, timeoutMs: 5_000 }, { retries: 0 }),
+        blobs: BlobServiceClient.fromConnectionString(inject('storageConnectionString')),
+        billing,
+        log: silent,
+      };
+    }
+
+    async function endedSubscriber(minutesAgo: number) {
+      const customerId = api.fake.addCustomer();
+      const userId = await addUser(api.db, customerId);
+      const endedAt = new Date(Date.now() - minutesAgo * MINUTE);
+      const subscriptionId = await addSubscription(api.db, { userId, startedAt: new Date(Date.now() - 10 * 24 * HOUR), endedAt });
+      return { customerId, userId, endedAt, subscriptionId };
+    }
+
+    it('sends the last usage at once, then finds and resends what Stripe dropped without naming it', async () => {
+      const { customerId, userId, endedAt, subscriptionId } = await endedSubscriber(20);
+      const values = [10, 20, 30];
+      const examples = [];
+      for (const [index, minutes] of [150, 100, 70].entries()) {
+        examples.push(
+          await addCompletedExample(api.db, {
+            userId,
+            fixture,
+            inputTokens: values[index]!,
+            outputTokens: 0,
+            recordedAt: new Date(endedAt.getTime() - minutes * MINUTE),
+          }),
+        );
+      }
+      // Stripe takes the first event and drops it later, in an error report that samples none.
+      api.fake.refuseMeterEventsLater({ count: 1, code: 'meter_event_invalid_value', message: 'Invalid.', samplesPerReport: 0 });
+      const deps = closeDeps();
+      const start = Date.now();
+
+      const closeOf = () =>
+        api.db.selectFrom('billing_period_closes').selectAll().where('stripe_subscription_id', '=', subscriptionId).executeTakeFirstOrThrow();
+
+      await closeBillingPeriods(deps, new Date(start));
+      // Sent at once; too fresh for Stripe's summaries to judge.
+      expect(await closeOf()).toMatchObject({ outcome: 'pending', period_end: endedAt, details: { tokens: { resent: 0 } } });
+      expect(eventsOf(customerId).map((event) => event.value).sort((a, b) => a - b)).toEqual([20, 30]);
+
+      // A quarter of an hour on, Stripe's summaries have settled: the missing row goes again, under a new identifier.
+      await closeBillingPeriods(deps, new Date(start + 16 * MINUTE));
+      expect(await closeOf()).toMatchObject({ outcome: 'pending', details: { tokens: { resent: 1 } } });
+      expect(eventsOf(customerId).map((event) => event.identifier)).toContain(`${tokenUsageIdentifier(examples[0]!.exampleId)}-r1`);
+
+      await closeBillingPeriods(deps, new Date(start + 32 * MINUTE));
+      const closed = await closeOf();
+      expect(closed).toMatchObject({ outcome: 'reconciled', details: { tokens: { resent: 0, unsettled_hours: 0 } } });
+      expect(eventsOf(customerId).reduce((sum, event) => sum + event.value, 0)).toBe(60);
+      // Closed: later runs leave it alone.
+      await closeBillingPeriods(deps, new Date(start + 42 * MINUTE));
+      expect((await closeOf()).closed_at).toEqual(closed.closed_at);
+    });
+
+    it('records a discrepancy, and resends nothing, when Stripe has more than was sent', async () => {
+      const { customerId, userId, endedAt, subscriptionId } = await endedSubscriber(45);
+      await addCompletedExample(api.db, { userId, fixture, inputTokens: 5, outputTokens: 0, recordedAt: new Date(endedAt.getTime() - 2 * HOUR) });
+      api.fake.seedMeterEvent({
+        identifier: `someone-else-${Date.now()}`,
+        eventName: TEST_METER_EVENTS.tokens,
+        customer: customerId,
+        value: 3,
+        timestamp: Math.floor((endedAt.getTime() - 3 * HOUR) / 1000),
+        acceptedAt: Date.now(),
+      });
+      const deps = closeDeps();
+      await closeBillingPeriods(deps, new Date());
+      await closeBillingPeriods(deps, new Date(Date.now() + 16 * MINUTE));
+      const close = await api.db.selectFrom('billing_period_closes').selectAll().where('stripe_subscription_id', '=', subscriptionId).executeTakeFirstOrThrow();
+      expect(close.outcome).toBe('discrepancy');
+      expect(close.details).toMatchObject({ tokens: { excess: [{ kind: 'tokens', in_stripe: 3, sent: 0 }] } });
+      expect(meterCalls(customerId)).toHaveLength(1);
     });
   });
 

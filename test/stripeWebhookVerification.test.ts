@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { STRIPE_SIGNATURE_TOLERANCE_SECONDS, verifyStripeEvent } from '../shared/billing/stripeEventVerification.js';
 import { ApiError } from '../shared/errors/apiError.js';
-import { signStripeEvent, startBillingApi, type BillingApi } from './support/fakeStripe.js';
+import { startBillingApi, type BillingApi } from './support/billingFixtures.js';
+import { signStripeEvent } from './support/fakeStripe.js';
 import { callApi } from './support/http.js';
 
 /*

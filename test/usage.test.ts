@@ -1,16 +1,19 @@
 import { randomUUID } from 'node:crypto';
+import { BlobServiceClient } from '@azure/storage-blob';
 import { sql, type Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { generateApiKeySecret, hashApiKeySecret, maskApiKeySecret } from '../shared/auth/apiKeySecret.js';
+import { lineAmount } from '../shared/billing/pricing.js';
 import { createDatabase } from '../shared/db/database.js';
 import type { Database } from '../shared/db/schema.js';
-import { addCompletedExample, addSession, createUsageFixture, invokeTimer, type UsageFixture } from './support/fakeStripe.js';
+import { addCompletedExample, addSession, createUsageFixture, invokeTimer, type UsageFixture } from './support/billingFixtures.js';
 import { callApi } from './support/http.js';
 import { createTestUser, type TestUser } from './support/users.js';
 
 /*
  * GET /v1/usage against the shared API (billing off), with a month of usage seeded by hand on both sides of the
- * month's first instant, and the figures computed here from the seed.
+ * month's first instant, and the figures computed here from the seed. (What is billable where, with Stripe on,
+ * is test/usage-estimate.test.ts.)
  */
 
 const HOUR = 3_600_000;
@@ -26,10 +29,11 @@ afterAll(async () => {
 
 interface Usage {
   billing_period: { start: string; end: string };
-  tokens: { total: number; by_model: Record<string, number> };
-  storage: { gb_hours: number; current_gb: number };
+  tokens: { total: number; by_model: Record<string, number>; billable: number; not_billable: number };
+  storage: { gb_hours: number; current_gb: number; billable_gb_hours: number; not_billable_gb_hours: number };
   sessions_uploaded: number;
   examples_generated: number;
+  billing: { enabled: boolean; invoice_periods: unknown[]; carried_in: unknown; carried_out: unknown };
   estimated_cost: { tokens: number; storage: number; total: number; currency: string };
 }
 
@@ -44,11 +48,10 @@ describe('GET /v1/usage', () => {
   let second: UsageFixture;
   let monthStart: Date;
   let sampledByteHours: number;
-  let lastSampleEnd: number;
-  const currentBytes = 1_000_000_000 + 500_000_000 + 250_000_000 + 250_000_000; // S1 + S2 + S5 sessions, examples
 
   beforeAll(async () => {
     owner = await createTestUser();
+    const blobs = BlobServiceClient.fromConnectionString(inject('storageConnectionString'));
     const tag = randomUUID().slice(0, 8);
     first = await createUsageFixture(db, { provider: 'OPENAI', name: `GPT-4o-Usage-${tag}` });
     second = await createUsageFixture(db, { provider: 'ANTHROPIC', name: `Claude-Usage-${tag}` });
@@ -59,13 +62,12 @@ describe('GET /v1/usage', () => {
     const userId = owner.userId;
 
     // Sessions: uploaded this month (S1 ready, S4 invalid, S5 ready in the second suite), last month (S2),
-    // and one whose trace never arrived (S3).
-    const s1 = await addSession(db, { userId, suiteId: first.suiteId, sizeBytes: 1_000_000_000, createdAt: justAfter });
-    const s2 = await addSession(db, { userId, suiteId: first.suiteId, sizeBytes: 500_000_000, createdAt: justBefore });
+    // and one whose trace never arrived (S3). Stored traces are in Blob, as the sampler expects to find them.
+    const s1 = await addSession(db, { userId, suiteId: first.suiteId, sizeBytes: 1_000_000_000, createdAt: justAfter, blobs });
+    const s2 = await addSession(db, { userId, suiteId: first.suiteId, sizeBytes: 500_000_000, createdAt: justBefore, blobs });
     await addSession(db, { userId, suiteId: first.suiteId, status: 'awaiting_upload', sizeBytes: null });
     await addSession(db, { userId, suiteId: first.suiteId, status: 'invalid', sizeBytes: 0 });
-    const s5 = await addSession(db, { userId, suiteId: second.suiteId, sizeBytes: 250_000_000 });
-    await db.insertInto('example_storage_totals').values({ user_id: userId, bytes: 250_000_000, measured_at: now }).execute();
+    const s5 = await addSession(db, { userId, suiteId: second.suiteId, sizeBytes: 250_000_000, blobs });
 
     // Tokens: 1.5M on the month's first second, 10 on the last second of the previous month, 200k just now.
     await addCompletedExample(db, { userId, fixture: first, sessionId: s1, inputTokens: 1_000_000, outputTokens: 500_000, recordedAt: justAfter });
@@ -79,22 +81,17 @@ describe('GET /v1/usage', () => {
       recordedAt: new Date(now.getTime() - 60_000),
     });
 
-    // Storage: the hour before the month (not counted), the month's first hour, and the last whole hour.
-    const currentHour = Math.floor(now.getTime() / HOUR) * HOUR;
+    // Storage samples: the hour before the month (not counted) and the month's first hour.
     const samples = [
       { hour: new Date(monthStart.getTime() - HOUR), bytes: 9_000_000_000_000 },
       { hour: monthStart, bytes: 100_000_000_000_000 },
     ];
-    if (currentHour - HOUR > monthStart.getTime()) samples.push({ hour: new Date(currentHour - HOUR), bytes: 3_600_000_000 });
     await db.insertInto('storage_samples').values(samples.map((sample) => ({ user_id: userId, ...sample }))).execute();
     sampledByteHours = samples.filter((s) => s.hour >= monthStart).reduce((sum, s) => sum + s.bytes, 0);
-    lastSampleEnd = Math.max(...samples.map((s) => s.hour.getTime())) + HOUR;
   });
 
-  it('reports this month from recorded usage, samples and what is stored now, and prices it', async () => {
-    const before = Date.now();
+  it('reports this month from recorded usage, samples and what is stored, and prices it (billing off: all of it)', async () => {
     const { status, body } = await usage(owner.key);
-    const after = Date.now();
     expect(status).toBe(200);
     const nextMonth = new Date(Date.UTC(monthStart.getUTCFullYear(), monthStart.getUTCMonth() + 1, 1));
     const tag = Object.keys(body.tokens.by_model)[0]!.split('-usage-')[1];
@@ -103,22 +100,30 @@ describe('GET /v1/usage', () => {
       tokens: {
         total: 1_700_000,
         by_model: { [`openai/gpt-4o-usage-${tag}`]: 1_500_000, [`anthropic/claude-usage-${tag}`]: 200_000 },
+        billable: 1_700_000,
+        not_billable: 0,
       },
-      storage: { gb_hours: expect.any(Number), current_gb: 2 },
+      storage: { gb_hours: expect.any(Number), current_gb: 1.75, billable_gb_hours: expect.any(Number), not_billable_gb_hours: 0 },
       sessions_uploaded: 3,
       examples_generated: 2,
+      billing: { enabled: false, invoice_periods: [], carried_in: { tokens: 0, storage_gb_hours: 0 }, carried_out: { tokens: 0, storage_gb_hours: 0 } },
       // 1.7M tokens at 200 per million; the storage part is checked below.
       estimated_cost: { tokens: 340, storage: expect.any(Number), total: 340 + body.estimated_cost.storage, currency: 'usd' },
     });
+    // At least the month's samples (the rest is what the ledger holds for the hours not sampled yet), and the
+    // cost of exactly the KB-hours billed, at 0.005 per GB-hour.
+    expect(body.storage.gb_hours).toBeGreaterThanOrEqual(sampledByteHours / 1e9);
+    expect(body.storage.billable_gb_hours).toBeCloseTo(body.storage.gb_hours, 3);
+    expect(body.estimated_cost.storage).toBe(lineAmount(Math.round(body.storage.billable_gb_hours * 1e6), '0.000000005'));
+  });
 
-    // GB-hours: the month's samples, plus the bytes stored now since the last sample ended, by hand.
-    const coveredFrom = Math.max(lastSampleEnd, monthStart.getTime());
-    const low = (sampledByteHours + (currentBytes * Math.max(0, before - coveredFrom)) / HOUR) / 1e9;
-    const high = (sampledByteHours + (currentBytes * Math.max(0, after - coveredFrom)) / HOUR) / 1e9;
-    expect(body.storage.gb_hours).toBeGreaterThanOrEqual(low - 1e-6);
-    expect(body.storage.gb_hours).toBeLessThanOrEqual(high + 1e-6);
-    // 0.005 per GB-hour, rounded to whole cents: 100,000+ GB-hours make 500 and a little.
-    expect([Math.round(low * 0.005), Math.round(high * 0.005)]).toContain(body.estimated_cost.storage);
+  it('shows an earlier month with period=YYYY-MM', async () => {
+    const previous = new Date(monthStart.getTime() - 1000).toISOString().slice(0, 7);
+    const { status, body } = await usage(owner.key, `?period=${previous}`);
+    expect(status).toBe(200);
+    expect(body.billing_period.start.slice(0, 7)).toBe(previous);
+    expect(body.tokens.total).toBe(10);
+    expect((await usage(owner.key, '?period=2026-13')).status).toBe(422);
   });
 
   it('narrows tokens, sessions and examples to one suite with suite_id; storage stays per account', async () => {
@@ -160,8 +165,8 @@ describe('GET /v1/usage', () => {
   it('shows another user none of it', async () => {
     const stranger = await createTestUser();
     const { body } = await usage(stranger.key);
-    expect(body.tokens).toEqual({ total: 0, by_model: {} });
-    expect(body.storage).toEqual({ gb_hours: 0, current_gb: 0 });
+    expect(body.tokens).toEqual({ total: 0, by_model: {}, billable: 0, not_billable: 0 });
+    expect(body.storage).toEqual({ gb_hours: 0, current_gb: 0, billable_gb_hours: 0, not_billable_gb_hours: 0 });
     expect(body.sessions_uploaded).toBe(0);
     expect(body.examples_generated).toBe(0);
     expect(body.estimated_cost).toEqual({ tokens: 0, storage: 0, total: 0, currency: 'usd' });

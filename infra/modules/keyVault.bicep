@@ -15,11 +15,15 @@ param stripeSecretKey string
 @secure()
 @description('STRIPE_WEBHOOK_SECRET; empty: no secret')
 param stripeWebhookSecret string
+@secure()
+@description('STRIPE_EVENTS_WEBHOOK_SECRET (thin events); empty: no secret')
+param stripeEventsWebhookSecret string
 
 // Secret names: the app settings in main.bicep refer to these (test/infra.test.ts checks both sides).
 var apiKeyHmacSecretName = 'api-key-hmac-secret'
 var stripeSecretKeyName = 'stripe-secret-key'
 var stripeWebhookSecretName = 'stripe-webhook-secret'
+var stripeEventsWebhookSecretName = 'stripe-events-webhook-secret'
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
@@ -58,6 +62,14 @@ resource stripeWebhook 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!emp
   name: stripeWebhookSecretName
   properties: {
     value: stripeWebhookSecret
+  }
+}
+
+resource stripeEventsWebhook 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = if (!empty(stripeEventsWebhookSecret)) {
+  parent: vault
+  name: stripeEventsWebhookSecretName
+  properties: {
+    value: stripeEventsWebhookSecret
   }
 }
 

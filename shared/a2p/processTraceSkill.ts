@@ -3,6 +3,7 @@ import type { ExecutionEventBus, RequestContext } from '@a2a-js/sdk/server';
 import type { AuthContext } from '../auth/authenticate.js';
 import type { RateLimitBucket } from '../auth/rateLimitBuckets.js';
 import { assertCanCreateInSuite } from '../auth/suiteAccess.js';
+import { assertMayIncurCost, type CostCheckDeps } from '../billing/costPermission.js';
 import type { JsonObject } from '../db/schema.js';
 import { ApiError } from '../errors/apiError.js';
 import { resolveModelAndMap } from '../examples/exampleService.js';
@@ -17,6 +18,8 @@ import { readTraceRequest, type TraceFile, type TraceRequestFields } from './tra
 export interface ProcessTraceDeps extends TaskProgressDeps {
   /** Counts the request against another of the key's per-minute limits (an inline trace creates a session). */
   countAgainst: (bucket: RateLimitBucket) => Promise<void>;
+  /** A trace processed is a session stored and an example generated: both billed (shared/billing/costPermission.ts). */
+  costCheck: CostCheckDeps;
 }
 
 /**
@@ -81,6 +84,7 @@ async function startProcessing(
     });
   }
   await resolveModelAndMap(deps.db, fields.suite_id, fields.model_id, fields.action_tool_map_id);
+  await assertMayIncurCost(deps.costCheck, auth.userId);
 
   let sessionId: string;
   if (file.kind === 'url') {

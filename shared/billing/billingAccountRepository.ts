@@ -6,7 +6,7 @@ type Db = Kysely<Database> | Transaction<Database>;
 export async function findBillingAccount(db: Db, userId: string) {
   return db
     .selectFrom('users')
-    .select(['id', 'display_name', 'email', 'stripe_customer_id', 'default_payment_method_id', 'stripe_subscription_id'])
+    .select(['id', 'display_name', 'email', 'stripe_customer_id', 'default_payment_method_id'])
     .where('id', '=', userId)
     .executeTakeFirst();
 }
@@ -29,7 +29,7 @@ export async function storeStripeCustomerId(db: Db, userId: string, customerId: 
 export async function lockUserByCustomer(trx: Transaction<Database>, customerId: string) {
   return trx
     .selectFrom('users')
-    .select(['id', 'default_payment_method_id', 'payment_method_event_at', 'stripe_subscription_id'])
+    .select(['id', 'stripe_customer_id', 'default_payment_method_id', 'payment_method_event_at'])
     .where('stripe_customer_id', '=', customerId)
     .forUpdate()
     .executeTakeFirst();
@@ -40,10 +40,11 @@ export async function findUserIdByCustomer(db: Db, customerId: string): Promise<
   return row?.id;
 }
 
+/** The customer's default payment method as a Stripe event of `eventAt` says (null: none). */
 export async function setDefaultPaymentMethod(
   trx: Transaction<Database>,
   userId: string,
-  paymentMethodId: string,
+  paymentMethodId: string | null,
   eventAt: Date,
 ): Promise<void> {
   await trx
@@ -53,6 +54,3 @@ export async function setDefaultPaymentMethod(
     .execute();
 }
 
-export async function setSubscriptionId(trx: Transaction<Database>, userId: string, subscriptionId: string): Promise<void> {
-  await trx.updateTable('users').set({ stripe_subscription_id: subscriptionId }).where('id', '=', userId).execute();
-}

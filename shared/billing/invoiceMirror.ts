@@ -1,16 +1,19 @@
 import type Stripe from 'stripe';
 import type { InvoiceStatus } from '../db/schema.js';
-import { MB_PER_GB } from './pricing.js';
+import type { UsageKind } from './meterEvents.js';
+import { KB_PER_GB } from './pricing.js';
 
 /**
  * What the local copy keeps of a Stripe invoice (https://docs.stripe.com/api/invoices/object): its period, totals,
- * the two meters' quantities, status, paid_at and hosted URL. The meters' lines are told apart by their price
- * (STRIPE_TOKENS_PRICE_ID, STRIPE_STORAGE_PRICE_ID); the period is that of the metered lines when there are any
+ * the two meters' quantities, status, paid_at and hosted URL. Lines are told apart by the meter their price bills
+ * (priceMeters.ts), so a rotated price still counts; the period is that of the metered lines when there are any
  * (an invoice's own period_start/period_end describe something else for subscriptions), else the invoice's.
+ * Storage lines count KB-hours.
  */
 export interface MirroredInvoice {
   stripeInvoiceId: string;
   customerId: string | null;
+  subscriptionId: string | null;
   periodStart: Date;
   periodEnd: Date;
   tokensConsumed: number;
@@ -22,14 +25,7 @@ export interface MirroredInvoice {
   url: string | null;
 }
 
-const STATUS: Record<string, InvoiceStatus> = {
-  draft: 'draft',
-  open: 'open',
-  paid: 'paid',
-  void: 'void',
-  // Unpaid, and may still be paid: the contract's nearest state.
-  uncollectible: 'open',
-};
+const STATUSES = new Set<string>(['draft', 'open', 'uncollectible', 'paid', 'void']);
 
 function idOf(value: string | { id: string } | null | undefined): string | null {
   if (!value) return null;
@@ -41,21 +37,26 @@ function quantityOf(line: Stripe.InvoiceLineItem): number {
   return line.quantity_decimal ? Number(line.quantity_decimal.toString()) : 0;
 }
 
+/** The price a line bills, if it bills one. */
+export function priceOfLine(line: Stripe.InvoiceLineItem): string | null {
+  return idOf(line.pricing?.price_details?.price);
+}
+
 export function mirrorInvoice(
   invoice: Stripe.Invoice,
-  priceIds: { tokens: string | undefined; storage: string | undefined },
+  lines: Stripe.InvoiceLineItem[],
+  kindOfPrice: (priceId: string) => UsageKind | undefined,
 ): MirroredInvoice {
   let tokens = 0;
-  let storageMbHours = 0;
+  let storageKbHours = 0;
   let periodStart = Infinity;
   let periodEnd = -Infinity;
-  for (const line of invoice.lines?.data ?? []) {
-    const price = idOf(line.pricing?.price_details?.price);
-    const isTokens = price !== null && price === priceIds.tokens;
-    const isStorage = price !== null && price === priceIds.storage;
-    if (!isTokens && !isStorage) continue;
-    if (isTokens) tokens += quantityOf(line);
-    else storageMbHours += quantityOf(line);
+  for (const line of lines) {
+    const price = priceOfLine(line);
+    const kind = price === null ? undefined : kindOfPrice(price);
+    if (!kind) continue;
+    if (kind === 'tokens') tokens += quantityOf(line);
+    else storageKbHours += quantityOf(line);
     periodStart = Math.min(periodStart, line.period.start);
     periodEnd = Math.max(periodEnd, line.period.end);
   }
@@ -64,16 +65,19 @@ export function mirrorInvoice(
     periodEnd = invoice.period_end;
   }
   const paidAt = invoice.status_transitions?.paid_at ?? null;
+  const status = invoice.status ?? 'draft';
   return {
-    stripeInvoiceId: invoice.id,
+    stripeInvoiceId: invoice.id as string,
     customerId: idOf(invoice.customer),
+    subscriptionId: idOf(invoice.parent?.subscription_details?.subscription),
     periodStart: new Date(periodStart * 1000),
     periodEnd: new Date(Math.max(periodEnd, periodStart) * 1000),
     tokensConsumed: Math.round(tokens),
-    storageGbHours: storageMbHours / MB_PER_GB,
+    storageGbHours: storageKbHours / KB_PER_GB,
     totalAmount: invoice.total,
     currency: invoice.currency.toLowerCase(),
-    status: STATUS[invoice.status ?? 'draft'] ?? 'open',
+    // Stripe may add statuses; an unknown one is still unpaid, the nearest state the API names.
+    status: STATUSES.has(status) ? (status as InvoiceStatus) : 'open',
     paidAt: paidAt ? new Date(paidAt * 1000) : null,
     url: invoice.hosted_invoice_url ?? null,
   };

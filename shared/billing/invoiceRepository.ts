@@ -3,26 +3,37 @@ import type { Database } from '../db/schema.js';
 import { offsetOf, type Pagination } from '../http/pagination.js';
 import type { MirroredInvoice } from './invoiceMirror.js';
 
-/** draft < open < paid | void: Stripe never moves an invoice back (paid and void are final). */
+/**
+ * draft < open < uncollectible < paid | void: Stripe never moves an invoice back (an uncollectible invoice may
+ * still be paid or voided; paid and void are final; https://docs.stripe.com/invoicing/overview#invoice-statuses).
+ */
 const RANK = (status: ReturnType<typeof sql.ref>) =>
-  sql`case ${status} when 'draft' then 0 when 'open' then 1 else 2 end`;
+  sql`case ${status} when 'draft' then 0 when 'open' then 1 when 'uncollectible' then 2 else 3 end`;
+
+type Db = Kysely<Database> | Transaction<Database>;
 
 /**
- * Writes the local copy of an invoice from a webhook event, unless what is stored is newer: a later state
- * (by the rank above), or the same state from a later event. So duplicate and out-of-order deliveries end in the
- * state of the newest event, whatever order they come in.
+ * Writes the local copy of an invoice from a webhook event (or a read from Stripe's list), unless what is stored
+ * is newer: a later state (by the rank above), or the same state from a later event. So duplicate and
+ * out-of-order deliveries end in the state of the newest event, whatever order they come in. `deleted` (from
+ * invoice.deleted, which only drafts get) writes a tombstone: the row stays, hidden, and nothing revives it, so an
+ * invoice.created delivered after the deletion leaves no phantom draft.
  */
 export async function upsertMirroredInvoice(
-  trx: Transaction<Database>,
+  trx: Db,
   userId: string,
   invoice: MirroredInvoice,
   eventAt: Date,
+  options: { deleted?: boolean } = {},
 ): Promise<boolean> {
+  const deletedAt = options.deleted ? eventAt : null;
   const result = await trx
     .insertInto('invoices')
     .values({
       user_id: userId,
       stripe_invoice_id: invoice.stripeInvoiceId,
+      stripe_subscription_id: invoice.subscriptionId,
+      deleted_at: deletedAt,
       period_start: invoice.periodStart,
       period_end: invoice.periodEnd,
       tokens_consumed: invoice.tokensConsumed,
@@ -48,20 +59,35 @@ export async function upsertMirroredInvoice(
           paid_at: eb.ref('excluded.paid_at'),
           stripe_invoice_url: eb.ref('excluded.stripe_invoice_url'),
           stripe_event_at: eb.ref('excluded.stripe_event_at'),
+          stripe_subscription_id: sql<string | null>`coalesce(excluded.stripe_subscription_id, invoices.stripe_subscription_id)`,
+          deleted_at: sql<Date | null>`coalesce(invoices.deleted_at, excluded.deleted_at)`,
         }))
         .where(
-          sql<boolean>`${RANK(sql.ref('excluded.status'))} > ${RANK(sql.ref('invoices.status'))}
+          sql<boolean>`excluded.deleted_at is not null or (invoices.deleted_at is null and (
+            ${RANK(sql.ref('excluded.status'))} > ${RANK(sql.ref('invoices.status'))}
             or (${RANK(sql.ref('excluded.status'))} = ${RANK(sql.ref('invoices.status'))}
-                and excluded.stripe_event_at >= coalesce(invoices.stripe_event_at, '-infinity'))`,
+                and excluded.stripe_event_at >= coalesce(invoices.stripe_event_at, '-infinity'))))`,
         ),
     )
     .executeTakeFirst();
   return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
 }
 
-/** A deleted draft is gone in Stripe too (only drafts can be deleted). */
-export async function deleteDraftInvoice(trx: Transaction<Database>, stripeInvoiceId: string): Promise<void> {
-  await trx.deleteFrom('invoices').where('stripe_invoice_id', '=', stripeInvoiceId).where('status', '=', 'draft').execute();
+/** Invoices Stripe may still change (not paid or void), for the reconciliation to read again. */
+export async function unsettledInvoiceIds(db: Db, createdBefore: Date): Promise<string[]> {
+  const rows = await db
+    .selectFrom('invoices')
+    .select('stripe_invoice_id')
+    .where('deleted_at', 'is', null)
+    .where('status', 'in', ['draft', 'open', 'uncollectible'])
+    .where('created_at', '<', createdBefore)
+    .execute();
+  return rows.map((row) => row.stripe_invoice_id);
+}
+
+/** Stripe no longer has the invoice (a deleted draft): a tombstone. */
+export async function markInvoiceDeleted(db: Db, stripeInvoiceId: string, at: Date): Promise<void> {
+  await db.updateTable('invoices').set({ deleted_at: at }).where('stripe_invoice_id', '=', stripeInvoiceId).where('deleted_at', 'is', null).execute();
 }
 
 /** A user's invoices, newest period first (ties by id, for a stable order). */
@@ -82,6 +108,7 @@ export async function listUserInvoices(db: Kysely<Database>, userId: string, pag
         'stripe_invoice_url',
       ])
       .where('user_id', '=', userId)
+      .where('deleted_at', 'is', null)
       .orderBy('period_start', 'desc')
       .orderBy('id', 'desc')
       .limit(pagination.per_page)
@@ -91,6 +118,7 @@ export async function listUserInvoices(db: Kysely<Database>, userId: string, pag
       .selectFrom('invoices')
       .select((eb) => eb.fn.countAll<number>().as('total'))
       .where('user_id', '=', userId)
+      .where('deleted_at', 'is', null)
       .executeTakeFirstOrThrow(),
   ]);
   return { items, total: Number(count.total) };

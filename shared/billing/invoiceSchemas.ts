@@ -12,10 +12,14 @@ export const InvoiceSchema = z
     id: z.uuid(),
     billing_period: z.object({ start: z.iso.datetime(), end: z.iso.datetime() }),
     tokens_consumed: z.number().int().min(0).openapi({ description: 'Tokens billed (the token meter\'s quantity).' }),
-    storage_gb_hours: z.number().min(0).openapi({ description: 'GB-hours billed (the storage meter\'s MB-hours / 1000).' }),
+    storage_gb_hours: z.number().min(0).openapi({ description: 'GB-hours billed (the storage meter\'s KB-hours / 10^6).' }),
     total_amount: z.number().int().openapi({ description: 'In minor units of the currency (cents for usd), as Stripe bills it.' }),
     currency: z.string().openapi({ example: 'usd' }),
-    status: z.enum(INVOICE_STATUSES).openapi({ description: 'Stripe\'s `uncollectible` reads as `open` (still unpaid).' }),
+    status: z.enum(INVOICE_STATUSES).openapi({
+      description:
+        'Stripe\'s status: `draft` until it finalizes (the period\'s usage may still arrive), `open` (due), ' +
+        '`uncollectible` (written off by Stripe after its retries; it may still be paid), `paid`, `void`.',
+    }),
     paid_at: z.iso.datetime().nullable(),
     stripe_invoice_url: z.string().nullable().openapi({ description: 'Stripe\'s hosted invoice page.' }),
   })

@@ -1,10 +1,15 @@
 import type { Kysely } from 'kysely';
+import type Stripe from 'stripe';
 import type { Database } from '../db/schema.js';
 import { toPage, type Page } from '../http/pagination.js';
-import { listUserInvoices } from './invoiceRepository.js';
+import { findUserIdByCustomer } from './billingAccountRepository.js';
+import { mirrorInvoice, priceOfLine } from './invoiceMirror.js';
+import { listUserInvoices, upsertMirroredInvoice } from './invoiceRepository.js';
 import type { InvoiceResponse, InvoicesQueryInput } from './invoiceSchemas.js';
+import { resolvePriceKinds, type PriceMeterDeps } from './priceMeters.js';
+import { callStripe } from './stripeOutage.js';
 
-/** GET /v1/invoices: the local copy kept from Stripe's webhooks; never a call to Stripe. */
+/** GET /v1/invoices: the local copy kept from Stripe's webhooks and daily reconciliation; never a call to Stripe. */
 export async function listInvoices(
   db: Kysely<Database>,
   userId: string,
@@ -26,4 +31,50 @@ export async function listInvoices(
     total,
     query,
   );
+}
+
+export type InvoiceEffect = 'applied' | 'stale' | 'ignored';
+
+/** Every line: a webhook's invoice carries the first ten or so (`lines.has_more`); the rest are listed. */
+async function allLines(deps: PriceMeterDeps, invoice: Stripe.Invoice): Promise<Stripe.InvoiceLineItem[]> {
+  const lines = invoice.lines?.data ?? [];
+  if (!invoice.lines?.has_more || !invoice.id) return lines;
+  const id = invoice.id;
+  return callStripe(() => deps.stripe.invoices.listLineItems(id, { limit: 100 }).autoPagingToArray({ limit: 10_000 }));
+}
+
+/**
+ * Keeps the local copy of one invoice as Stripe has it at `observedAt` (an event's time, or the time of a read).
+ * Invoices of customers this API does not know are ignored.
+ */
+export async function storeInvoice(
+  deps: PriceMeterDeps,
+  invoice: Stripe.Invoice,
+  observedAt: Date,
+  options: { deleted?: boolean } = {},
+): Promise<InvoiceEffect> {
+  if (!invoice.id) return 'ignored';
+  const customer = typeof invoice.customer === 'string' ? invoice.customer : invoice.customer?.id;
+  const userId = customer ? await findUserIdByCustomer(deps.db, customer) : undefined;
+  if (!userId) return 'ignored';
+  const lines = await allLines(deps, invoice);
+  const kinds = await resolvePriceKinds(deps, lines.map(priceOfLine).filter((price): price is string => price !== null));
+  const mirrored = mirrorInvoice(invoice, lines, (price) => kinds.get(price));
+  const written = await upsertMirroredInvoice(deps.db, userId, mirrored, observedAt, options);
+  return written ? 'applied' : 'stale';
+}
+
+/**
+ * A new draft of a subscription's period finalizes no sooner than the configured grace after the period ends
+ * (`automatically_finalizes_at`, https://docs.stripe.com/invoicing/scheduled-finalization): the period close
+ * sends the last hour and any missing usage inside it, and does not depend on the account's Dashboard setting.
+ */
+export async function holdDraftForGrace(deps: PriceMeterDeps, invoice: Stripe.Invoice, graceMinutes: number, now: Date) {
+  if (!invoice.id || invoice.status !== 'draft' || !invoice.parent?.subscription_details) return;
+  const periodEnd = Math.max(0, ...(invoice.lines?.data ?? []).map((line) => line.period.end));
+  if (periodEnd === 0) return;
+  const finalizeAt = periodEnd + graceMinutes * 60;
+  if (finalizeAt * 1000 <= now.getTime() || (invoice.automatically_finalizes_at ?? 0) >= finalizeAt) return;
+  const id = invoice.id;
+  await callStripe(() => deps.stripe.invoices.update(id, { automatically_finalizes_at: finalizeAt }));
 }

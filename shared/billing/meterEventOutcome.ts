@@ -7,13 +7,17 @@
  * - 429: Stripe processed nothing; back off.
  * - 409 (lock timeout, idempotency conflict): nothing processed; try again later.
  * - 401 / 403: the key is wrong or lacks the right; nothing about this row.
- * - other 4xx: this row is wrong for Stripe (unknown customer, bad value, timestamp out of range): permanent.
+ * - 4xx that a change of configuration heals (the meter archived or missing, a timestamp ahead of Stripe's
+ *   clock): tried again after a back-off, until it goes through.
+ * - other 4xx: this row is wrong for Stripe (bad value, timestamp too old): failed, for a person to fix and
+ *   resend (`npm run billing:resend`).
  * - 5xx, a timeout, no connection: Stripe may or may not have taken it; the row is in doubt.
  */
 export type MeterEventOutcome =
   | { kind: 'accepted' }
   | { kind: 'already_in_stripe' }
   | { kind: 'rejected'; error: string }
+  | { kind: 'retryable'; error: string }
   | { kind: 'rate_limited'; error: string }
   | { kind: 'not_processed'; error: string }
   | { kind: 'configuration'; error: string }
@@ -50,6 +54,24 @@ export function outcomeOfError(error: unknown): MeterEventOutcome | null {
   if (status === 429) return { kind: 'rate_limited', error: describe(error) };
   if (status === 409) return { kind: 'not_processed', error: describe(error) };
   if (status === 401 || status === 403) return { kind: 'configuration', error: describe(error) };
-  if (status >= 400 && status < 500) return { kind: 'rejected', error: describe(error) };
+  if (status >= 400 && status < 500) {
+    const code = String(prop(error, 'code') ?? '');
+    const healable = HEALABLE_METER_ERRORS.has(code) || (code === 'resource_missing' && prop(error, 'param') === 'event_name');
+    return { kind: healable ? 'retryable' : 'rejected', error: describe(error) };
+  }
   return { kind: 'unknown', error: describe(error) };
+}
+
+/**
+ * Stripe's meter error codes (the same in synchronous answers and in asynchronous error reports) whose cause can
+ * go away without the row changing: the meter was archived or is missing (re-activate it, run stripe:setup), the
+ * event is ahead of Stripe's clock. A customer Stripe does not know is not among them: it needs a person.
+ */
+export const HEALABLE_METER_ERRORS: ReadonlySet<string> = new Set(['archived_meter', 'no_meter', 'timestamp_in_future']);
+
+const HOUR_MS = 3_600_000;
+
+/** The n-th retry of a healable rejection waits 1, 2, 4 ... hours, at most a day. */
+export function retryDelayMs(attempt: number): number {
+  return Math.min(24 * HOUR_MS, HOUR_MS * 2 ** Math.max(0, attempt - 1));
 }

@@ -53,14 +53,14 @@ export async function reconcileInDoubt(
   const result: ReconciliationResult = { resend: [], inStripe: 0, expired: 0, ambiguous: 0 };
   const groups = new Map<string, PendingUsage[]>();
   for (const row of rows) {
-    const minute = Math.floor(eventTimestamp(row.occurredAt) / 60) * 60;
+    const minute = Math.floor(eventTimestamp(row.sentTimestamp ?? row.occurredAt) / 60) * 60;
     const key = `${row.kind}|${row.userId}|${minute}`;
     groups.set(key, [...(groups.get(key) ?? []), row]);
   }
   for (const group of groups.values()) {
     const first = group[0] as PendingUsage;
     const kind = first.kind;
-    const minute = Math.floor(eventTimestamp(first.occurredAt) / 60) * 60;
+    const minute = Math.floor(eventTimestamp(first.sentTimestamp ?? first.occurredAt) / 60) * 60;
     const summaries = await stripe.billing.meters
       .listEventSummaries(await meterIds.of(eventNames[kind]), {
         customer: first.customerId,

@@ -1,14 +1,20 @@
+import type { BillingConfig } from '../config.js';
+import type { UnitPrices } from './billingPeriods.js';
+
 /**
- * Prices and estimated costs. Prices come from configuration as decimal strings of minor currency units (cents
- * for usd), e.g. 200 per million tokens, 0.005 per GB-hour; costs are whole minor units, rounded half up per
- * component, the way an invoice line is a whole amount. Token costs are computed in exact integer arithmetic.
+ * Prices and amounts, in exact decimal arithmetic. Prices come from configuration as decimal strings of minor
+ * currency units (cents for usd): 200 per million tokens, 0.005 per GB-hour. Stripe bills each invoice line as
+ * its quantity times the price's `unit_amount_decimal`, rounded to a whole minor unit; an estimate that means to
+ * equal the invoice does exactly that, line by line, on exactly the quantities the meters received.
  */
 
 /** 10^9 bytes: storage is sold in decimal gigabytes. */
 export const BYTES_PER_GB = 1_000_000_000;
-/** Storage reaches Stripe in MB-hours (whole numbers, as meter event values must be). */
-export const BYTES_PER_MB = 1_000_000;
-export const MB_PER_GB = BYTES_PER_GB / BYTES_PER_MB;
+/** Storage reaches Stripe in KB-hours (10^3 bytes for an hour): whole numbers, fine enough not to move a cent. */
+export const BYTES_PER_KB = 1_000;
+export const KB_PER_GB = BYTES_PER_GB / BYTES_PER_KB;
+/** Both prices are per 10^6 of the meter's unit: per million tokens, per GB-hour (10^6 KB-hours). */
+const UNITS_PER_PRICE_UNIT_DIGITS = 6;
 
 interface ScaledDecimal {
   /** value = digits / 10^scale */
@@ -28,16 +34,10 @@ function divideRoundingHalfUp(numerator: bigint, denominator: bigint): bigint {
   return (numerator * 2n + denominator) / (denominator * 2n);
 }
 
-/** Minor units for `tokens` at `perMillion` minor units per million tokens. */
-export function tokensCost(tokens: number, perMillion: string): number {
-  const price = parseDecimal(perMillion);
-  const denominator = 1_000_000n * 10n ** BigInt(price.scale);
-  return Number(divideRoundingHalfUp(BigInt(Math.round(tokens)) * price.digits, denominator));
-}
-
-/** Minor units for `gbHours` at `perGbHour` minor units per GB-hour. */
-export function storageCost(gbHours: number, perGbHour: string): number {
-  return Math.round(gbHours * Number(perGbHour));
+/** A whole `quantity` at `unitAmount` minor units each (a decimal string), rounded half up: one invoice line. */
+export function lineAmount(quantity: number, unitAmount: string): number {
+  const price = parseDecimal(unitAmount);
+  return Number(divideRoundingHalfUp(BigInt(Math.round(quantity)) * price.digits, 10n ** BigInt(price.scale)));
 }
 
 /**
@@ -53,7 +53,26 @@ export function shiftDecimal(value: string, places: number): string {
   return fraction ? `${whole}.${fraction}` : whole;
 }
 
-/** The meter value of one storage sample: MB-hours for one hour of `bytes`, rounded half up. */
-export function storageMeterValue(bytes: number): number {
-  return Math.floor((bytes + BYTES_PER_MB / 2) / BYTES_PER_MB);
+/** The configured prices as Stripe's unit amounts: per token, per KB-hour. */
+export function configuredUnitPrices(billing: BillingConfig): UnitPrices {
+  return {
+    tokens: shiftDecimal(billing.tokenPricePerMillion, UNITS_PER_PRICE_UNIT_DIGITS),
+    storage: shiftDecimal(billing.storagePricePerGbHour, UNITS_PER_PRICE_UNIT_DIGITS),
+  };
+}
+
+/** Minor units for `tokens` at `perMillion` minor units per million tokens. */
+export function tokensCost(tokens: number, perMillion: string): number {
+  return lineAmount(tokens, shiftDecimal(perMillion, UNITS_PER_PRICE_UNIT_DIGITS));
+}
+
+/** The meter value of one storage sample: KB-hours for `byteHours` byte-hours, rounded half up. */
+export function storageMeterValue(byteHours: number): number {
+  return Math.floor((byteHours + BYTES_PER_KB / 2) / BYTES_PER_KB);
+}
+
+/** Two unit amounts are the same price (both plain decimals; trailing zeros do not count). */
+export function sameAmount(a: string, b: string): boolean {
+  const strip = (value: string) => (value.includes('.') ? value.replace(/0+$/, '').replace(/\.$/, '') : value);
+  return strip(a) === strip(b);
 }

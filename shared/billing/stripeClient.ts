@@ -11,11 +11,15 @@ import { getConfig, type Config } from '../config.js';
  * Stripe sync decides what a failed call means for each usage row (and relies on the event `identifier`, not on
  * idempotency keys, whose cached answers would replay a 5xx for a day).
  */
-export type StripeSettings = NonNullable<Config['stripe']> & { apiUrl: string | undefined; timeoutMs: number };
+export interface StripeSettings {
+  secretKey: string;
+  apiUrl: string | undefined;
+  timeoutMs: number;
+}
 
 export function stripeSettingsOf(config: Config): StripeSettings | null {
   if (!config.stripe) return null;
-  return { ...config.stripe, apiUrl: config.billing.stripeApiUrl, timeoutMs: config.billing.stripeTimeoutMs };
+  return { secretKey: config.stripe.secretKey, apiUrl: config.billing.stripeApiUrl, timeoutMs: config.billing.stripeTimeoutMs };
 }
 
 export function createStripeClient(settings: StripeSettings, options: { retries: number }): Stripe {

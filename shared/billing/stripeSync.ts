@@ -1,15 +1,18 @@
 import type { Kysely } from 'kysely';
 import type Stripe from 'stripe';
 import type { Database, JsonObject, StripeSyncOutcome } from '../db/schema.js';
+import { placeUsage, type SubscriptionSpan } from './billingPeriods.js';
 import { outcomeOfError, type MeterEventOutcome } from './meterEventOutcome.js';
 import { meterEventParams, type PendingUsage, type UsageKind } from './meterEvents.js';
 import { MeterIds, reconcileInDoubt } from './meterReconciliation.js';
+import { spanOf, subscriptionsOfUsers } from './subscriptionRepository.js';
 import {
   countPending,
   countWaitingWithoutCustomer,
   finishSyncRun,
   markAttempted,
   markFailed,
+  markRetry,
   markSent,
   selectPendingUsage,
   startSyncRun,
@@ -33,9 +36,16 @@ import {
  *   longer is reconciled against Stripe's event summaries instead (meterReconciliation.ts), never resent blindly.
  * - 429, 5xx, timeouts: stop sending (back off) and leave the rest for the next run. 5xx and timeouts leave their
  *   row in doubt (Stripe may have taken it); 429 does not (Stripe processed nothing).
- * - A permanent 4xx is recorded on its row (stripe_failed_at, stripe_error) and the others go on.
- * - Stripe takes timestamps of the past 35 days only: older rows that never reached it are marked `expired` and
- *   counted in the run's report and the log, not dropped silently.
+ * - A 4xx that a configuration fix heals (an archived meter) is tried again after a back-off (stripe_retry_at);
+ *   another 4xx is recorded on its row (stripe_failed_at, stripe_error), resendable by `npm run billing:resend`,
+ *   and the others go on. Either way the run ends `completed_with_errors`, not `completed`.
+ * - Where each row is billed is decided once, at its first attempt (billingPeriods.ts): in its own period while
+ *   that period's invoice can still take it; carried into the period open now (and sent with that timestamp)
+ *   once its period has closed; not at all (`not_billable`) when it happened outside every subscription, after a
+ *   day's wait for a subscription the webhooks may still bring; `stranded` (failed, reported) when its period
+ *   closed and no subscription is open to carry it.
+ * - Stripe takes timestamps of the past 35 days only: a row in doubt that cannot be resent in time is marked
+ *   `expired` and counted in the run's report and the log, not dropped silently.
  * - Rows of users without a Stripe customer are not selected; they wait, unsent, and are counted in the report.
  * - Stripe allows one concurrent meter-event call per customer and meter
  *   (https://docs.stripe.com/billing/subscriptions/usage-based/recording-usage-api#rate-limits): calls run on
@@ -48,6 +58,8 @@ const HOUR_MS = 3_600_000;
 export const DUPLICATE_WINDOW_MS = 23 * HOUR_MS;
 /** Stripe takes meter events whose timestamp is within the past 35 days; an hour's margin for clocks and the run. */
 export const MAX_EVENT_AGE_MS = 35 * 24 * HOUR_MS - HOUR_MS;
+/** Usage outside every known subscription waits this long (webhooks, the reconciliation) before it is not billable. */
+const NOT_BILLABLE_AFTER_MS = 24 * HOUR_MS;
 const BATCH_SIZE = 500;
 
 export interface SyncLog {
@@ -60,14 +72,23 @@ export interface SyncOptions {
   eventNames: Record<UsageKind, string>;
   concurrency: number;
   timeBudgetMs: number;
+  /** Stripe's invoice finalization grace period: a period takes its usage until this long after it ends. */
+  invoiceGraceMs: number;
   batchSize?: number;
   clock?: () => Date;
+  /** Only these users' rows (the period close); everyone's by default. */
+  userIds?: string[];
 }
 
 interface Counters {
   sent: number;
   already_in_stripe: number;
   nothing_to_send: number;
+  carried: number;
+  not_billable: number;
+  waiting_for_subscription: number;
+  stranded: number;
+  retrying: number;
   rejected: number;
   expired: number;
   reconciled_in_stripe: number;
@@ -91,6 +112,11 @@ class SyncRun {
     sent: 0,
     already_in_stripe: 0,
     nothing_to_send: 0,
+    carried: 0,
+    not_billable: 0,
+    waiting_for_subscription: 0,
+    stranded: 0,
+    retrying: 0,
     rejected: 0,
     expired: 0,
     reconciled_in_stripe: 0,
@@ -130,12 +156,14 @@ class SyncRun {
     return this.stop !== null;
   }
 
-  canStillSend = (row: PendingUsage): boolean => row.occurredAt.getTime() >= this.now().getTime() - MAX_EVENT_AGE_MS;
+  canStillSend = (row: PendingUsage): boolean =>
+    (row.sentTimestamp ?? row.occurredAt).getTime() >= this.now().getTime() - MAX_EVENT_AGE_MS;
 
   async runKind(kind: UsageKind): Promise<void> {
     let cursor: Cursor | null = null;
     while (!this.#outOfTime()) {
-      const rows = await selectPendingUsage(this.db, kind, cursor, this.options.batchSize ?? BATCH_SIZE);
+      const filter = { now: this.now(), ...(this.options.userIds ? { userIds: this.options.userIds } : {}) };
+      const rows = await selectPendingUsage(this.db, kind, cursor, this.options.batchSize ?? BATCH_SIZE, filter);
       if (rows.length === 0) return;
       const last = rows[rows.length - 1] as PendingUsage;
       cursor = { occurredAt: last.occurredAt, id: last.id };
@@ -143,22 +171,58 @@ class SyncRun {
     }
   }
 
+  async #spansOf(rows: PendingUsage[]): Promise<Map<string, SubscriptionSpan[]>> {
+    const byUser = await subscriptionsOfUsers(this.db, rows.map((row) => row.userId));
+    return new Map([...byUser].map(([userId, subscriptions]) => [userId, subscriptions.map(spanOf)]));
+  }
+
   async #processBatch(kind: UsageKind, rows: PendingUsage[]): Promise<void> {
-    const now = this.now().getTime();
+    const now = this.now();
+    const spans = await this.#spansOf(rows);
     const nothing: PendingUsage[] = [];
+    const notBillable: PendingUsage[] = [];
+    const stranded: Array<{ id: string; error: string }> = [];
     const expired: PendingUsage[] = [];
     const reconcile: PendingUsage[] = [];
-    const send: PendingUsage[] = [];
+    const send: Array<{ row: PendingUsage; at: Date; carried: boolean }> = [];
     for (const row of rows) {
-      if (row.value <= 0) nothing.push(row);
-      else if (row.attemptedAt && (now - row.attemptedAt.getTime() > DUPLICATE_WINDOW_MS || !this.canStillSend(row))) {
+      if (row.value <= 0) {
+        nothing.push(row);
+      } else if (row.attemptedAt && (now.getTime() - row.attemptedAt.getTime() > DUPLICATE_WINDOW_MS || !this.canStillSend(row))) {
         reconcile.push(row);
-      } else if (!this.canStillSend(row)) expired.push(row);
-      else send.push(row);
+      } else if (row.attemptedAt || row.sentTimestamp) {
+        // In doubt inside Stripe's duplicate window, or resent after a period close found it missing: the same
+        // event again (identifier and timestamp).
+        send.push({ row, at: row.sentTimestamp ?? row.occurredAt, carried: false });
+      } else {
+        const placement = placeUsage(spans.get(row.userId) ?? [], row.occurredAt, now, this.options.invoiceGraceMs);
+        if (placement.kind === 'outside') {
+          if (now.getTime() - row.occurredAt.getTime() > NOT_BILLABLE_AFTER_MS) notBillable.push(row);
+          else this.counters.waiting_for_subscription++;
+        } else if (placement.kind === 'stranded') {
+          stranded.push({
+            id: row.id,
+            error:
+              `Its period (${placement.period.start.toISOString()} to ${placement.period.end.toISOString()}) was ` +
+              'invoiced before it reached Stripe, and no subscription is open to carry it into.',
+          });
+        } else if (placement.kind === 'own' && !this.canStillSend(row)) {
+          expired.push(row);
+        } else {
+          send.push({ row, at: placement.at, carried: placement.kind === 'carried' });
+        }
+      }
     }
 
     await markSent(this.db, kind, nothing.map((row) => row.id), 'nothing_to_send');
     this.counters.nothing_to_send += nothing.length;
+    await markSent(this.db, kind, notBillable.map((row) => row.id), 'not_billable');
+    this.counters.not_billable += notBillable.length;
+    await markFailed(this.db, kind, stranded, 'stranded');
+    this.counters.stranded += stranded.length;
+    if (stranded.length > 0) {
+      this.log.warn(`Stripe sync: ${stranded.length} ${kind} usage rows missed their invoice and cannot be carried (stranded).`);
+    }
 
     await markFailed(
       this.db,
@@ -213,20 +277,26 @@ class SyncRun {
     else if (outcome.kind === 'unknown') this.#halt('stripe_unavailable', outcome.error);
   }
 
-  async #send(kind: UsageKind, rows: PendingUsage[], resend: PendingUsage[]): Promise<void> {
-    if (rows.length === 0 && resend.length === 0) return;
-    await markAttempted(this.db, kind, rows.map((row) => row.id));
-    await markAttempted(this.db, kind, resend.map((row) => row.id), true);
+  async #send(
+    kind: UsageKind,
+    planned: Array<{ row: PendingUsage; at: Date; carried: boolean }>,
+    resend: PendingUsage[],
+  ): Promise<void> {
+    if (planned.length === 0 && resend.length === 0) return;
+    await markAttempted(this.db, kind, planned.map(({ row, at, carried }) => ({ id: row.id, carriedTo: carried ? at : null })));
+    await markAttempted(this.db, kind, resend.map((row) => ({ id: row.id, carriedTo: null })), true);
     const resent = new Set(resend.map((row) => row.id));
-    const all = [...rows, ...resend];
+    const carried = new Set(planned.filter((entry) => entry.carried).map((entry) => entry.row.id));
+    const all = [...planned, ...resend.map((row) => ({ row, at: row.sentTimestamp ?? row.occurredAt, carried: false }))];
     const outcomes = await this.#dispatch(all);
 
     const accepted: string[] = [];
     const reconciledResent: string[] = [];
     const alreadyInStripe: string[] = [];
     const rejected: Array<{ id: string; error: string }> = [];
+    const retries: Array<{ id: string; error: string }> = [];
     const notAttempted: PendingUsage[] = [];
-    for (const row of all) {
+    for (const { row } of all) {
       const outcome = outcomes.get(row.id);
       if (outcome === undefined || outcome.kind === 'rate_limited' || outcome.kind === 'not_processed' || outcome.kind === 'configuration') {
         // No call, or Stripe processed nothing: the row is exactly as it was before this run.
@@ -235,8 +305,8 @@ class SyncRun {
         (resent.has(row.id) ? reconciledResent : accepted).push(row.id);
       } else if (outcome.kind === 'already_in_stripe') {
         alreadyInStripe.push(row.id);
-      } else if (outcome.kind === 'rejected' && (row.attemptedAt === null || resent.has(row.id))) {
-        rejected.push({ id: row.id, error: outcome.error });
+      } else if ((outcome.kind === 'rejected' || outcome.kind === 'retryable') && (row.attemptedAt === null || resent.has(row.id))) {
+        (outcome.kind === 'retryable' ? retries : rejected).push({ id: row.id, error: outcome.error });
       } else {
         // unknown, or a rejection of a row an earlier call may have delivered: in doubt until Stripe says.
         this.counters.left_in_doubt++;
@@ -246,34 +316,40 @@ class SyncRun {
     await markSent(this.db, kind, reconciledResent, 'reconciled_resent');
     await markSent(this.db, kind, alreadyInStripe, 'already_in_stripe');
     await markFailed(this.db, kind, rejected, 'rejected');
+    await markRetry(this.db, kind, retries, this.now());
     await unmarkNotAttempted(this.db, kind, notAttempted);
     this.counters.sent += accepted.length;
+    this.counters.carried += accepted.filter((id) => carried.has(id)).length;
     this.counters.reconciled_resent += reconciledResent.length;
     this.counters.already_in_stripe += alreadyInStripe.length;
     this.counters.rejected += rejected.length;
+    this.counters.retrying += retries.length;
     this.counters.left_unsent += notAttempted.length;
     for (const failure of rejected) this.log.warn(`Stripe sync: ${kind} usage ${failure.id} rejected: ${failure.error}`);
+    if (retries.length > 0) {
+      this.log.warn(`Stripe sync: ${retries.length} ${kind} usage rows rejected for a reason that can heal; tried again later: ${retries[0]?.error}`);
+    }
   }
 
   /** Sends on `concurrency` lanes, one customer-and-meter per lane at a time; stops early when told to. */
-  async #dispatch(rows: PendingUsage[]): Promise<Map<string, MeterEventOutcome>> {
-    const lanes = new Map<string, PendingUsage[]>();
-    for (const row of rows) {
-      const key = `${row.customerId}|${row.kind}`;
+  async #dispatch(entries: Array<{ row: PendingUsage; at: Date }>): Promise<Map<string, MeterEventOutcome>> {
+    const lanes = new Map<string, Array<{ row: PendingUsage; at: Date }>>();
+    for (const entry of entries) {
+      const key = `${entry.row.customerId}|${entry.row.kind}`;
       const lane = lanes.get(key);
-      if (lane) lane.push(row);
-      else lanes.set(key, [row]);
+      if (lane) lane.push(entry);
+      else lanes.set(key, [entry]);
     }
     const queue = [...lanes.values()];
     const outcomes = new Map<string, MeterEventOutcome>();
     let bug: unknown;
     const worker = async () => {
       for (let lane = queue.shift(); lane; lane = queue.shift()) {
-        for (const row of lane) {
+        for (const { row, at } of lane) {
           if (bug !== undefined || this.#outOfTime()) return;
           this.counters.calls++;
           try {
-            await this.stripe.billing.meterEvents.create(meterEventParams(row, this.options.eventNames));
+            await this.stripe.billing.meterEvents.create(meterEventParams(row, at, this.options.eventNames));
             outcomes.set(row.id, { kind: 'accepted' });
           } catch (error) {
             const outcome = outcomeOfError(error);
@@ -294,8 +370,9 @@ class SyncRun {
 }
 
 function outcomeOf(run: SyncRun): StripeSyncOutcome {
-  if (!run.stop || run.stop.reason === 'time_budget') return 'completed';
-  return run.stop.reason === 'configuration' ? 'failed' : 'backed_off';
+  if (run.stop && run.stop.reason !== 'time_budget') return run.stop.reason === 'configuration' ? 'failed' : 'backed_off';
+  const { rejected, retrying, stranded, expired, reconcile_ambiguous: ambiguous } = run.counters;
+  return rejected + retrying + stranded + expired + ambiguous > 0 ? 'completed_with_errors' : 'completed';
 }
 
 /**
@@ -355,6 +432,7 @@ export async function syncUsageToStripe(
       await finishSyncRun(connection, runId, outcome, details);
       const summary = `Stripe sync ${outcome}: ${JSON.stringify(details)}`;
       if (outcome === 'completed') log.log(summary);
+      else if (outcome === 'completed_with_errors') log.warn(summary);
       else if (outcome === 'backed_off') log.warn(summary);
       else log.error(summary);
       if (failure !== undefined) throw failure;

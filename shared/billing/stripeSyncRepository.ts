@@ -1,6 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database, JsonObject, StripeSyncOutcome } from '../db/schema.js';
 import {
+  BILLED_RESOLUTIONS,
   storageSampleIdentifier,
   tokenUsageIdentifier,
   type PendingUsage,
@@ -20,6 +21,13 @@ export interface Cursor {
   id: string;
 }
 
+export interface PendingFilter {
+  /** Rows waiting out a healable rejection are left until their time. */
+  now: Date;
+  /** Only these users' rows (the period close), else everyone's. */
+  userIds?: string[];
+}
+
 /**
  * The next unsent, not failed rows of one kind after `cursor`, oldest first, with their user's Stripe customer.
  * Users without a customer are left out (their rows wait, unsent). Served by the partial *_stripe_pending_idx.
@@ -29,7 +37,9 @@ export async function selectPendingUsage(
   kind: UsageKind,
   after: Cursor | null,
   limit: number,
+  filter: PendingFilter,
 ): Promise<PendingUsage[]> {
+  const users = filter.userIds ? sql`and u.id = any(${filter.userIds}::uuid[])` : sql``;
   if (kind === 'tokens') {
     const { rows } = await sql<{
       id: string;
@@ -38,13 +48,17 @@ export async function selectPendingUsage(
       customer_id: string;
       value: number;
       occurred_at: Date;
+      sent_timestamp: Date | null;
       attempted_at: Date | null;
+      identifier: string | null;
     }>`
       select t.id, t.example_id, t.user_id, u.stripe_customer_id as customer_id,
-        (t.input_tokens + t.output_tokens) as value, t.recorded_at as occurred_at, t.stripe_attempted_at as attempted_at
+        (t.input_tokens + t.output_tokens) as value, t.recorded_at as occurred_at, t.stripe_timestamp as sent_timestamp,
+        t.stripe_attempted_at as attempted_at, t.stripe_identifier as identifier
       from token_usage t
       join users u on u.id = t.user_id
       where t.stripe_sent_at is null and t.stripe_failed_at is null and u.stripe_customer_id is not null
+        and (t.stripe_retry_at is null or t.stripe_retry_at <= ${filter.now}) ${users}
         ${after ? sql`and (t.recorded_at, t.id) > (${after.occurredAt}, ${after.id})` : sql``}
       order by t.recorded_at, t.id
       limit ${limit}`.execute(db);
@@ -55,8 +69,9 @@ export async function selectPendingUsage(
       customerId: row.customer_id,
       value: row.value,
       occurredAt: row.occurred_at,
+      sentTimestamp: row.sent_timestamp,
       attemptedAt: row.attempted_at,
-      identifier: tokenUsageIdentifier(row.example_id),
+      identifier: row.identifier ?? tokenUsageIdentifier(row.example_id),
     }));
   }
   const { rows } = await sql<{
@@ -65,13 +80,16 @@ export async function selectPendingUsage(
     customer_id: string;
     bytes: number;
     occurred_at: Date;
+    sent_timestamp: Date | null;
     attempted_at: Date | null;
+    identifier: string | null;
   }>`
     select s.id, s.user_id, u.stripe_customer_id as customer_id, s.bytes, s.hour as occurred_at,
-      s.stripe_attempted_at as attempted_at
+      s.stripe_timestamp as sent_timestamp, s.stripe_attempted_at as attempted_at, s.stripe_identifier as identifier
     from storage_samples s
     join users u on u.id = s.user_id
     where s.stripe_sent_at is null and s.stripe_failed_at is null and u.stripe_customer_id is not null
+      and (s.stripe_retry_at is null or s.stripe_retry_at <= ${filter.now}) ${users}
       ${after ? sql`and (s.hour, s.id) > (${after.occurredAt}, ${after.id})` : sql``}
     order by s.hour, s.id
     limit ${limit}`.execute(db);
@@ -82,29 +100,38 @@ export async function selectPendingUsage(
     customerId: row.customer_id,
     value: storageMeterValue(row.bytes),
     occurredAt: row.occurred_at,
+    sentTimestamp: row.sent_timestamp,
     attemptedAt: row.attempted_at,
-    identifier: storageSampleIdentifier(row.user_id, row.occurred_at),
+    identifier: row.identifier ?? storageSampleIdentifier(row.user_id, row.occurred_at),
   }));
 }
 
 /**
  * Notes, before the calls are made, that these rows may reach Stripe: from here until Stripe confirms, they are
  * in doubt, even if this process dies. The first attempt's time is kept (Stripe's duplicate window runs from it)
- * unless `restartWindow` (a resend after reconciliation showed Stripe never had the event).
+ * unless `restartWindow` (a resend after reconciliation showed Stripe never had the event). A row carried into a
+ * later period keeps the timestamp it is sent with, so that every retry sends the same event.
  */
-export async function markAttempted(db: Db, kind: UsageKind, ids: string[], restartWindow = false): Promise<void> {
-  if (ids.length === 0) return;
+export async function markAttempted(
+  db: Db,
+  kind: UsageKind,
+  rows: Array<{ id: string; carriedTo: Date | null }>,
+  restartWindow = false,
+): Promise<void> {
+  if (rows.length === 0) return;
   const table = sql.table(TABLE[kind]);
   await sql`
-    update ${table} set
-      stripe_attempted_at = ${restartWindow ? sql`now()` : sql`coalesce(stripe_attempted_at, now())`},
-      stripe_attempts = stripe_attempts + 1
-    where id = any(${ids}::uuid[])`.execute(db);
+    update ${table} as t set
+      stripe_attempted_at = ${restartWindow ? sql`now()` : sql`coalesce(t.stripe_attempted_at, now())`},
+      stripe_attempts = t.stripe_attempts + 1,
+      stripe_timestamp = coalesce(t.stripe_timestamp, a.carried_to)
+    from unnest(${rows.map((row) => row.id)}::uuid[], ${rows.map((row) => row.carriedTo)}::timestamptz[]) as a(id, carried_to)
+    where t.id = a.id`.execute(db);
 }
 
 /**
  * Undoes markAttempted for rows whose call was never made (the run stopped first): rows without an earlier call
- * are no longer in doubt; rows with one keep the time of that call.
+ * are no longer in doubt (and their period is decided again next time); rows with one keep the time of that call.
  */
 export async function unmarkNotAttempted(db: Db, kind: UsageKind, rows: PendingUsage[]): Promise<void> {
   if (rows.length === 0) return;
@@ -113,6 +140,7 @@ export async function unmarkNotAttempted(db: Db, kind: UsageKind, rows: PendingU
   await sql`
     update ${sql.table(TABLE[kind])} set
       stripe_attempted_at = case when id = any(${fresh}::uuid[]) then null else stripe_attempted_at end,
+      stripe_timestamp = case when id = any(${fresh}::uuid[]) then null else stripe_timestamp end,
       stripe_attempts = greatest(stripe_attempts - 1, 0)
     where id = any(${[...fresh, ...earlier]}::uuid[]) and stripe_sent_at is null`.execute(db);
 }
@@ -120,7 +148,8 @@ export async function unmarkNotAttempted(db: Db, kind: UsageKind, rows: PendingU
 export async function markSent(db: Db, kind: UsageKind, ids: string[], resolution: string): Promise<void> {
   if (ids.length === 0) return;
   await sql`
-    update ${sql.table(TABLE[kind])} set stripe_sent_at = now(), stripe_resolution = ${resolution}, stripe_error = null
+    update ${sql.table(TABLE[kind])} set stripe_sent_at = now(), stripe_resolution = ${resolution}, stripe_error = null,
+      stripe_retry_at = null
     where id = any(${ids}::uuid[]) and stripe_sent_at is null`.execute(db);
 }
 
@@ -133,8 +162,29 @@ export async function markFailed(
   if (failures.length === 0) return;
   await sql`
     update ${sql.table(TABLE[kind])} as t set
-      stripe_failed_at = now(), stripe_resolution = ${resolution}, stripe_error = f.error
+      stripe_failed_at = now(), stripe_resolution = ${resolution}, stripe_error = f.error, stripe_retry_at = null
     from unnest(${failures.map((f) => f.id)}::uuid[], ${failures.map((f) => f.error)}::text[]) as f(id, error)
+    where t.id = f.id and t.stripe_sent_at is null`.execute(db);
+}
+
+/**
+ * A rejection that can heal: the row stays unsent and unfailed, and is tried again after a back-off that grows
+ * with its attempts. Stripe processed nothing, so the row is not in doubt either.
+ */
+export async function markRetry(
+  db: Db,
+  kind: UsageKind,
+  retries: Array<{ id: string; error: string }>,
+  now: Date,
+): Promise<void> {
+  if (retries.length === 0) return;
+  const hourMs = 3_600_000;
+  await sql`
+    update ${sql.table(TABLE[kind])} as t set
+      stripe_resolution = 'retrying', stripe_error = f.error, stripe_attempted_at = null, stripe_timestamp = null,
+      stripe_retry_at = ${now}::timestamptz + least(interval '24 hours',
+        make_interval(secs => ${hourMs / 1000} * power(2, greatest(t.stripe_attempts - 1, 0))))
+    from unnest(${retries.map((f) => f.id)}::uuid[], ${retries.map((f) => f.error)}::text[]) as f(id, error)
     where t.id = f.id and t.stripe_sent_at is null`.execute(db);
 }
 
@@ -146,18 +196,72 @@ export async function usageInMinute(
   from: Date,
   to: Date,
 ): Promise<Array<{ id: string; value: number; sent: boolean; inDoubt: boolean }>> {
+  const rows = await usageSentBetween(db, kind, userId, from, to, { includeInDoubt: true });
+  return rows.map((row) => ({ id: row.id, value: row.value, sent: row.sent, inDoubt: row.inDoubt }));
+}
+
+export interface SentUsage {
+  id: string;
+  value: number;
+  /** The event timestamp it was sent with. */
+  eventAt: Date;
+  identifier: string;
+  sent: boolean;
+  inDoubt: boolean;
+  /** When Stripe first may have received it (the first call). */
+  attemptedAt: Date | null;
+}
+
+/**
+ * A user's rows of one kind whose event (as sent, or to be sent) has its timestamp in [from, to): what Stripe
+ * should count for that time. Rows Stripe has confirmed, and rows in doubt on request.
+ */
+export async function usageSentBetween(
+  db: Db,
+  kind: UsageKind,
+  userId: string,
+  from: Date,
+  to: Date,
+  options: { includeInDoubt?: boolean } = {},
+): Promise<SentUsage[]> {
+  const billed = sql`stripe_sent_at is not null and stripe_resolution = any(${BILLED_RESOLUTIONS}::text[])`;
+  const inDoubt = sql`stripe_sent_at is null and stripe_failed_at is null and stripe_attempted_at is not null`;
+  const which = options.includeInDoubt ? sql`((${billed}) or (${inDoubt}))` : billed;
   if (kind === 'tokens') {
-    const { rows } = await sql<{ id: string; value: number; sent: boolean; in_doubt: boolean }>`
-      select id, (input_tokens + output_tokens) as value, stripe_sent_at is not null as sent,
-        (stripe_sent_at is null and stripe_failed_at is null and stripe_attempted_at is not null) as in_doubt
-      from token_usage where user_id = ${userId} and recorded_at >= ${from} and recorded_at < ${to}`.execute(db);
-    return rows.map((row) => ({ id: row.id, value: row.value, sent: row.sent, inDoubt: row.in_doubt }));
+    const { rows } = await sql<{ id: string; example_id: string; value: number; event_at: Date; identifier: string | null; sent: boolean; in_doubt: boolean; attempted_at: Date | null }>`
+      select id, example_id, (input_tokens + output_tokens) as value,
+        coalesce(stripe_timestamp, date_trunc('second', recorded_at)) as event_at, stripe_identifier as identifier,
+        stripe_sent_at is not null as sent, ${inDoubt} as in_doubt, stripe_attempted_at as attempted_at
+      from token_usage
+      where user_id = ${userId} and ${which}
+        and ((stripe_timestamp is null and recorded_at >= ${from} and recorded_at < ${to})
+          or (stripe_timestamp >= ${from} and stripe_timestamp < ${to}))`.execute(db);
+    return rows.map((row) => ({
+      id: row.id,
+      value: row.value,
+      eventAt: row.event_at,
+      identifier: row.identifier ?? tokenUsageIdentifier(row.example_id),
+      sent: row.sent,
+      inDoubt: row.in_doubt,
+      attemptedAt: row.attempted_at,
+    }));
   }
-  const { rows } = await sql<{ id: string; bytes: number; sent: boolean; in_doubt: boolean }>`
-    select id, bytes, stripe_sent_at is not null as sent,
-      (stripe_sent_at is null and stripe_failed_at is null and stripe_attempted_at is not null) as in_doubt
-    from storage_samples where user_id = ${userId} and hour >= ${from} and hour < ${to}`.execute(db);
-  return rows.map((row) => ({ id: row.id, value: storageMeterValue(row.bytes), sent: row.sent, inDoubt: row.in_doubt }));
+  const { rows } = await sql<{ id: string; hour: Date; bytes: number; event_at: Date; identifier: string | null; sent: boolean; in_doubt: boolean; attempted_at: Date | null }>`
+    select id, hour, bytes, coalesce(stripe_timestamp, hour) as event_at, stripe_identifier as identifier,
+      stripe_sent_at is not null as sent, ${inDoubt} as in_doubt, stripe_attempted_at as attempted_at
+    from storage_samples
+    where user_id = ${userId} and ${which}
+      and ((stripe_timestamp is null and hour >= ${from} and hour < ${to})
+        or (stripe_timestamp >= ${from} and stripe_timestamp < ${to}))`.execute(db);
+  return rows.map((row) => ({
+    id: row.id,
+    value: storageMeterValue(row.bytes),
+    eventAt: row.event_at,
+    identifier: row.identifier ?? storageSampleIdentifier(userId, row.hour),
+    sent: row.sent,
+    inDoubt: row.in_doubt,
+    attemptedAt: row.attempted_at,
+  }));
 }
 
 /** Rows that wait only because their user has no Stripe customer yet. */

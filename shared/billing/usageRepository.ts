@@ -1,6 +1,6 @@
-import { sql, type Kysely } from 'kysely';
+import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { datasetBytesOf } from '../datasets/datasetStorage.js';
+import { storedBytesNow, unsampledHoursQuery } from './storageRepository.js';
 
 type Db = Kysely<Database>;
 
@@ -12,81 +12,182 @@ export interface UsageWindow {
   end: Date;
 }
 
-export interface UsageScalars {
-  sampledByteHours: number;
-  lastSampleHour: Date | null;
-  userCreatedAt: Date | null;
-  sessionBytes: number;
-  exampleBytes: number;
-  sessionsUploaded: number;
-  examplesGenerated: number;
-}
-
 function suiteFilter(column: string, suiteIds: string[] | null) {
   return suiteIds === null ? sql`true` : sql`${sql.ref(column)} = any(${suiteIds}::uuid[])`;
 }
 
+const DAY_MS = 86_400_000;
+
 /**
- * Everything but tokens in one round trip. Each part reads an index and a bounded number of rows: at most ~744
- * hourly samples, the user's sessions through a covering index, and two counts that are index-only scans of the
- * partial indexes of migration 0005.
+ * Tokens used in [from, to) (any instants), as an SQL scalar: whole days from the rollup, the partial days at
+ * either end from the usage rows (one user, at most a day each, through token_usage_user_recorded_at_idx).
  */
-export async function readUsageScalars(db: Db, window: UsageWindow): Promise<UsageScalars> {
+function tokensBetween(window: Omit<UsageWindow, 'start' | 'end'>, from: Date, to: Date) {
+  const direct = (a: Date, b: Date) => sql`
+    (select coalesce(sum(input_tokens + output_tokens), 0)::bigint from token_usage
+     where user_id = ${window.userId} and recorded_at >= ${a} and recorded_at < ${b} and ${suiteFilter('suite_id', window.suiteIds)})`;
+  const firstWholeDay = new Date(Math.ceil(from.getTime() / DAY_MS) * DAY_MS);
+  const endWholeDay = new Date(Math.floor(to.getTime() / DAY_MS) * DAY_MS);
+  if (firstWholeDay >= endWholeDay) return direct(from, to);
+  return sql`(
+    (select coalesce(sum(input_tokens + output_tokens), 0)::bigint from token_usage_daily
+      where user_id = ${window.userId} and day >= ${firstWholeDay.toISOString().slice(0, 10)}::date
+        and day < ${endWholeDay.toISOString().slice(0, 10)}::date and ${suiteFilter('suite_id', window.suiteIds)})
+    + ${direct(from, firstWholeDay)} + ${direct(endWholeDay, to)})`;
+}
+
+/** Tokens by model from the daily rollup: at most ~31 rows per suite and model, never the usage rows themselves. */
+function tokensByModel(window: UsageWindow) {
+  return sql`
+    select m.provider, m.name, sum(d.input_tokens + d.output_tokens)::bigint as tokens
+    from token_usage_daily d
+    join models m on m.id = d.model_id
+    where d.user_id = ${window.userId} and d.day >= ${window.start.toISOString().slice(0, 10)}::date
+      and d.day < ${window.end.toISOString().slice(0, 10)}::date and ${suiteFilter('d.suite_id', window.suiteIds)}
+    group by m.provider, m.name`;
+}
+
+/** Where the sync stands with a row, the same columns in both tables. */
+const SYNC_STATE = sql`t.stripe_timestamp as carried_to, t.stripe_sent_at is not null as sent,
+  t.stripe_failed_at is not null as failed, t.stripe_attempted_at is not null as attempted, t.stripe_resolution as resolution`;
+
+/**
+ * The token rows whose billing is not simply "in the period of their time": carried into another period, failed,
+ * or not sent yet (their period is decided when they are). For the current month (`pendingOfEarlierMonths`),
+ * unsent rows of earlier months too, since they are carried into it. Few rows, each through a partial index.
+ */
+function tokenExceptions(window: UsageWindow, pendingOfEarlierMonths: boolean) {
   const { userId, start, end } = window;
-  const { rows } = await sql<{
-    sampled_byte_hours: number;
-    last_sample_hour: Date | null;
-    user_created_at: Date | null;
-    session_bytes: number;
-    example_bytes: number;
-    sessions_uploaded: number;
-    examples_generated: number;
-  }>`
+  const suites = suiteFilter('suite_id', window.suiteIds);
+  return sql`
+    with rows as (
+      select id from token_usage
+        where user_id = ${userId} and stripe_timestamp is not null and ${suites}
+          and ((stripe_timestamp >= ${start} and stripe_timestamp < ${end}) or (recorded_at >= ${start} and recorded_at < ${end}))
+      union
+      select id from token_usage
+        where user_id = ${userId} and stripe_failed_at is not null and recorded_at >= ${start} and recorded_at < ${end} and ${suites}
+      union
+      select id from token_usage
+        where user_id = ${userId} and stripe_sent_at is null and stripe_failed_at is null and recorded_at < ${end}
+          and ${pendingOfEarlierMonths ? sql`true` : sql`recorded_at >= ${start}`} and ${suites}
+    )
+    select t.recorded_at as occurred_at, (t.input_tokens + t.output_tokens)::bigint as amount, ${SYNC_STATE}
+    from rows join token_usage t using (id)`;
+}
+
+/**
+ * Storage that bears on the window, one row per hour: its samples, samples carried into it, (current month)
+ * unsent samples of earlier hours, which will be, and the hours not sampled yet up to `until`, from the ledger as
+ * the sampler will write them. At most ~744 a month per user, through (user_id, hour) and the partial indexes.
+ */
+function storageHours(userId: string, window: { start: Date; end: Date }, pendingOfEarlierMonths: boolean, until: Date) {
+  const { start, end } = window;
+  return sql`
+    with rows as (
+      select id from storage_samples where user_id = ${userId} and hour >= ${start} and hour < ${end}
+      union
+      select id from storage_samples where user_id = ${userId} and stripe_timestamp >= ${start} and stripe_timestamp < ${end}
+      union
+      select id from storage_samples
+        where user_id = ${userId} and ${pendingOfEarlierMonths} and hour < ${start}
+          and stripe_sent_at is null and stripe_failed_at is null
+    )
+    select t.hour as occurred_at, t.bytes as amount, ${SYNC_STATE}
+    from rows join storage_samples t using (id)
+    union all
+    select u.hour, u.byte_hours, null, false, false, false, null
+    from (${unsampledHoursQuery(userId, start, new Date(Math.min(until.getTime(), end.getTime())))}) u`;
+}
+
+export interface UsageRowState {
+  /** When the usage happened. */
+  occurredAt: Date;
+  /** Tokens, or byte-hours (storage). */
+  amount: number;
+  /** The timestamp it was (or is to be) sent with, when not its own (carried). */
+  carriedTo: Date | null;
+  sent: boolean;
+  failed: boolean;
+  attempted: boolean;
+  resolution: string | null;
+}
+
+export interface MonthOfUsage {
+  sessionsUploaded: number;
+  examplesGenerated: number;
+  storedBytes: number;
+  /** Tokens used in each of the periods asked for, by the time they were used. */
+  periodTokens: number[];
+  tokensByModel: Array<{ provider: string; name: string; tokens: number }>;
+  tokenExceptions: UsageRowState[];
+  storageHours: UsageRowState[];
+}
+
+interface JsonRowState {
+  occurred_at: string;
+  amount: number;
+  carried_to: string | null;
+  sent: boolean;
+  failed: boolean;
+  attempted: boolean;
+  resolution: string | null;
+}
+
+function jsonRows(query: RawBuilder<unknown>) {
+  return sql`(select coalesce(json_agg(q), '[]'::json) from (${query}) q)`;
+}
+
+function rowStates(rows: JsonRowState[]): UsageRowState[] {
+  return rows.map((row) => ({
+    occurredAt: new Date(row.occurred_at),
+    amount: Number(row.amount),
+    carriedTo: row.carried_to === null ? null : new Date(row.carried_to),
+    sent: row.sent,
+    failed: row.failed,
+    attempted: row.attempted,
+    resolution: row.resolution,
+  }));
+}
+
+/**
+ * Everything GET /v1/usage reads about a month, in one round trip (one connection per request, however busy the
+ * pool): sessions uploaded and examples completed (index-only scans of the partial indexes of 0005), the bytes
+ * stored now, the tokens of each period, the tokens by model, and the few rows whose billing the estimate must
+ * place one by one (tokens) or hour by hour (storage).
+ */
+export async function readMonthOfUsage(
+  db: Db,
+  window: UsageWindow,
+  options: { periods: Array<{ start: Date; end: Date }>; pendingOfEarlierMonths: boolean; until: Date },
+): Promise<MonthOfUsage> {
+  const { userId, start, end } = window;
+  const periodColumns = options.periods.map((period, index) => sql`${tokensBetween(window, period.start, period.end)} as ${sql.ref(`period_${index}`)}`);
+  const { rows } = await sql<Record<string, unknown>>`
     select
-      (select coalesce(sum(bytes), 0)::bigint from storage_samples
-        where user_id = ${userId} and hour >= ${start} and hour < ${end}) as sampled_byte_hours,
-      (select max(hour) from storage_samples where user_id = ${userId}) as last_sample_hour,
-      (select created_at from users where id = ${userId}) as user_created_at,
-      (select coalesce(sum(stored_bytes), 0)::bigint from sessions
-        where user_id = ${userId} and stored_bytes > 0) as session_bytes,
-      -- Example files and the datasets built from them.
-      ((select coalesce(sum(bytes), 0)::bigint from example_storage_totals where user_id = ${userId})
-        + ${datasetBytesOf(sql`${userId}::uuid`)}) as example_bytes,
       (select count(*) from sessions
         where user_id = ${userId} and status <> 'awaiting_upload' and created_at >= ${start} and created_at < ${end}
           and ${suiteFilter('suite_id', window.suiteIds)}) as sessions_uploaded,
       (select count(*) from examples
         where user_id = ${userId} and status = 'COMPLETED' and completed_at >= ${start} and completed_at < ${end}
-          and ${suiteFilter('suite_id', window.suiteIds)}) as examples_generated`.execute(db);
-  const row = rows[0];
-  if (!row) throw new Error('usage scalars: no row');
+          and ${suiteFilter('suite_id', window.suiteIds)}) as examples_generated,
+      ${storedBytesNow(userId)} as stored_bytes,
+      ${jsonRows(tokensByModel(window))} as tokens_by_model,
+      ${jsonRows(tokenExceptions(window, options.pendingOfEarlierMonths))} as token_exceptions,
+      ${jsonRows(storageHours(userId, window, options.pendingOfEarlierMonths, options.until))} as storage_hours
+      ${periodColumns.length > 0 ? sql`, ${sql.join(periodColumns)}` : sql``}`.execute(db);
+  const row = rows[0] ?? {};
   return {
-    sampledByteHours: row.sampled_byte_hours,
-    lastSampleHour: row.last_sample_hour,
-    userCreatedAt: row.user_created_at,
-    sessionBytes: row.session_bytes,
-    exampleBytes: row.example_bytes,
-    sessionsUploaded: row.sessions_uploaded,
-    examplesGenerated: row.examples_generated,
+    sessionsUploaded: Number(row.sessions_uploaded ?? 0),
+    examplesGenerated: Number(row.examples_generated ?? 0),
+    storedBytes: Number(row.stored_bytes ?? 0),
+    periodTokens: options.periods.map((_, index) => Number(row[`period_${index}`] ?? 0)),
+    tokensByModel: ((row.tokens_by_model ?? []) as Array<{ provider: string; name: string; tokens: number }>)
+      .map((entry) => ({ ...entry, tokens: Number(entry.tokens) }))
+      .sort((a, b) => `${a.provider}/${a.name}`.localeCompare(`${b.provider}/${b.name}`)),
+    tokenExceptions: rowStates((row.token_exceptions ?? []) as JsonRowState[]),
+    storageHours: rowStates((row.storage_hours ?? []) as JsonRowState[]),
   };
-}
-
-/** Tokens by model from the daily rollup: at most ~31 rows per suite and model, never the usage rows themselves. */
-export async function readTokensByModel(
-  db: Db,
-  window: UsageWindow,
-): Promise<Array<{ provider: string; name: string; tokens: number }>> {
-  const startDay = window.start.toISOString().slice(0, 10);
-  const endDay = window.end.toISOString().slice(0, 10);
-  const { rows } = await sql<{ provider: string; name: string; tokens: number }>`
-    select m.provider, m.name, sum(d.input_tokens + d.output_tokens)::bigint as tokens
-    from token_usage_daily d
-    join models m on m.id = d.model_id
-    where d.user_id = ${window.userId} and d.day >= ${startDay}::date and d.day < ${endDay}::date
-      and ${suiteFilter('d.suite_id', window.suiteIds)}
-    group by m.provider, m.name
-    order by m.provider, m.name`.execute(db);
-  return rows;
 }
 
 export async function suiteExists(db: Db, suiteId: string): Promise<boolean> {

@@ -27,7 +27,7 @@ export type SessionStatus = (typeof SESSION_STATUSES)[number];
 export const EXAMPLE_STATUSES = ['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED'] as const;
 export type ExampleStatus = (typeof EXAMPLE_STATUSES)[number];
 
-export const INVOICE_STATUSES = ['draft', 'open', 'paid', 'void'] as const;
+export const INVOICE_STATUSES = ['draft', 'open', 'uncollectible', 'paid', 'void'] as const;
 export type InvoiceStatus = (typeof INVOICE_STATUSES)[number];
 
 /** Enforced by the check constraint api_keys_scopes_known (non-empty, every element one of these). */
@@ -66,9 +66,8 @@ export interface UsersTable {
   external_issuer: string | null;
   external_subject: string | null;
   stripe_customer_id: string | null;
+  /** The Stripe customer's default payment method (invoice_settings.default_payment_method), mirrored. */
   default_payment_method_id: string | null;
-  /** The subscription to the metered prices, made once a payment method is on file (0005). */
-  stripe_subscription_id: ColumnType<string | null, string | null | undefined, string | null>;
   /** `created` of the Stripe event that last set default_payment_method_id (0005). */
   payment_method_event_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   /** What the user may grant to keys: `api` for everyone; the others by an operator. */
@@ -294,6 +293,12 @@ export interface TokenUsageTable {
   stripe_failed_at: NullableTimestamp;
   /** What the sync decided for the row, e.g. `sent`, `already_in_stripe`, `expired` (0005; STRIPE_RESOLUTIONS). */
   stripe_resolution: string | null;
+  /** The identifier sent, when not the row's own (a resend after an asynchronous rejection) (0009). */
+  stripe_identifier: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The event timestamp sent, when not the row's own (carried into a later period) (0009). */
+  stripe_timestamp: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** A rejection that can heal (an archived meter): tried again from this time on (0009). */
+  stripe_retry_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface StorageSamplesTable {
@@ -312,6 +317,12 @@ export interface StorageSamplesTable {
   stripe_failed_at: NullableTimestamp;
   /** What the sync decided for the row, e.g. `sent`, `already_in_stripe`, `expired` (0005; STRIPE_RESOLUTIONS). */
   stripe_resolution: string | null;
+  /** The identifier sent, when not the row's own (a resend after an asynchronous rejection) (0009). */
+  stripe_identifier: ColumnType<string | null, string | null | undefined, string | null>;
+  /** The event timestamp sent, when not the row's own (carried into a later period) (0009). */
+  stripe_timestamp: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  /** A rejection that can heal (an archived meter): tried again from this time on (0009). */
+  stripe_retry_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
 }
 
 export interface InvoicesTable {
@@ -333,6 +344,9 @@ export interface InvoicesTable {
   updated_at: DefaultedTimestamp;
   /** `created` of the Stripe event that last wrote this row: older events delivered late do not apply (0005). */
   stripe_event_at: NullableTimestamp;
+  /** Set by invoice.deleted: the row stays as a tombstone (a late invoice.created cannot revive it) (0009). */
+  deleted_at: NullableTimestamp;
+  stripe_subscription_id: string | null;
 }
 
 /** Token usage summed per user, UTC day, suite and model; maintained by triggers on token_usage (0005). */
@@ -346,16 +360,98 @@ export interface TokenUsageDailyTable {
   examples: number;
 }
 
-/** Bytes of a user's example files in Blob, as the storage sampler last listed them (0005). */
-export interface ExampleStorageTotalsTable {
+/**
+ * What was stored from when until when (0009): sessions' traces (kept by a trigger on sessions.size_bytes) and
+ * example files (kept by the storage sampler's Blob listing). Storage is billed from these intervals.
+ */
+export interface StoredObjectsTable {
+  id: Generated<string>;
   user_id: string;
+  /** `session`, `example` (each kind names its object's table). */
+  kind: string;
+  object_id: string;
   bytes: number;
-  measured_at: Timestamp;
+  stored_from: Timestamp;
+  /** null while stored. */
+  stored_until: NullableTimestamp;
+}
+
+/** When a container was last listed completely: the last time its blobs were seen (0009). */
+export interface StorageListingsTable {
+  container: string;
+  listed_at: Timestamp;
+}
+
+/** The hour up to which storage samples are written, for all users (0009; one row). */
+export interface StorageSamplerStateTable {
+  singleton: Generated<boolean>;
+  sampled_until: Timestamp;
+}
+
+/** The local copy of a Stripe subscription, refreshed from Stripe (0009). */
+export interface BillingSubscriptionsTable {
+  stripe_subscription_id: string;
+  user_id: string;
+  /** Stripe's status: active, past_due, canceled, unpaid, ... */
+  status: string;
+  started_at: Timestamp;
+  /** When it ended (canceled); null while it runs. */
+  ended_at: NullableTimestamp;
+  cancel_at: NullableTimestamp;
+  billing_cycle_anchor: Timestamp;
+  current_period_start: NullableTimestamp;
+  current_period_end: NullableTimestamp;
+  /** When it was first seen past_due (the grace runs from here); null unless past_due. */
+  past_due_since: NullableTimestamp;
+  /** The subscription's own payment method: kept null, the customer's default is the one source. */
+  default_payment_method: string | null;
+  tokens_price_id: string | null;
+  /** Minor units per token, as Stripe's decimal string. */
+  tokens_unit_amount: string | null;
+  storage_price_id: string | null;
+  /** Minor units per KB-hour, as Stripe's decimal string. */
+  storage_unit_amount: string | null;
+  /** When this state was read from Stripe: an older read never overwrites a newer one. */
+  synced_at: Timestamp;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+/** What closing a period found when comparing the usage sent with Stripe's summaries (0009). */
+export interface BillingPeriodClosesTable {
+  stripe_subscription_id: string;
+  period_end: Timestamp;
+  user_id: string;
+  period_start: Timestamp;
+  outcome: 'reconciled' | 'pending' | 'discrepancy' | 'late';
+  details: DefaultedJsonb<JsonObject>;
+  closed_at: DefaultedTimestamp;
+}
+
+/** Stripe's asynchronous meter error reports, as received (0009). */
+export interface StripeMeterErrorReportsTable {
+  stripe_event_id: string;
+  meter_id: string | null;
+  validation_start: NullableTimestamp;
+  validation_end: NullableTimestamp;
+  error_count: number;
+  /** How many of the sampled errors named a usage row of ours. */
+  matched_rows: number;
+  details: Jsonb<JsonObject>;
+  received_at: DefaultedTimestamp;
+}
+
+/** The meter each price bills (learned from Stripe), so that invoice lines are read by meter (0009). */
+export interface StripePriceMetersTable {
+  price_id: string;
+  meter_id: string;
+  kind: 'tokens' | 'storage';
 }
 
 export const STRIPE_SYNC_OUTCOMES = [
   'running',
   'completed',
+  'completed_with_errors',
   'backed_off',
   'waiting_for_configuration',
   'skipped_locked',
@@ -503,7 +599,13 @@ export interface Database {
   invoices: InvoicesTable;
   stripe_webhook_events: StripeWebhookEventsTable;
   token_usage_daily: TokenUsageDailyTable;
-  example_storage_totals: ExampleStorageTotalsTable;
+  stored_objects: StoredObjectsTable;
+  storage_listings: StorageListingsTable;
+  storage_sampler_state: StorageSamplerStateTable;
+  billing_subscriptions: BillingSubscriptionsTable;
+  billing_period_closes: BillingPeriodClosesTable;
+  stripe_meter_error_reports: StripeMeterErrorReportsTable;
+  stripe_price_meters: StripePriceMetersTable;
   stripe_sync_runs: StripeSyncRunsTable;
   a2p_tasks: A2pTasksTable;
   a2p_requests: A2pRequestsTable;
@@ -585,3 +687,6 @@ export type InvoiceUpdate = Updateable<InvoicesTable>;
 
 export type StripeWebhookEventRow = Selectable<StripeWebhookEventsTable>;
 export type NewStripeWebhookEvent = Insertable<StripeWebhookEventsTable>;
+
+export type BillingSubscriptionRow = Selectable<BillingSubscriptionsTable>;
+export type NewBillingSubscription = Insertable<BillingSubscriptionsTable>;

@@ -2,6 +2,7 @@
 export const ERROR_STATUS = {
   bad_request: 400,
   unauthorized: 401,
+  payment_required: 402,
   forbidden: 403,
   not_found: 404,
   conflict: 409,
@@ -40,6 +41,11 @@ export class ApiError extends Error {
 
   static unauthorized(message = 'A valid API key is required (X-API-Key header).'): ApiError {
     return new ApiError('unauthorized', message);
+  }
+
+  /** Billing is on and the account may not incur cost now (no active subscription, or no payment method). */
+  static paymentRequired(message: string, details?: ErrorDetails): ApiError {
+    return new ApiError('payment_required', message, details);
   }
 
   static forbidden(message: string, details?: ErrorDetails): ApiError {

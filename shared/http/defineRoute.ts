@@ -19,6 +19,10 @@ import {
   openApiRegistry,
   RESPONSE_HEADERS,
 } from '../openapi/registry.js';
+import { assertMayIncurCost } from '../billing/costPermission.js';
+import { getStripe } from '../billing/stripeClient.js';
+import { getConfig } from '../config.js';
+import { getDb } from '../db/index.js';
 import { errorToResponse } from './errorResponse.js';
 import { assertDeclaredLengthWithin, limitBody, MAX_JSON_BODY_BYTES } from './requestBody.js';
 import { queryToObject, readJsonBody, validateInput } from './requestParsing.js';
@@ -67,6 +71,11 @@ export interface RouteDefinition<P extends Schema, Q extends Schema, B extends S
   scope?: ScopeRequirement;
   /** The per-key rate limit this operation counts against; `default` unless said. */
   rateLimit?: RateLimitBucket;
+  /**
+   * The operation costs money (storage, tokens): before the handler runs, the caller must be allowed to incur
+   * cost now (shared/billing/costPermission.ts), else 402 `payment_required`. Only with `auth: 'apiKey'`.
+   */
+  billable?: boolean;
   params?: P;
   query?: Q;
   /** A JSON body schema. Routes with other bodies (multipart) read `request` themselves and pass none. */
@@ -102,6 +111,9 @@ const ERROR_DESCRIPTIONS: Record<ErrorCode, string> = {
   conflict: 'The resource is in the wrong state for this, or is still referenced.',
   payload_too_large: 'The body is over the limit.',
   validation_error: 'Well-formed but invalid values; `details.fields` names them.',
+  payment_required:
+    'Billing is on and the account may not incur cost now: no payment method, no active subscription, or a ' +
+    'failed payment past its grace period (`details.reason`).',
   rate_limited: 'Over the key\'s rate; retry after `Retry-After` seconds.',
   headers_too_large: 'The request headers are over the host\'s limit.',
   internal_error: 'A bug on our side; the request id is in `details`.',
@@ -130,6 +142,7 @@ function documentedErrors(definition: AnyRoute): ErrorCode[] {
   // Every key holds a scope, but not always one that this operation accepts.
   if (definition.auth === 'apiKey') codes.add('forbidden');
   if (documentedBodyLimit(definition)) codes.add('payload_too_large');
+  if (definition.billable) codes.add('payment_required');
   if (definition.body) codes.add('bad_request');
   if (definition.body || definition.query || definition.params) codes.add('validation_error');
   codes.add('unavailable');
@@ -282,6 +295,9 @@ export function defineRoute<
               'body',
             )
           : undefined;
+        if (definition.billable && auth !== null && 'userId' in auth) {
+          await assertMayIncurCost({ db: getDb(), config: getConfig(), stripe: getStripe() }, auth.userId);
+        }
         response = await definition.handler({
           params: params as Infer<P>,
           query: query as Infer<Q>,

@@ -1,4 +1,5 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { assertMayIncurCost } from '../billing/costPermission.js';
 import { dispatchJob } from '../examples/exampleJobs.js';
 import { CreateExampleBodySchema, ExampleListQuery, MessageFormatSchema, type MessageFormat } from '../examples/exampleSchemas.js';
 import { formatExampleMessages } from '../examples/formattedMessages.js';
@@ -91,12 +92,14 @@ export function registerExampleTools(server: McpServer, context: McpRequestConte
       'Requests a training example (status PENDING) from a ready session of yours and hands the job to the ' +
       `pipelines service. Returns \`{ example: ${EXAMPLE_FIELDS}, replayed }\`; replayed is true when an earlier ` +
       'call with the same idempotency_key answered. Errors: not_found (session), conflict (session not ready), ' +
-      'validation_error (unknown model, or the suite has no or several action-tool maps: name one).',
+      'validation_error (unknown model, or the suite has no or several action-tool maps: name one), payment_required ' +
+      '(billing on, and the account may not incur cost now).',
     input: CreateExampleInput,
     annotations: CREATES,
     run: async ({ idempotency_key, ...fields }) => {
       // Parsed again as the REST body, so that one Idempotency-Key fingerprints the same request by both routes.
       const body = CreateExampleBodySchema.parse(fields);
+      await assertMayIncurCost(context.costCheck, auth.userId);
       const created = await createExample(db, blobs, auth, body, idempotency_key ?? null);
       if (created.job) {
         await dispatchJob(db, context.exampleJobs, created.example.id, created.job, (message) => context.log.warn(message));

@@ -2,6 +2,7 @@ import type { BlobServiceClient } from '@azure/storage-blob';
 import type { QueueClient } from '@azure/storage-queue';
 import type { Kysely } from 'kysely';
 import type { AuthContext } from '../auth/authenticate.js';
+import type { CostCheckDeps } from '../billing/costPermission.js';
 import type { RateLimitBucket } from '../auth/rateLimitBuckets.js';
 import type { Database } from '../db/schema.js';
 import type { ToolLogger } from './toolResults.js';
@@ -27,5 +28,7 @@ export interface McpRequestContext {
    * (creating a session is limited to 10 a minute, by MCP as by REST); over the limit it throws `rate_limited`.
    */
   countAgainst(bucket: RateLimitBucket): Promise<void>;
+  /** What the tools that create paid work check the caller against (shared/billing/costPermission.ts). */
+  costCheck: CostCheckDeps;
   log: ToolLogger;
 }

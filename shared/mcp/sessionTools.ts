@@ -1,4 +1,5 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { assertMayIncurCost } from '../billing/costPermission.js';
 import { CreateSessionJsonBody, SessionListQuery, type SessionUpload } from '../sessions/sessionSchemas.js';
 import { createSessionWithUploadUrl, getSession, listSessions } from '../sessions/sessionService.js';
 import { z } from '../openapi/zod.js';
@@ -68,7 +69,7 @@ export function registerSessionTools(server: McpServer, context: McpRequestConte
       'method: "PUT", headers, expires_at, max_bytes }, instructions }`: upload.url is a short-lived SAS URL to PUT ' +
       'the trace file to, straight to storage; instructions says how, step by step. Limited to 10 a minute per ' +
       'key. Errors: validation_error for a suite that does not exist, forbidden for a suite the key is not ' +
-      'limited to, rate_limited.',
+      'limited to, rate_limited, payment_required (billing on, and the account may not incur cost now).',
     input: describeFields(CreateSessionJsonBody, {
       suite_id: 'The suite (application) the recording is of, from list_suites.',
       description: 'Free text about the recording, at most 2000 characters.',
@@ -81,6 +82,7 @@ export function registerSessionTools(server: McpServer, context: McpRequestConte
     annotations: CREATES,
     run: async (args) => {
       await context.countAgainst('session_create');
+      await assertMayIncurCost(context.costCheck, auth.userId);
       const { upload, ...session } = await createSessionWithUploadUrl(db, auth, args);
       const instructions = uploadInstructions(session.id, upload);
       return toolResult({ session, upload, instructions }, instructions.join('\n'));

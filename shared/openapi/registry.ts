@@ -100,7 +100,13 @@ ends \`ready\` or \`invalid\` with line-numbered errors.
 **The pipelines hand-off.** \`POST /v1/examples\` puts a job on the storage queue \`example-jobs\` for the pipelines
 service, which reports back with \`PATCH /v1/pipeline/examples/{id}\` (a key with the \`pipeline\` scope):
 PENDING -> PROCESSING -> COMPLETED | FAILED. COMPLETED is accepted only when \`examples/<id>/messages.jsonl\`
-holds valid training messages; token usage is recorded once and billed monthly.`;
+holds valid training messages; token usage is recorded once and billed monthly.
+
+**Billing.** With billing on, creating sessions (storage) and examples (tokens) needs a payment method and a
+subscription that bills (\`active\`; \`past_due\` for a grace period): otherwise 402 \`payment_required\`, with
+\`details.reason\`. Subscriptions are anchored to the 1st of the month, 00:00 UTC, so invoices cover the calendar
+months \`GET /v1/usage\` shows (the first from the first card to the next 1st); usage before a subscription is not
+billed, and a month's \`estimated_cost\` is what its invoices say for the same usage.`;
 
 const TAGS = [
   { name: 'Sessions', description: 'Trace uploads (SAS or multipart) and their indexing.' },

@@ -1,25 +1,40 @@
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import type { Kysely } from 'kysely';
 import Stripe from 'stripe';
-import { recordTokenUsage } from '../../shared/billing/tokenUsage.js';
-import { createDatabase } from '../../shared/db/database.js';
-import { migrateToLatest } from '../../shared/db/migrator.js';
-import type { Database, ModelProvider, SessionStatus } from '../../shared/db/schema.js';
-import type { ApiProcess } from './apiProcess.js';
 
 /**
  * A stand-in for the parts of Stripe's API this project uses, for the tests and the bench: the `stripe` SDK points
  * at it through STRIPE_API_URL (its `host`, `port`, `protocol`). It checks requests as Stripe does (secret key,
  * form encoding, Stripe-Version, required and well-formed parameters), answers in Stripe's shapes and error
- * envelope, keeps Stripe's rules that matter here (idempotency keys replay the first answer; a meter event
- * identifier is unique within 24 hours; meter event timestamps within the past 35 days and at most 5 minutes
- * ahead; whole-number values; summaries on minute boundaries), records every request, and can fail on demand.
- * No vitest import: bench/stripeSync.ts runs it too.
+ * envelope, records every request, can fail on demand, and keeps the rules billing depends on, as Stripe
+ * documents them:
  *
- * Below the fake: database fixtures for usage rows, and `startBillingApi`, a host of a test's own with Stripe on
- * and pointed at the fake (with `runSync`, which runs the sync timer through the admin API and waits for it).
+ * - idempotency keys replay the first answer (https://docs.stripe.com/api/idempotent_requests);
+ * - customers with a default payment method (invoice_settings.default_payment_method), payment methods attached
+ *   to one customer, SetupIntents that a test confirms (`confirmSetupIntent`, as Stripe.js would);
+ * - meters that sum (or count, or keep the last value) `payload.value`, active or archived; meter events accepted
+ *   within the past 35 days and at most 5 minutes ahead, with whole-number values and an identifier unique for 24
+ *   hours (https://docs.stripe.com/api/billing/meter-event/create), and events refused after acceptance on demand,
+ *   reported as `v1.billing.meter.error_report_triggered` thin events (fetched from /v2/core/events/{id});
+ * - meter event summaries over minute-aligned windows, whole or by hour
+ *   (https://docs.stripe.com/api/billing/meter-event-summary/list);
+ * - subscriptions to metered prices, anchored by `billing_cycle_anchor_config` ("the next occurrence of the
+ *   day_of_month at the hour, minute, and second UTC") or on their start date, whose own default payment method
+ *   takes precedence over the customer's; cancellation now or at `cancel_at`;
+ * - at each period end a draft invoice with one line per metered price: the meter's sum over the customer's
+ *   events timestamped in the period, counted when the invoice finalizes, times the price's unit_amount_decimal,
+ *   rounded per line (half up); finalization after the grace period (`automatically_finalizes_at`, default one
+ *   hour after creation: https://docs.stripe.com/billing/subscriptions/usage-based/configure-grace-period); events
+ *   for a period arriving after its invoice finalized count nowhere; a payment attempt on the payment method in
+ *   force, retried three days apart, the subscription past_due meanwhile, then the invoice uncollectible and the
+ *   subscription unpaid;
+ * - webhooks, signed as Stripe signs them, delivered one at a time in order to one endpoint (or not at all,
+ *   during an outage), for customers, subscriptions, invoices and SetupIntents.
+ *
+ * Time is the fake's own: real time until a test moves it (`advanceTo`), which also runs what falls due on the way
+ * (period ends, finalizations, payment retries, cancellations) and waits for the webhooks it sent.
+ * No vitest import: bench/stripeSync.ts runs it too.
  */
 
 export interface RecordedRequest {
@@ -51,28 +66,157 @@ export type MeterEventMode =
   /** Close the connection without an answer: Stripe unreachable. Nothing is processed. */
   | { kind: 'drop_connection' };
 
+interface MeterRecord {
+  id: string;
+  event_name: string;
+  display_name: string;
+  status: 'active' | 'inactive';
+  formula: string;
+  customerKey: string;
+  valueKey: string;
+  created: number;
+}
+
+interface PaymentMethodRecord {
+  id: string;
+  customer: string;
+  declines: boolean;
+}
+
+interface SubscriptionItemRecord {
+  id: string;
+  price: string;
+  created: number;
+}
+
+interface SubscriptionRecord {
+  id: string;
+  customer: string;
+  status: string;
+  created: number;
+  start: number;
+  anchor: number;
+  anchorConfig: Record<string, number> | null;
+  periodStart: number;
+  periodEnd: number;
+  cancelAt: number | null;
+  canceledAt: number | null;
+  endedAt: number | null;
+  defaultPaymentMethod: string | null;
+  metadata: Record<string, unknown>;
+  items: SubscriptionItemRecord[];
+  latestInvoice: string | null;
+}
+
+interface InvoiceLineRecord {
+  id: string;
+  price: string;
+  subscriptionItem: string;
+  periodStart: number;
+  periodEnd: number;
+  quantity: number;
+  amount: number;
+}
+
+export interface InvoicePayment {
+  paymentMethod: string | null;
+  outcome: 'succeeded' | 'failed';
+  at: number;
+}
+
+interface InvoiceRecord {
+  id: string;
+  customer: string;
+  subscription: string;
+  billingReason: string;
+  status: 'draft' | 'open' | 'paid' | 'uncollectible' | 'void';
+  created: number;
+  periodStart: number;
+  periodEnd: number;
+  lines: InvoiceLineRecord[];
+  total: number;
+  autoFinalizeAt: number;
+  finalizedAt: number | null;
+  paidAt: number | null;
+  uncollectibleAt: number | null;
+  attemptCount: number;
+  nextPaymentAttempt: number | null;
+  payments: InvoicePayment[];
+}
+
+export interface FakeInvoice {
+  id: string;
+  customer: string;
+  subscription: string;
+  status: InvoiceRecord['status'];
+  periodStart: number;
+  periodEnd: number;
+  total: number;
+  lines: Array<{ price: string; quantity: number; amount: number }>;
+  payments: InvoicePayment[];
+  finalizedAt: number | null;
+}
+
+export interface DeliveredEvent {
+  id: string;
+  type: string;
+  status: number | 'not_delivered' | 'error';
+}
+
 export interface FakeStripe {
   url: string;
   secretKey: string;
   requests: RecordedRequest[];
+  /** Meter events Stripe counts (accepted and not refused later). */
   meterEvents: AcceptedMeterEvent[];
+  /** Meter events accepted, then refused by asynchronous validation. */
+  refusedMeterEvents: AcceptedMeterEvent[];
   customers: Map<string, Record<string, unknown>>;
   meters: Map<string, { id: string; event_name: string; display_name: string; status: string }>;
   setMeterEventMode(mode: MeterEventMode): void;
   /** Answers every meter event call after `ms` (events still count only when answered normally). */
   setLatency(ms: number): void;
-  /** The fake's clock (ms), for events seeded "in the past". */
+  /** The fake's clock (ms). */
   now(): number;
+  /** Moves the clock to `ms` (never back), running what falls due on the way, and waits for the webhooks. */
+  advanceTo(ms: number): Promise<void>;
   /** Adds a customer as if created earlier. */
   addCustomer(id?: string): string;
+  /** A card attached to the customer; one that `declines` fails every charge. */
+  addPaymentMethod(customerId: string, options?: { declines?: boolean }): string;
+  /** What Stripe.js does when the customer confirms: the card is attached, the intent succeeds (webhook). */
+  confirmSetupIntent(setupIntentId: string, options?: { declines?: boolean }): Promise<string>;
   /** Adds an event as Stripe would have it, e.g. accepted 25 hours ago. */
   seedMeterEvent(event: AcceptedMeterEvent): void;
+  /** The next `count` meter events are accepted (200), then refused with `code`, in an error report. */
+  refuseMeterEventsLater(options: { count: number; code: string; message: string; samplesPerReport?: number }): void;
+  /** Where webhooks go, signed with `secret` (thin events with `thinSecret`). */
+  setWebhookEndpoint(endpoint: { url: string; secret: string; thinSecret?: string }): void;
+  /** false: an outage longer than Stripe's retries: events happen, none is delivered. */
+  setWebhooksDelivered(delivered: boolean): void;
+  /** Waits until every webhook sent so far was delivered (or failed). */
+  flushWebhooks(): Promise<void>;
+  deliveries: DeliveredEvent[];
+  /** Stripe's copies of invoices, for assertions. */
+  invoices(customerId?: string): FakeInvoice[];
+  subscriptionsOf(customerId: string): Array<{ id: string; status: string; defaultPaymentMethod: string | null; anchor: number; start: number }>;
+  /** Cancels now, as the Dashboard does (`invoice_now` invoices the usage of the partial period). */
+  cancelSubscription(subscriptionId: string, options?: { invoiceNow?: boolean }): Promise<void>;
+  /** Sets a subscription's status as Stripe's dunning would (past_due after a failed renewal), with its webhook. */
+  setSubscriptionStatus(subscriptionId: string, status: string): Promise<void>;
+  /** Marks an open invoice uncollectible, as the Dashboard does. */
+  markUncollectible(invoiceId: string): Promise<void>;
+  /** Deletes a draft invoice, as the Dashboard does. */
+  deleteDraftInvoice(invoiceId: string): Promise<void>;
   /** Calls to one path (and method). */
   calls(method: string, path: string | RegExp): RecordedRequest[];
   close(): Promise<void>;
 }
 
 const DAY_MS = 24 * 3_600_000;
+const PAYMENT_RETRY_SECONDS = 3 * 24 * 3600;
+const MAX_PAYMENT_ATTEMPTS = 4;
+const API_VERSION = '2026-10-28.endive';
 
 /** Stripe's form encoding: `a[b][0][c]=v` into nested objects and arrays. */
 export function parseStripeForm(text: string): Record<string, unknown> {
@@ -96,14 +240,6 @@ export function parseStripeForm(text: string): Record<string, unknown> {
   return root;
 }
 
-function stripeError(
-  response: ServerResponse,
-  status: number,
-  error: { type: string; message: string; code?: string; param?: string },
-): void {
-  send(response, status, { error });
-}
-
 function send(response: ServerResponse, status: number, body: unknown): void {
   const text = JSON.stringify(body);
   response.writeHead(status, {
@@ -114,36 +250,457 @@ function send(response: ServerResponse, status: number, body: unknown): void {
   response.end(text);
 }
 
+function stripeError(
+  response: ServerResponse,
+  status: number,
+  error: { type: string; message: string; code?: string; param?: string },
+): void {
+  send(response, status, { error });
+}
+
 function list(url: string, data: unknown[]): unknown {
   return { object: 'list', data, has_more: false, url };
+}
+
+/** quantity x a decimal string, rounded half up to a whole minor unit, in exact arithmetic. */
+export function roundedLineAmount(quantity: number, unitAmountDecimal: string): number {
+  const [whole = '0', fraction = ''] = unitAmountDecimal.split('.');
+  const digits = BigInt(`${whole}${fraction}`);
+  const scale = 10n ** BigInt(fraction.length);
+  return Number((BigInt(quantity) * digits * 2n + scale) / (scale * 2n));
+}
+
+/** The same instant a month later (Stripe keeps the day, or the month's last day). */
+function addMonth(seconds: number): number {
+  const date = new Date(seconds * 1000);
+  const day = date.getUTCDate();
+  const next = new Date(Date.UTC(date.getUTCFullYear(), date.getUTCMonth() + 1, 1, date.getUTCHours(), date.getUTCMinutes(), date.getUTCSeconds()));
+  const lastDay = new Date(Date.UTC(next.getUTCFullYear(), next.getUTCMonth() + 1, 0)).getUTCDate();
+  next.setUTCDate(Math.min(day, lastDay));
+  return Math.floor(next.getTime() / 1000);
+}
+
+/** The next occurrence, strictly after `after`, of day_of_month at hour:minute:second UTC. */
+function nextAnchor(after: number, config: Record<string, number>): number {
+  const start = new Date(after * 1000);
+  for (let months = 0; months < 14; months++) {
+    const year = start.getUTCFullYear();
+    const month = start.getUTCMonth() + months;
+    const lastDay = new Date(Date.UTC(year, month + 1, 0)).getUTCDate();
+    const candidate = Date.UTC(year, month, Math.min(config.day_of_month ?? 1, lastDay), config.hour ?? 0, config.minute ?? 0, config.second ?? 0) / 1000;
+    if (candidate > after) return candidate;
+  }
+  throw new Error('no anchor');
 }
 
 export async function startFakeStripe(options: { secretKey?: string; meters?: Array<{ eventName: string }> } = {}): Promise<FakeStripe> {
   const secretKey = options.secretKey ?? 'sk_test_fake_0123456789';
   const requests: RecordedRequest[] = [];
   const meterEvents: AcceptedMeterEvent[] = [];
+  const refusedMeterEvents: AcceptedMeterEvent[] = [];
   const byIdentifier = new Map<string, AcceptedMeterEvent>();
   const customers = new Map<string, Record<string, unknown>>();
+  const meterRecords = new Map<string, MeterRecord>();
   const meters = new Map<string, { id: string; event_name: string; display_name: string; status: string }>();
+  const paymentMethods = new Map<string, PaymentMethodRecord>();
+  const setupIntents = new Map<string, Record<string, unknown>>();
   const products = new Map<string, Record<string, unknown>>();
   const prices = new Map<string, Record<string, unknown>>();
+  const subscriptions = new Map<string, SubscriptionRecord>();
+  const invoices = new Map<string, InvoiceRecord>();
+  const deletedInvoices = new Set<string>();
+  const thinEvents = new Map<string, Record<string, unknown>>();
   const idempotent = new Map<string, { status: number; body: unknown; form: string }>();
+  const deliveries: DeliveredEvent[] = [];
   const sockets = new Set<Socket>();
   let mode: MeterEventMode = { kind: 'normal' };
   let latencyMs = 0;
   let counter = 0;
+  let frozenAt: number | null = null;
+  let endpoint: { url: string; secret: string; thinSecret?: string } | null = null;
+  let webhooksDelivered = true;
+  let deliveryChain: Promise<void> = Promise.resolve();
+  let refusal: { remaining: number; code: string; message: string; samplesPerReport: number; batch: AcceptedMeterEvent[] } | null = null;
   const nextId = (prefix: string) => `${prefix}_fake${(++counter).toString().padStart(8, '0')}`;
-  const now = () => Date.now();
+  const now = () => frozenAt ?? Date.now();
+  const nowSeconds = () => Math.floor(now() / 1000);
 
+  const syncMeterView = (meter: MeterRecord) =>
+    meters.set(meter.id, { id: meter.id, event_name: meter.event_name, display_name: meter.display_name, status: meter.status });
+  const addMeter = (fields: Omit<MeterRecord, 'id' | 'created'>) => {
+    const meter: MeterRecord = { id: nextId('mtr'), created: nowSeconds(), ...fields };
+    meterRecords.set(meter.id, meter);
+    syncMeterView(meter);
+    return meter;
+  };
   for (const meter of options.meters ?? []) {
-    const id = nextId('mtr');
-    meters.set(id, { id, event_name: meter.eventName, display_name: meter.eventName, status: 'active' });
+    addMeter({ event_name: meter.eventName, display_name: meter.eventName, status: 'active', formula: 'sum', customerKey: 'stripe_customer_id', valueKey: 'value' });
   }
 
   const addCustomer = (id = nextId('cus')) => {
-    customers.set(id, { id, object: 'customer', metadata: {}, invoice_settings: { default_payment_method: null } });
+    customers.set(id, { id, object: 'customer', created: nowSeconds(), metadata: {}, invoice_settings: { default_payment_method: null } });
     return id;
   };
+
+  /* ---- webhooks ---------------------------------------------------------------------------------------- */
+
+  function deliver(body: Record<string, unknown>, thin: boolean): void {
+    const payload = JSON.stringify(body);
+    const id = String(body.id);
+    const type = String(body.type);
+    deliveryChain = deliveryChain.then(async () => {
+      const target = endpoint;
+      if (!target || !webhooksDelivered) {
+        deliveries.push({ id, type, status: 'not_delivered' });
+        return;
+      }
+      const secret = thin ? target.thinSecret : target.secret;
+      if (!secret) {
+        deliveries.push({ id, type, status: 'not_delivered' });
+        return;
+      }
+      try {
+        const response = await fetch(target.url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'stripe-signature': Stripe.webhooks.generateTestHeaderString({ payload, secret }) },
+          body: payload,
+        });
+        await response.arrayBuffer();
+        deliveries.push({ id, type, status: response.status });
+      } catch {
+        deliveries.push({ id, type, status: 'error' });
+      }
+    });
+  }
+
+  function emit(type: string, object: unknown): void {
+    deliver(
+      {
+        id: nextId('evt'),
+        object: 'event',
+        api_version: API_VERSION,
+        created: nowSeconds(),
+        type,
+        livemode: false,
+        pending_webhooks: 1,
+        request: { id: null, idempotency_key: null },
+        data: { object },
+      },
+      false,
+    );
+  }
+
+  /* ---- objects in Stripe's shapes ---------------------------------------------------------------------- */
+
+  function meterObject(meter: MeterRecord) {
+    return {
+      id: meter.id,
+      object: 'billing.meter',
+      created: meter.created,
+      event_name: meter.event_name,
+      display_name: meter.display_name,
+      status: meter.status,
+      customer_mapping: { event_payload_key: meter.customerKey, type: 'by_id' },
+      default_aggregation: { formula: meter.formula },
+      value_settings: { event_payload_key: meter.valueKey },
+      livemode: false,
+    };
+  }
+
+  function subscriptionObject(subscription: SubscriptionRecord) {
+    return {
+      id: subscription.id,
+      object: 'subscription',
+      customer: subscription.customer,
+      status: subscription.status,
+      created: subscription.created,
+      start_date: subscription.start,
+      billing_cycle_anchor: subscription.anchor,
+      billing_cycle_anchor_config: subscription.anchorConfig,
+      cancel_at: subscription.cancelAt,
+      cancel_at_period_end: false,
+      canceled_at: subscription.canceledAt,
+      ended_at: subscription.endedAt,
+      default_payment_method: subscription.defaultPaymentMethod,
+      latest_invoice: subscription.latestInvoice,
+      metadata: subscription.metadata,
+      livemode: false,
+      items: list(
+        '/v1/subscription_items',
+        subscription.items.map((item) => ({
+          id: item.id,
+          object: 'subscription_item',
+          created: item.created,
+          subscription: subscription.id,
+          price: prices.get(item.price),
+          quantity: null,
+          current_period_start: subscription.periodStart,
+          current_period_end: subscription.periodEnd,
+        })),
+      ),
+    };
+  }
+
+  function invoiceObject(invoice: InvoiceRecord) {
+    return {
+      id: invoice.id,
+      object: 'invoice',
+      customer: invoice.customer,
+      currency: 'usd',
+      status: invoice.status,
+      billing_reason: invoice.billingReason,
+      created: invoice.created,
+      // For subscription invoices Stripe's own period fields describe the invoice items of the previous period.
+      period_start: invoice.periodEnd,
+      period_end: invoice.periodEnd,
+      total: invoice.total,
+      amount_due: invoice.total,
+      auto_advance: invoice.status === 'draft',
+      automatically_finalizes_at: invoice.status === 'draft' ? invoice.autoFinalizeAt : null,
+      attempt_count: invoice.attemptCount,
+      next_payment_attempt: invoice.nextPaymentAttempt,
+      hosted_invoice_url: `https://invoice.stripe.test/${invoice.id}`,
+      parent: { type: 'subscription_details', subscription_details: { subscription: invoice.subscription, metadata: {} }, quote_details: null },
+      status_transitions: {
+        finalized_at: invoice.finalizedAt,
+        paid_at: invoice.paidAt,
+        marked_uncollectible_at: invoice.uncollectibleAt,
+        voided_at: null,
+      },
+      livemode: false,
+      lines: {
+        object: 'list',
+        has_more: false,
+        url: `/v1/invoices/${invoice.id}/lines`,
+        data: invoice.lines.map((line) => lineObject(invoice, line)),
+      },
+    };
+  }
+
+  function lineObject(invoice: InvoiceRecord, line: InvoiceLineRecord) {
+    const price = prices.get(line.price) ?? {};
+    return {
+      id: line.id,
+      object: 'line_item',
+      invoice: invoice.id,
+      amount: line.amount,
+      currency: 'usd',
+      period: { start: line.periodStart, end: line.periodEnd },
+      pricing: { type: 'price_details', price_details: { price: line.price, product: price.product ?? null }, unit_amount_decimal: price.unit_amount_decimal ?? null },
+      quantity: line.quantity,
+      quantity_decimal: String(line.quantity),
+      parent: {
+        type: 'subscription_item_details',
+        subscription_item_details: { subscription_item: line.subscriptionItem, subscription: invoice.subscription, proration: false },
+      },
+      livemode: false,
+    };
+  }
+
+  /* ---- billing: meter usage, invoices, payments, subscriptions ----------------------------------------- */
+
+  function meterUsage(meterId: string, customer: string, from: number, to: number): number {
+    const meter = meterRecords.get(meterId);
+    if (!meter) return 0;
+    const events = meterEvents.filter((e) => e.eventName === meter.event_name && e.customer === customer && e.timestamp >= from && e.timestamp < to);
+    if (meter.formula === 'count') return events.length;
+    if (meter.formula === 'last') return events.sort((a, b) => a.timestamp - b.timestamp).at(-1)?.value ?? 0;
+    return events.reduce((sum, e) => sum + e.value, 0);
+  }
+
+  function linesFor(subscription: SubscriptionRecord, from: number, to: number): InvoiceLineRecord[] {
+    return subscription.items.map((item) => {
+      const price = prices.get(item.price) as Record<string, unknown>;
+      const meter = (price.recurring as Record<string, unknown> | undefined)?.meter as string | undefined;
+      const quantity = meter ? meterUsage(meter, subscription.customer, Math.max(from, item.created), to) : 0;
+      return {
+        id: nextId('il'),
+        price: item.price,
+        subscriptionItem: item.id,
+        periodStart: from,
+        periodEnd: to,
+        quantity,
+        amount: roundedLineAmount(quantity, String(price.unit_amount_decimal ?? '0')),
+      };
+    });
+  }
+
+  function createInvoice(subscription: SubscriptionRecord, from: number, to: number, reason: string): InvoiceRecord {
+    const invoice: InvoiceRecord = {
+      id: nextId('in'),
+      customer: subscription.customer,
+      subscription: subscription.id,
+      billingReason: reason,
+      status: 'draft',
+      created: nowSeconds(),
+      periodStart: from,
+      periodEnd: to,
+      lines: linesFor(subscription, from, to),
+      total: 0,
+      autoFinalizeAt: nowSeconds() + 3600,
+      finalizedAt: null,
+      paidAt: null,
+      uncollectibleAt: null,
+      attemptCount: 0,
+      nextPaymentAttempt: null,
+      payments: [],
+    };
+    invoice.total = invoice.lines.reduce((sum, line) => sum + line.amount, 0);
+    invoices.set(invoice.id, invoice);
+    subscription.latestInvoice = invoice.id;
+    emit('invoice.created', invoiceObject(invoice));
+    return invoice;
+  }
+
+  function setSubscriptionStatus(subscription: SubscriptionRecord, status: string): void {
+    if (subscription.status === status) return;
+    subscription.status = status;
+    emit('customer.subscription.updated', subscriptionObject(subscription));
+  }
+
+  function attemptPayment(invoice: InvoiceRecord): void {
+    const subscription = subscriptions.get(invoice.subscription);
+    const customer = customers.get(invoice.customer) as Record<string, unknown>;
+    const paymentMethod =
+      subscription?.defaultPaymentMethod ??
+      ((customer.invoice_settings as Record<string, unknown>).default_payment_method as string | null) ??
+      null;
+    const card = paymentMethod ? paymentMethods.get(paymentMethod) : undefined;
+    invoice.attemptCount++;
+    if (card && !card.declines) {
+      invoice.payments.push({ paymentMethod, outcome: 'succeeded', at: nowSeconds() });
+      invoice.status = 'paid';
+      invoice.paidAt = nowSeconds();
+      invoice.nextPaymentAttempt = null;
+      emit('invoice.payment_succeeded', invoiceObject(invoice));
+      emit('invoice.paid', invoiceObject(invoice));
+      if (subscription && subscription.status === 'past_due') setSubscriptionStatus(subscription, 'active');
+      return;
+    }
+    invoice.payments.push({ paymentMethod, outcome: 'failed', at: nowSeconds() });
+    if (invoice.attemptCount < MAX_PAYMENT_ATTEMPTS) {
+      invoice.nextPaymentAttempt = nowSeconds() + PAYMENT_RETRY_SECONDS;
+      emit('invoice.payment_failed', invoiceObject(invoice));
+      if (subscription && subscription.status === 'active') setSubscriptionStatus(subscription, 'past_due');
+      return;
+    }
+    invoice.nextPaymentAttempt = null;
+    emit('invoice.payment_failed', invoiceObject(invoice));
+    invoice.status = 'uncollectible';
+    invoice.uncollectibleAt = nowSeconds();
+    emit('invoice.marked_uncollectible', invoiceObject(invoice));
+    if (subscription && subscription.status !== 'canceled') setSubscriptionStatus(subscription, 'unpaid');
+  }
+
+  function finalize(invoice: InvoiceRecord): void {
+    const subscription = subscriptions.get(invoice.subscription) as SubscriptionRecord;
+    // Stripe counts the period's usage as it stands when the invoice finalizes.
+    invoice.lines = linesFor(subscription, invoice.periodStart, invoice.periodEnd);
+    invoice.total = invoice.lines.reduce((sum, line) => sum + line.amount, 0);
+    invoice.status = 'open';
+    invoice.finalizedAt = nowSeconds();
+    emit('invoice.finalized', invoiceObject(invoice));
+    if (invoice.total === 0) {
+      invoice.status = 'paid';
+      invoice.paidAt = nowSeconds();
+      emit('invoice.paid', invoiceObject(invoice));
+    } else {
+      attemptPayment(invoice);
+    }
+  }
+
+  function endSubscription(subscription: SubscriptionRecord, at: number, invoiceNow: boolean): void {
+    if (invoiceNow && at > subscription.periodStart) createInvoice(subscription, subscription.periodStart, at, 'subscription_cycle');
+    subscription.status = 'canceled';
+    subscription.endedAt = at;
+    subscription.canceledAt ??= at;
+    subscription.periodEnd = at;
+    emit('customer.subscription.deleted', subscriptionObject(subscription));
+  }
+
+  /** The earliest transition due at or before `until`, or null. */
+  function nextTransition(until: number): { at: number; run: () => void } | null {
+    let best: { at: number; run: () => void } | null = null;
+    const consider = (at: number, run: () => void) => {
+      if (at <= until && (!best || at < best.at)) best = { at, run };
+    };
+    for (const subscription of subscriptions.values()) {
+      if (subscription.status === 'canceled' || subscription.status === 'incomplete_expired') continue;
+      if (subscription.cancelAt !== null && subscription.cancelAt <= subscription.periodEnd) {
+        const at = subscription.cancelAt;
+        consider(at, () => endSubscription(subscription, at, true));
+      } else {
+        consider(subscription.periodEnd, () => {
+          createInvoice(subscription, subscription.periodStart, subscription.periodEnd, 'subscription_cycle');
+          subscription.periodStart = subscription.periodEnd;
+          subscription.periodEnd = addMonth(subscription.periodEnd);
+          emit('customer.subscription.updated', subscriptionObject(subscription));
+        });
+      }
+    }
+    for (const invoice of invoices.values()) {
+      if (invoice.status === 'draft') consider(invoice.autoFinalizeAt, () => finalize(invoice));
+      if (invoice.status === 'open' && invoice.nextPaymentAttempt !== null) consider(invoice.nextPaymentAttempt, () => attemptPayment(invoice));
+    }
+    return best;
+  }
+
+  async function advanceTo(ms: number): Promise<void> {
+    reportRefusals();
+    const target = Math.floor(ms / 1000);
+    for (;;) {
+      const due = nextTransition(target);
+      if (!due) break;
+      frozenAt = Math.max(now(), due.at * 1000);
+      due.run();
+      await deliveryChain;
+    }
+    frozenAt = Math.max(now(), ms);
+    await deliveryChain;
+  }
+
+  /* ---- meter events and their asynchronous refusal ----------------------------------------------------- */
+
+  function reportRefusals(): void {
+    if (!refusal || refusal.batch.length === 0) return;
+    const batch = refusal.batch;
+    refusal.batch = [];
+    const meter = [...meterRecords.values()].find((m) => m.event_name === batch[0]?.eventName);
+    const id = `evt_thin_${randomUUID().replace(/-/g, '')}`;
+    const created = new Date(now()).toISOString();
+    const meterId = meter?.id ?? 'mtr_unknown';
+    // The thin payload names the event; its data comes with GET /v2/core/events/{id}.
+    const notification = {
+      id,
+      object: 'v2.core.event',
+      type: 'v1.billing.meter.error_report_triggered',
+      created,
+      livemode: false,
+      context: null,
+      reason: null,
+      related_object: { id: meterId, type: 'billing.meter', url: `/v1/billing/meters/${meterId}` },
+    };
+    const { code, message, samplesPerReport } = refusal;
+    thinEvents.set(id, {
+      ...notification,
+      data: {
+        developer_message_summary: `There ${batch.length === 1 ? 'is 1 invalid event' : `are ${batch.length} invalid events`}`,
+        reason: {
+          error_count: batch.length,
+          error_types: [
+            {
+              code,
+              error_count: batch.length,
+              sample_errors: batch.slice(0, samplesPerReport).map((event) => ({ error_message: message, request: { identifier: event.identifier } })),
+            },
+          ],
+        },
+        validation_start: new Date(Math.min(...batch.map((e) => e.acceptedAt))).toISOString(),
+        validation_end: created,
+      },
+    });
+    deliver(notification, true);
+  }
 
   function meterEvent(form: Record<string, unknown>, response: ServerResponse): AcceptedMeterEvent | null {
     const fail = (message: string, param: string, code = 'parameter_invalid') => {
@@ -154,7 +711,7 @@ export async function startFakeStripe(options: { secretKey?: string; meters?: Ar
     const payload = form.payload as Record<string, unknown> | undefined;
     if (typeof eventName !== 'string' || !eventName) return fail('Missing required param: event_name.', 'event_name', 'parameter_missing');
     if (!payload || typeof payload !== 'object') return fail('Missing required param: payload.', 'payload', 'parameter_missing');
-    if (![...meters.values()].some((meter) => meter.event_name === eventName && meter.status === 'active')) {
+    if (![...meterRecords.values()].some((meter) => meter.event_name === eventName && meter.status === 'active')) {
       return fail(`No active meter found for event_name ${eventName}.`, 'event_name', 'resource_missing');
     }
     const customer = payload.stripe_customer_id;
@@ -167,7 +724,7 @@ export async function startFakeStripe(options: { secretKey?: string; meters?: Ar
     }
     const identifier = typeof form.identifier === 'string' ? form.identifier : nextId('mevt');
     if (identifier.length > 100) return fail('identifier is too long (max 100).', 'identifier');
-    const timestamp = form.timestamp === undefined ? Math.floor(now() / 1000) : Number(form.timestamp);
+    const timestamp = form.timestamp === undefined ? nowSeconds() : Number(form.timestamp);
     if (!Number.isInteger(timestamp)) return fail('Invalid integer: timestamp.', 'timestamp');
     if (timestamp * 1000 < now() - 35 * DAY_MS) {
       return fail('Timestamp must be within the past 35 days.', 'timestamp', 'timestamp_too_far_in_past');
@@ -180,9 +737,81 @@ export async function startFakeStripe(options: { secretKey?: string; meters?: Ar
       return fail(`An event already exists with identifier ${identifier}.`, 'identifier', 'duplicate_meter_event');
     }
     const event: AcceptedMeterEvent = { identifier, eventName, customer, value: Number(value), timestamp, acceptedAt: now() };
-    meterEvents.push(event);
     byIdentifier.set(identifier, event);
+    if (refusal && refusal.remaining > 0) {
+      refusal.remaining--;
+      refusedMeterEvents.push(event);
+      refusal.batch.push(event);
+      if (refusal.remaining === 0) reportRefusals();
+    } else {
+      meterEvents.push(event);
+    }
     return event;
+  }
+
+  /* ---- the HTTP API ------------------------------------------------------------------------------------ */
+
+  function customerOrError(id: unknown, response: ServerResponse, param = 'customer'): Record<string, unknown> | null {
+    const customer = typeof id === 'string' ? customers.get(id) : undefined;
+    if (!customer) {
+      stripeError(response, 400, { type: 'invalid_request_error', message: `No such customer: '${String(id)}'`, param, code: 'resource_missing' });
+      return null;
+    }
+    return customer;
+  }
+
+  function createSubscription(form: Record<string, unknown>, response: ServerResponse): SubscriptionRecord | null {
+    const customer = customerOrError(form.customer, response);
+    if (!customer) return null;
+    const items = (form.items as Array<Record<string, unknown>> | undefined) ?? [];
+    if (items.length === 0) {
+      stripeError(response, 400, { type: 'invalid_request_error', message: 'Missing required param: items.', param: 'items' });
+      return null;
+    }
+    for (const item of items) {
+      const price = prices.get(String(item.price));
+      const recurring = price?.recurring as Record<string, unknown> | undefined;
+      if (!price || price.active !== true || recurring?.usage_type !== 'metered') {
+        stripeError(response, 400, { type: 'invalid_request_error', message: `No such active metered price: '${String(item.price)}'`, param: 'items', code: 'resource_missing' });
+        return null;
+      }
+    }
+    // A backdated subscription starts in the past and bills its usage from then (its first period runs from there).
+    const created = nowSeconds();
+    const start = form.backdate_start_date ? Number(form.backdate_start_date) : created;
+    if (start > created) {
+      stripeError(response, 400, { type: 'invalid_request_error', message: 'backdate_start_date must be in the past.', param: 'backdate_start_date' });
+      return null;
+    }
+    const config = form.billing_cycle_anchor_config as Record<string, string> | undefined;
+    const anchorConfig = config ? Object.fromEntries(Object.entries(config).map(([key, value]) => [key, Number(value)])) : null;
+    const anchor = anchorConfig ? nextAnchor(created, anchorConfig) : start;
+    const defaultPaymentMethod = typeof form.default_payment_method === 'string' && form.default_payment_method ? form.default_payment_method : null;
+    if (defaultPaymentMethod && paymentMethods.get(defaultPaymentMethod)?.customer !== customer.id) {
+      stripeError(response, 400, { type: 'invalid_request_error', message: `No such PaymentMethod: '${defaultPaymentMethod}'`, param: 'default_payment_method', code: 'resource_missing' });
+      return null;
+    }
+    const subscription: SubscriptionRecord = {
+      id: nextId('sub'),
+      customer: customer.id as string,
+      status: 'active',
+      created,
+      start,
+      anchor,
+      anchorConfig,
+      periodStart: start,
+      periodEnd: anchor > start ? anchor : addMonth(start),
+      cancelAt: form.cancel_at ? Number(form.cancel_at) : null,
+      canceledAt: null,
+      endedAt: null,
+      defaultPaymentMethod,
+      metadata: (form.metadata as Record<string, unknown> | undefined) ?? {},
+      items: items.map((item) => ({ id: nextId('si'), price: String(item.price), created: start })),
+      latestInvoice: null,
+    };
+    subscriptions.set(subscription.id, subscription);
+    emit('customer.subscription.created', subscriptionObject(subscription));
+    return subscription;
   }
 
   async function route(request: IncomingMessage, response: ServerResponse, socket: Socket): Promise<void> {
@@ -226,6 +855,8 @@ export async function startFakeStripe(options: { secretKey?: string; meters?: Ar
       if (replayKey && status < 500) idempotent.set(replayKey, { status, body, form: text });
       send(response, status, body);
     };
+    const missing = (what: string) =>
+      stripeError(response, 404, { type: 'invalid_request_error', message: `No such ${what}.`, code: 'resource_missing' });
 
     const path = url.pathname;
     let match: RegExpExecArray | null;
@@ -256,24 +887,42 @@ export async function startFakeStripe(options: { secretKey?: string; meters?: Ar
       return;
     }
     if (method === 'GET' && path === '/v1/billing/meters') {
-      return send(response, 200, list(path, [...meters.values()].map(meterObject).filter((m) => !query.status || m.status === query.status)));
+      return send(response, 200, list(path, [...meterRecords.values()].map(meterObject).filter((m) => !query.status || m.status === query.status)));
     }
     if (method === 'POST' && path === '/v1/billing/meters') {
       const eventName = String(form.event_name ?? '');
-      if ([...meters.values()].some((meter) => meter.event_name === eventName && meter.status === 'active')) {
+      // Stripe keeps an event name for its meter, archived or not.
+      if ([...meterRecords.values()].some((meter) => meter.event_name === eventName)) {
         return stripeError(response, 400, {
           type: 'invalid_request_error',
-          message: `An active meter with event_name ${eventName} already exists.`,
+          message: `A meter with event_name ${eventName} already exists.`,
           param: 'event_name',
         });
       }
-      const id = nextId('mtr');
-      meters.set(id, { id, event_name: eventName, display_name: String(form.display_name ?? eventName), status: 'active' });
-      return answer(200, meterObject(meters.get(id) as never));
+      const aggregation = form.default_aggregation as Record<string, unknown> | undefined;
+      const meter = addMeter({
+        event_name: eventName,
+        display_name: String(form.display_name ?? eventName),
+        status: 'active',
+        formula: String(aggregation?.formula ?? 'sum'),
+        customerKey: String((form.customer_mapping as Record<string, unknown> | undefined)?.event_payload_key ?? 'stripe_customer_id'),
+        valueKey: String((form.value_settings as Record<string, unknown> | undefined)?.event_payload_key ?? 'value'),
+      });
+      return answer(200, meterObject(meter));
+    }
+    if ((match = /^\/v1\/billing\/meters\/([^/]+)(?:\/(deactivate|reactivate))?$/.exec(path))) {
+      const meter = meterRecords.get(match[1] as string);
+      if (!meter) return missing('meter');
+      if (method === 'POST' && match[2]) {
+        meter.status = match[2] === 'deactivate' ? 'inactive' : 'active';
+        syncMeterView(meter);
+        return answer(200, meterObject(meter));
+      }
+      if (method === 'GET' && !match[2]) return send(response, 200, meterObject(meter));
     }
     if (method === 'GET' && (match = /^\/v1\/billing\/meters\/([^/]+)\/event_summaries$/.exec(path))) {
-      const meter = meters.get(match[1] as string);
-      if (!meter) return stripeError(response, 404, { type: 'invalid_request_error', message: 'No such meter.', code: 'resource_missing' });
+      const meter = meterRecords.get(match[1] as string);
+      if (!meter) return missing('meter');
       const start = Number(query.start_time);
       const end = Number(query.end_time);
       if (!query.customer || !Number.isInteger(start) || !Number.isInteger(end)) {
@@ -285,16 +934,32 @@ export async function startFakeStripe(options: { secretKey?: string; meters?: Ar
           message: 'start_time and end_time must be aligned with minute boundaries.',
         });
       }
-      const value = meterEvents
-        .filter((e) => e.eventName === meter.event_name && e.customer === query.customer && e.timestamp >= start && e.timestamp < end)
-        .reduce((sum, e) => sum + e.value, 0);
-      return send(
-        response,
-        200,
-        list(path, [
-          { id: nextId('mtrusg'), object: 'billing.meter_event_summary', aggregated_value: value, start_time: start, end_time: end, meter: meter.id, livemode: false },
-        ]),
-      );
+      const customer = String(query.customer);
+      const summary = (from: number, to: number) => ({
+        id: nextId('mtrusg'),
+        object: 'billing.meter_event_summary',
+        aggregated_value: meterUsage(meter.id, customer, from, to),
+        start_time: from,
+        end_time: to,
+        meter: meter.id,
+        livemode: false,
+      });
+      if (query.value_grouping_window === 'hour') {
+        if (start % 3600 !== 0 || end % 3600 !== 0) {
+          return stripeError(response, 400, { type: 'invalid_request_error', message: 'start_time and end_time must be aligned with hour boundaries.' });
+        }
+        const hours = new Set(
+          meterEvents
+            .filter((e) => e.eventName === meter.event_name && e.customer === customer && e.timestamp >= start && e.timestamp < end)
+            .map((e) => e.timestamp - (e.timestamp % 3600)),
+        );
+        return send(response, 200, list(path, [...hours].sort((a, b) => a - b).map((hour) => summary(hour, hour + 3600))));
+      }
+      return send(response, 200, list(path, [summary(start, end)]));
+    }
+    if (method === 'GET' && (match = /^\/v2\/core\/events\/([^/]+)$/.exec(path))) {
+      const event = thinEvents.get(decodeURIComponent(match[1] as string));
+      return event ? send(response, 200, event) : missing('event');
     }
     if (method === 'POST' && path === '/v1/customers') {
       const id = addCustomer();
@@ -302,32 +967,101 @@ export async function startFakeStripe(options: { secretKey?: string; meters?: Ar
       Object.assign(customer, { email: form.email ?? null, name: form.name ?? null, metadata: form.metadata ?? {} });
       return answer(200, customer);
     }
-    if (method === 'POST' && (match = /^\/v1\/customers\/([^/]+)$/.exec(path))) {
+    if ((match = /^\/v1\/customers\/([^/]+)$/.exec(path))) {
       const customer = customers.get(match[1] as string);
-      if (!customer) return stripeError(response, 404, { type: 'invalid_request_error', message: 'No such customer.', code: 'resource_missing' });
-      Object.assign(customer, form);
-      return answer(200, customer);
+      if (!customer) return missing('customer');
+      if (method === 'GET') return send(response, 200, customer);
+      if (method === 'POST') {
+        const settings = form.invoice_settings as Record<string, unknown> | undefined;
+        const paymentMethod = settings?.default_payment_method;
+        if (typeof paymentMethod === 'string' && paymentMethod && paymentMethods.get(paymentMethod)?.customer !== customer.id) {
+          return stripeError(response, 400, {
+            type: 'invalid_request_error',
+            message: `No such PaymentMethod: '${paymentMethod}'; it must be attached to this customer.`,
+            param: 'invoice_settings[default_payment_method]',
+            code: 'resource_missing',
+          });
+        }
+        const { invoice_settings: _settings, ...rest } = form;
+        Object.assign(customer, rest);
+        if (settings) customer.invoice_settings = { ...(customer.invoice_settings as object), default_payment_method: paymentMethod || null };
+        emit('customer.updated', customer);
+        return answer(200, customer);
+      }
     }
     if (method === 'POST' && path === '/v1/setup_intents') {
-      if (typeof form.customer !== 'string' || !customers.has(form.customer)) {
-        return stripeError(response, 400, { type: 'invalid_request_error', message: 'No such customer.', param: 'customer', code: 'resource_missing' });
-      }
+      if (!customerOrError(form.customer, response)) return;
       const id = nextId('seti');
-      return answer(200, {
+      const intent = {
         id,
         object: 'setup_intent',
         client_secret: `${id}_secret_${Math.random().toString(36).slice(2, 12)}`,
         customer: form.customer,
         usage: form.usage ?? 'off_session',
         status: 'requires_payment_method',
+        payment_method: null,
         metadata: form.metadata ?? {},
-      });
+      };
+      setupIntents.set(id, intent);
+      return answer(200, intent);
     }
     if (method === 'POST' && path === '/v1/subscriptions') {
-      if (typeof form.customer !== 'string' || !customers.has(form.customer)) {
-        return stripeError(response, 400, { type: 'invalid_request_error', message: 'No such customer.', param: 'customer' });
+      const subscription = createSubscription(form, response);
+      if (subscription) answer(200, subscriptionObject(subscription));
+      return;
+    }
+    if (method === 'GET' && path === '/v1/subscriptions') {
+      const status = String(query.status ?? '');
+      const found = [...subscriptions.values()].filter(
+        (s) =>
+          (!query.customer || s.customer === query.customer) &&
+          (!query.price || s.items.some((item) => item.price === query.price)) &&
+          (status === 'all' || (status ? s.status === status : s.status !== 'canceled' && s.status !== 'incomplete_expired')),
+      );
+      return send(response, 200, list(path, found.map(subscriptionObject)));
+    }
+    if ((match = /^\/v1\/subscriptions\/([^/]+)$/.exec(path))) {
+      const subscription = subscriptions.get(match[1] as string);
+      if (!subscription) return missing('subscription');
+      if (method === 'GET') return send(response, 200, subscriptionObject(subscription));
+      if (method === 'DELETE') {
+        if (subscription.status !== 'canceled') endSubscription(subscription, nowSeconds(), form.invoice_now === 'true');
+        return answer(200, subscriptionObject(subscription));
       }
-      return answer(200, { id: nextId('sub'), object: 'subscription', customer: form.customer, items: list('/v1/subscription_items', []), status: 'active' });
+      if (method === 'POST') {
+        if (subscription.status === 'canceled') {
+          return stripeError(response, 400, { type: 'invalid_request_error', message: 'A canceled subscription can only update its metadata.' });
+        }
+        if ('default_payment_method' in form) {
+          const paymentMethod = String(form.default_payment_method);
+          if (paymentMethod && paymentMethods.get(paymentMethod)?.customer !== subscription.customer) return missing('PaymentMethod');
+          subscription.defaultPaymentMethod = paymentMethod || null;
+        }
+        if ('cancel_at' in form) subscription.cancelAt = form.cancel_at ? Number(form.cancel_at) : null;
+        if (form.metadata) subscription.metadata = { ...subscription.metadata, ...(form.metadata as Record<string, unknown>) };
+        emit('customer.subscription.updated', subscriptionObject(subscription));
+        return answer(200, subscriptionObject(subscription));
+      }
+    }
+    if (method === 'GET' && path === '/v1/invoices') {
+      const created = query.created as Record<string, unknown> | undefined;
+      const gte = created?.gte !== undefined ? Number(created.gte) : -Infinity;
+      const found = [...invoices.values()].filter((i) => (!query.customer || i.customer === query.customer) && i.created >= gte);
+      return send(response, 200, list(path, found.sort((a, b) => b.created - a.created).map(invoiceObject)));
+    }
+    if ((match = /^\/v1\/invoices\/([^/]+)(\/lines)?$/.exec(path))) {
+      const invoice = invoices.get(match[1] as string);
+      if (!invoice || deletedInvoices.has(invoice.id)) return missing('invoice');
+      if (method === 'GET' && match[2]) return send(response, 200, list(path, invoice.lines.map((line) => lineObject(invoice, line))));
+      if (method === 'GET') return send(response, 200, invoiceObject(invoice));
+      if (method === 'POST' && !match[2]) {
+        if (invoice.status !== 'draft') {
+          return stripeError(response, 400, { type: 'invalid_request_error', message: 'Only draft invoices can be scheduled.' });
+        }
+        if (form.automatically_finalizes_at) invoice.autoFinalizeAt = Number(form.automatically_finalizes_at);
+        emit('invoice.updated', invoiceObject(invoice));
+        return answer(200, invoiceObject(invoice));
+      }
     }
     if (method === 'POST' && path === '/v1/products') {
       const id = nextId('prod');
@@ -338,6 +1072,10 @@ export async function startFakeStripe(options: { secretKey?: string; meters?: Ar
       const keys = (query.lookup_keys as string[] | undefined) ?? [];
       const wanted = [...prices.values()].filter((p) => keys.length === 0 || keys.includes(p.lookup_key as string));
       return send(response, 200, list(path, wanted.filter((p) => query.active === undefined || String(p.active) === query.active)));
+    }
+    if (method === 'GET' && (match = /^\/v1\/prices\/([^/]+)$/.exec(path))) {
+      const price = prices.get(match[1] as string);
+      return price ? send(response, 200, price) : missing('price');
     }
     if (method === 'POST' && path === '/v1/prices') {
       const holder = [...prices.values()].find((p) => form.lookup_key && p.lookup_key === form.lookup_key);
@@ -355,7 +1093,7 @@ export async function startFakeStripe(options: { secretKey?: string; meters?: Ar
       const { transfer_lookup_key: _transfer, product_data: productData, ...fields } = form;
       const product = nextId('prod');
       products.set(product, { id: product, object: 'product', ...(productData as Record<string, unknown>) });
-      prices.set(id, { id, object: 'price', active: true, product, ...fields });
+      prices.set(id, { id, object: 'price', active: true, product, metadata: {}, ...fields });
       return answer(200, prices.get(id));
     }
     return stripeError(response, 404, { type: 'invalid_request_error', message: `Unrecognized request URL (${method}: ${path}).` });
@@ -378,8 +1116,10 @@ export async function startFakeStripe(options: { secretKey?: string; meters?: Ar
     secretKey,
     requests,
     meterEvents,
+    refusedMeterEvents,
     customers,
     meters,
+    deliveries,
     setMeterEventMode: (next) => {
       mode = next;
     },
@@ -387,14 +1127,99 @@ export async function startFakeStripe(options: { secretKey?: string; meters?: Ar
       latencyMs = ms;
     },
     now,
+    advanceTo,
     addCustomer,
+    addPaymentMethod: (customerId, options = {}) => {
+      if (!customers.has(customerId)) throw new Error(`no customer ${customerId}`);
+      const id = nextId('pm');
+      paymentMethods.set(id, { id, customer: customerId, declines: options.declines === true });
+      return id;
+    },
+    confirmSetupIntent: async (setupIntentId, options = {}) => {
+      const intent = setupIntents.get(setupIntentId);
+      if (!intent) throw new Error(`no SetupIntent ${setupIntentId}`);
+      const id = nextId('pm');
+      paymentMethods.set(id, { id, customer: String(intent.customer), declines: options.declines === true });
+      Object.assign(intent, { status: 'succeeded', payment_method: id });
+      emit('setup_intent.succeeded', { ...intent });
+      await deliveryChain;
+      return id;
+    },
     seedMeterEvent: (event) => {
       meterEvents.push(event);
       byIdentifier.set(event.identifier, event);
     },
+    refuseMeterEventsLater: (options) => {
+      refusal = { remaining: options.count, code: options.code, message: options.message, samplesPerReport: options.samplesPerReport ?? 10, batch: [] };
+    },
+    setWebhookEndpoint: (next) => {
+      endpoint = next;
+    },
+    setWebhooksDelivered: (delivered) => {
+      webhooksDelivered = delivered;
+    },
+    flushWebhooks: async () => {
+      reportRefusals();
+      await deliveryChain;
+    },
+    invoices: (customerId) =>
+      [...invoices.values()]
+        .filter((invoice) => !deletedInvoices.has(invoice.id) && (!customerId || invoice.customer === customerId))
+        .sort((a, b) => a.periodStart - b.periodStart)
+        .map((invoice) => ({
+          id: invoice.id,
+          customer: invoice.customer,
+          subscription: invoice.subscription,
+          status: invoice.status,
+          periodStart: invoice.periodStart,
+          periodEnd: invoice.periodEnd,
+          total: invoice.total,
+          lines: invoice.lines.map((line) => ({ price: line.price, quantity: line.quantity, amount: line.amount })),
+          payments: [...invoice.payments],
+          finalizedAt: invoice.finalizedAt,
+        })),
+    subscriptionsOf: (customerId) =>
+      [...subscriptions.values()]
+        .filter((subscription) => subscription.customer === customerId)
+        .map((subscription) => ({
+          id: subscription.id,
+          status: subscription.status,
+          defaultPaymentMethod: subscription.defaultPaymentMethod,
+          anchor: subscription.anchor,
+          start: subscription.start,
+        })),
+    cancelSubscription: async (subscriptionId, options = {}) => {
+      const subscription = subscriptions.get(subscriptionId);
+      if (!subscription) throw new Error(`no subscription ${subscriptionId}`);
+      endSubscription(subscription, nowSeconds(), options.invoiceNow === true);
+      await deliveryChain;
+    },
+    setSubscriptionStatus: async (subscriptionId, status) => {
+      const subscription = subscriptions.get(subscriptionId);
+      if (!subscription) throw new Error(`no subscription ${subscriptionId}`);
+      setSubscriptionStatus(subscription, status);
+      await deliveryChain;
+    },
+    markUncollectible: async (invoiceId) => {
+      const invoice = invoices.get(invoiceId);
+      if (!invoice || invoice.status !== 'open') throw new Error(`no open invoice ${invoiceId}`);
+      invoice.status = 'uncollectible';
+      invoice.uncollectibleAt = nowSeconds();
+      invoice.nextPaymentAttempt = null;
+      emit('invoice.marked_uncollectible', invoiceObject(invoice));
+      await deliveryChain;
+    },
+    deleteDraftInvoice: async (invoiceId) => {
+      const invoice = invoices.get(invoiceId);
+      if (!invoice || invoice.status !== 'draft') throw new Error(`no draft invoice ${invoiceId}`);
+      deletedInvoices.add(invoiceId);
+      emit('invoice.deleted', invoiceObject(invoice));
+      await deliveryChain;
+    },
     calls: (method, path) =>
       requests.filter((r) => r.method === method && (typeof path === 'string' ? r.path === path : path.test(r.path))),
     close: async () => {
+      await deliveryChain;
       for (const socket of sockets) socket.destroy();
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },
@@ -413,252 +1238,7 @@ function meterEventObject(event: AcceptedMeterEvent) {
   };
 }
 
-function meterObject(meter: { id: string; event_name: string; display_name: string; status: string }) {
-  return {
-    id: meter.id,
-    object: 'billing.meter',
-    event_name: meter.event_name,
-    display_name: meter.display_name,
-    status: meter.status,
-    customer_mapping: { event_payload_key: 'stripe_customer_id', type: 'by_id' },
-    default_aggregation: { formula: 'sum' },
-    value_settings: { event_payload_key: 'value' },
-    livemode: false,
-  };
-}
-
 /** A webhook delivery as Stripe signs it (https://github.com/stripe/stripe-node#testing-webhook-signing). */
 export function signStripeEvent(payload: string, secret: string, timestamp?: number): string {
   return Stripe.webhooks.generateTestHeaderString({ payload, secret, ...(timestamp ? { timestamp } : {}) });
-}
-
-/* ---- Database fixtures for billing tests: the catalog, sessions and examples that usage rows hang off -------- */
-
-export interface UsageFixture {
-  suiteId: string;
-  modelId: string;
-  mapId: string;
-}
-
-let fixtureCounter = 0;
-const unique = (prefix: string) => `${prefix} ${process.pid}-${Date.now().toString(36)}-${++fixtureCounter}`;
-
-/** A suite, an MCP server, a map between them and a model, all of the caller's own. */
-export async function createUsageFixture(
-  db: Kysely<Database>,
-  model: { provider?: ModelProvider; name?: string } = {},
-): Promise<UsageFixture> {
-  const suite = await db.insertInto('suites').values({ name: unique('Suite') }).returning('id').executeTakeFirstOrThrow();
-  const server = await db.insertInto('mcp_servers').values({ name: unique('Server') }).returning('id').executeTakeFirstOrThrow();
-  const map = await db
-    .insertInto('action_tool_maps')
-    .values({ suite_id: suite.id, mcp_server_id: server.id })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  const modelRow = await db
-    .insertInto('models')
-    .values({ provider: model.provider ?? 'OPENAI', name: model.name ?? unique('model').replace(/ /g, '-') })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return { suiteId: suite.id, modelId: modelRow.id, mapId: map.id };
-}
-
-export async function addUser(db: Kysely<Database>, customerId: string | null = null): Promise<string> {
-  const user = await db
-    .insertInto('users')
-    .values({ display_name: 'Billing Test', email: `${unique('billing').replace(/ /g, '-')}@example.com`, stripe_customer_id: customerId })
-    .returning('id')
-    .executeTakeFirstOrThrow();
-  return user.id;
-}
-
-export async function addSession(
-  db: Kysely<Database>,
-  values: { userId: string; suiteId: string; status?: SessionStatus; sizeBytes?: number | null; createdAt?: Date },
-): Promise<string> {
-  const id = randomUUID();
-  const measured = values.status === undefined || values.status === 'ready' || values.sizeBytes != null;
-  await db
-    .insertInto('sessions')
-    .values({
-      id,
-      user_id: values.userId,
-      suite_id: values.suiteId,
-      storage_path: `sessions/${id}/`,
-      status: values.status ?? 'ready',
-      size_bytes: measured ? (values.sizeBytes ?? 0) : null,
-      event_count: measured ? 1 : null,
-      sha256: measured ? 'a'.repeat(64) : null,
-      // What storage metering sums: here the upload is the whole of what is stored.
-      stored_bytes: measured ? (values.sizeBytes ?? 0) : 0,
-      ...(measured
-        ? { format: 'recorder-jsonl', clock: 'absolute' as const, canonical_size_bytes: values.sizeBytes ?? 0, canonical_sha256: 'a'.repeat(64) }
-        : {}),
-      ...(values.createdAt ? { created_at: values.createdAt } : {}),
-    })
-    .execute();
-  return id;
-}
-
-/** A COMPLETED example with its token usage row (recorded through recordTokenUsage, as the examples code does). */
-export async function addCompletedExample(
-  db: Kysely<Database>,
-  values: {
-    userId: string;
-    fixture: UsageFixture;
-    sessionId?: string;
-    inputTokens: number;
-    outputTokens: number;
-    recordedAt?: Date;
-    completedAt?: Date;
-  },
-): Promise<{ exampleId: string; usageId: string }> {
-  const sessionId = values.sessionId ?? (await addSession(db, { userId: values.userId, suiteId: values.fixture.suiteId }));
-  const exampleId = randomUUID();
-  await db
-    .insertInto('examples')
-    .values({
-      id: exampleId,
-      user_id: values.userId,
-      session_id: sessionId,
-      suite_id: values.fixture.suiteId,
-      model_id: values.fixture.modelId,
-      action_tool_map_id: values.fixture.mapId,
-      storage_path: `examples/${exampleId}/`,
-      status: 'COMPLETED',
-      input_tokens: values.inputTokens,
-      output_tokens: values.outputTokens,
-      completed_at: values.completedAt ?? values.recordedAt ?? new Date(),
-    })
-    .execute();
-  await recordTokenUsage(db, {
-    userId: values.userId,
-    exampleId,
-    suiteId: values.fixture.suiteId,
-    modelId: values.fixture.modelId,
-    inputTokens: values.inputTokens,
-    outputTokens: values.outputTokens,
-    ...(values.recordedAt ? { recordedAt: values.recordedAt } : {}),
-  });
-  const usage = await db.selectFrom('token_usage').select('id').where('example_id', '=', exampleId).executeTakeFirstOrThrow();
-  return { exampleId, usageId: usage.id };
-}
-
-/* ---- An API process of a test's own, with Stripe on and pointed at a fake ------------------------------------ */
-
-export interface BillingApiOptions {
-  apiKeyHmacSecret: string;
-  storageConnectionString: string;
-  entra?: { issuer: string; audience: string; jwksUrl: string };
-  env?: Record<string, string>;
-  fake?: FakeStripe;
-}
-
-export interface BillingApi {
-  fake: FakeStripe;
-  webhookSecret: string;
-  databaseUrl: string;
-  db: Kysely<Database>;
-  /** Starts one more host on the same database and fake (the first is started by startBillingApi). */
-  startHost(env?: Record<string, string>): Promise<ApiProcess>;
-  hosts: ApiProcess[];
-  close(): Promise<void>;
-}
-
-export const TEST_METER_EVENTS = { tokens: 'tracepipe_tokens', storage: 'tracepipe_storage_mb_hours' };
-
-/**
- * A database of the caller's own (migrated) and a host serving the app with Stripe on, pointed at the fake by
- * STRIPE_API_URL. Its timers are scheduled for New Year only, so nothing runs unless a test asks
- * (POST /admin/functions/<name>); a host id of its own keeps its timer state apart from every other host's.
- */
-export async function startBillingApi(options: BillingApiOptions): Promise<BillingApi> {
-  const { createTestDatabase } = await import('./database.js');
-  const { spawnApi } = await import('./apiProcess.js');
-  const fake =
-    options.fake ??
-    (await startFakeStripe({ meters: [{ eventName: TEST_METER_EVENTS.tokens }, { eventName: TEST_METER_EVENTS.storage }] }));
-  const database = await createTestDatabase();
-  const db = createDatabase({ connectionString: database.url, poolMax: database.kind === 'pglite' ? 1 : 4 });
-  await migrateToLatest(db);
-  const webhookSecret = `whsec_test_${randomUUID().replace(/-/g, '')}`;
-  const hosts: ApiProcess[] = [];
-  const startHost = async (env: Record<string, string> = {}) => {
-    const host = await spawnApi({
-      script: 'dist/dev/host/cli.js',
-      args: ['--app', '.', '--port', '0'],
-      readyPattern: /Host listening on (\S+)/,
-      env: {
-        TRACEPIPE_ENV: 'test',
-        DATABASE_URL: database.url,
-        DATABASE_POOL_MAX: database.kind === 'pglite' ? '1' : '5',
-        AZURE_STORAGE_CONNECTION_STRING: options.storageConnectionString,
-        AzureWebJobsStorage: options.storageConnectionString,
-        AzureFunctionsWebHost__hostid: `billing-${randomUUID().slice(0, 8)}`,
-        API_KEY_HMAC_SECRET: options.apiKeyHmacSecret,
-        STRIPE_SECRET_KEY: fake.secretKey,
-        STRIPE_WEBHOOK_SECRET: webhookSecret,
-        STRIPE_API_URL: fake.url,
-        STRIPE_TOKENS_METER_EVENT: TEST_METER_EVENTS.tokens,
-        STRIPE_STORAGE_METER_EVENT: TEST_METER_EVENTS.storage,
-        STRIPE_SYNC_SCHEDULE: '0 0 0 1 1 *',
-        STORAGE_SAMPLE_SCHEDULE: '0 0 0 1 1 *',
-        ...(options.entra
-          ? { ENTRA_ISSUER: options.entra.issuer, ENTRA_AUDIENCE: options.entra.audience, ENTRA_JWKS_URL: options.entra.jwksUrl }
-          : {}),
-        ...options.env,
-        ...env,
-      },
-    });
-    hosts.push(host);
-    return host;
-  };
-  await startHost();
-  return {
-    fake,
-    webhookSecret,
-    databaseUrl: database.url,
-    db,
-    startHost,
-    hosts,
-    close: async () => {
-      await Promise.all(hosts.map((host) => host.stop()));
-      await db.destroy();
-      await fake.close();
-      await database.drop();
-    },
-  };
-}
-
-/** Runs a timer function now through the host's admin API (202 at once; the run goes on in the background). */
-export async function invokeTimer(host: { url: string }, name: string): Promise<void> {
-  const response = await fetch(`${host.url}/admin/functions/${name}`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: '{}',
-  });
-  if (response.status !== 202) throw new Error(`admin invoke of ${name}: ${response.status} ${await response.text()}`);
-}
-
-/** Finished sync runs, oldest first. */
-export async function finishedSyncRuns(db: Kysely<Database>) {
-  return db
-    .selectFrom('stripe_sync_runs')
-    .selectAll()
-    .where('finished_at', 'is not', null)
-    .orderBy('finished_at')
-    .execute();
-}
-
-/** Triggers `syncUsageToStripe` on each host at once and waits until that many more runs have finished. */
-export async function runSync(db: Kysely<Database>, ...hosts: ApiProcess[]) {
-  const before = (await finishedSyncRuns(db)).length;
-  await Promise.all(hosts.map((host) => invokeTimer(host, 'syncUsageToStripe')));
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    const runs = await finishedSyncRuns(db);
-    if (runs.length >= before + hosts.length) return runs.slice(before);
-    if (Date.now() > deadline) throw new Error(`sync runs did not finish in time: ${JSON.stringify(runs.slice(before))}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
 }
