@@ -13,10 +13,8 @@ function indexerDeps(context: InvocationContext): IndexUploadDeps {
   const service = getBlobServiceClient();
   return {
     db: getDb(),
-    service,
     uploads: service.getContainerClient(UPLOADS_CONTAINER),
     sessions: service.getContainerClient(SESSIONS_CONTAINER),
-    storage: config.storage,
     maxBytes: {
       url: config.sessions.uploadMaxBytes,
       multipart: config.sessions.multipartMaxBytes,

@@ -227,7 +227,7 @@ describe('a 1 GiB trace', () => {
     const uploads = service.getContainerClient('uploads');
     const sessions = service.getContainerClient('sessions');
     await Promise.all([uploads.create(), sessions.create()]);
-    const deps: IndexUploadDeps = { ...indexer.deps, service, uploads, sessions, storage: { connectionString: azurite.connectionString } };
+    const deps: IndexUploadDeps = { ...indexer.deps, uploads, sessions };
     try {
       const line = (i: number) =>
         `${JSON.stringify({ suite: 'mailapp', tab: 1, url: 'https://mail.example.com/', ...event(i / 1000, i % 3 ? 'mousemove' : 'keydown'), additional_info: { x: i % 1920, y: i % 1080 } })}\n`;

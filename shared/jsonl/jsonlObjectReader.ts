@@ -10,8 +10,12 @@ import { isUtf8 } from 'node:buffer';
 export const MAX_LINE_BYTES = 1024 * 1024;
 
 export interface JsonlHandlers {
-  /** A line holding a JSON object; `text` is the line itself (without its line ending or a byte order mark). */
-  object(line: number, value: Record<string, unknown>, text: string): void;
+  /**
+   * A line holding a JSON object; `text` is the line itself (without its line ending or a byte order mark), and
+   * `exact` says that the line's bytes were exactly `text` and a newline (no CR, no byte order mark, not the last
+   * line without its newline).
+   */
+  object(line: number, value: Record<string, unknown>, text: string, exact: boolean): void;
   error(line: number, message: string): void;
 }
 
@@ -124,17 +128,22 @@ export class JsonlObjectReader {
       from = 0;
       to = line.length;
     }
-    if (to > from && line[to - 1] === CARRIAGE_RETURN) to--; // CRLF files
+    let exact = !this.#unterminated;
+    if (to > from && line[to - 1] === CARRIAGE_RETURN) {
+      to--; // CRLF files
+      exact = false;
+    }
     if (to - from > this.maxLineBytes) {
       this.#tooLong(lineNumber);
       return;
     }
-    this.#parseLine(lineNumber, line, from, to);
+    this.#parseLine(lineNumber, line, from, to, exact);
   }
 
-  #parseLine(lineNumber: number, buffer: Buffer, from: number, to: number): void {
+  #parseLine(lineNumber: number, buffer: Buffer, from: number, to: number, exact: boolean): void {
     if (lineNumber === 1 && to - from >= 3 && buffer[from] === 0xef && buffer[from + 1] === 0xbb && buffer[from + 2] === 0xbf) {
       from += 3; // a UTF-8 byte order mark
+      exact = false;
     }
     if (to === from) {
       this.handlers.error(lineNumber, 'The line is empty (only the last line of the file may be).');
@@ -162,7 +171,7 @@ export class JsonlObjectReader {
       this.handlers.error(lineNumber, `The line is ${describeJsonType(value)}, not a JSON object.`);
       return;
     }
-    this.handlers.object(lineNumber, value as Record<string, unknown>, text);
+    this.handlers.object(lineNumber, value as Record<string, unknown>, text, exact);
   }
 }
 

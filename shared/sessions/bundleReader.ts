@@ -131,7 +131,10 @@ export async function readBundle(options: BundleReadOptions): Promise<BundleRead
       if (!options.screenshots) continue;
       const stream = await zip.openReadStreamPromise(entry);
       try {
-        folder.image = { entry: entry.fileName, stored: await options.screenshots.save(folder.time, kind.extension, stream) };
+        folder.image = {
+          entry: entry.fileName,
+          stored: await options.screenshots.save(folder.time, kind.extension, stream, entry.uncompressedSize),
+        };
       } catch (error) {
         stream.destroy();
         if (!(error instanceof ScreenshotError)) throw error;
@@ -145,7 +148,9 @@ export async function readBundle(options: BundleReadOptions): Promise<BundleRead
     return result;
   } finally {
     zip.close();
+    await options.screenshots?.settle(); // none lands after the caller's cleanup
   }
+  await options.screenshots?.flush(); // every screenshot stored, or the first failure thrown
   if (inputs === 0) summary.fileError('The bundle has no events: the recorder writes them as input/<n>.json.');
   if (options.screenshots) result.manifest = manifestOf(folders, summary);
   result.screenshotCount = [...folders.values()].filter((folder) => !folder.broken).length;

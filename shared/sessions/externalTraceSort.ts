@@ -17,7 +17,7 @@ import { StagedBlockUpload } from './stagedBlockUpload.js';
  * (whatever the line holds after them), and a line never holds a newline. Runs are deleted by `cleanUp`, and by the next
  * indexing run of the session if this one died.
  */
-export const RUN_BYTES = 24 * 1024 * 1024;
+export const RUN_BYTES = 8 * 1024 * 1024;
 export const MERGE_FAN_IN = 32;
 
 interface Run {
@@ -113,7 +113,8 @@ class RunWriter {
   constructor(container: ContainerClient, name: string) {
     this.#container = container;
     this.#name = name;
-    this.#upload = new StagedBlockUpload(container.getBlockBlobClient(name));
+    // One block in flight: a run is written once and read once, and its memory is the sort's own budget's.
+    this.#upload = new StagedBlockUpload(container.getBlockBlobClient(name), { concurrency: 1 });
   }
 
   async write(records: readonly TraceRecord[]): Promise<void> {

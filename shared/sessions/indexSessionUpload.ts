@@ -1,9 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { BlobServiceClient, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
+import type { BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import type { Kysely } from 'kysely';
-import type { Config } from '../config.js';
 import type { Database, UploadMethod } from '../db/schema.js';
-import { createBlobSasUrl, READ_PERMISSIONS } from '../storage/blobSas.js';
 import type { TraceRecord } from '../traces/canonicalEvent.js';
 import { DEFAULT_REORDER_LIMITS, ReorderWindow, type ReorderWindowLimits } from '../traces/reorderWindow.js';
 import { detectTraceFormat, DETECTION_BYTES, type TraceFormat } from '../traces/traceFormats.js';
@@ -53,10 +51,8 @@ export interface IndexerLogger {
 
 export interface IndexUploadDeps {
   db: Kysely<Database>;
-  service: BlobServiceClient;
   uploads: ContainerClient;
   sessions: ContainerClient;
-  storage: Config['storage'];
   /** Upload size limits by how the upload came (a bundle's unpacked size is held to the same). */
   maxBytes: Record<UploadMethod, number>;
   logger: IndexerLogger;
@@ -65,8 +61,16 @@ export interface IndexUploadDeps {
   runBytes?: number;
 }
 
+/** Where a ready run's time went, in milliseconds (for the log and the benchmark). */
+export interface IndexTimings {
+  convert_ms: number;
+  write_ms: number;
+  original_ms: number;
+}
+
 export type IndexOutcome =
-  | { outcome: 'ready' | 'invalid'; etag: string; format: TraceFormat | null; figures: TraceSummaryFigures | null }
+  | { outcome: 'ready'; etag: string; format: TraceFormat; figures: TraceSummaryFigures; timings: IndexTimings }
+  | { outcome: 'invalid'; etag: string; format: TraceFormat | null; figures: TraceSummaryFigures | null }
   | { outcome: 'ignored' | 'already_indexed' | 'orphan_deleted' | 'superseded'; etag: string }
   | { outcome: 'blob_missing' };
 
@@ -183,7 +187,9 @@ async function indexClaimed(deps: IndexUploadDeps, upload: ClaimedUpload): Promi
     return finishInvalid(deps, upload, null, null, [{ line: 0, message: detected.message }]);
   }
 
+  const started = performance.now();
   const converted = format === 'recorder-bundle' ? await convertBundle(deps, upload) : await convertStream(deps, upload, format);
+  const convertedAt = performance.now();
   try {
     const figures = converted.summary.figures();
     if (figures.eventCount === 0 && figures.errorCount === 0) converted.summary.fileError('The trace has no events.');
@@ -194,6 +200,7 @@ async function indexClaimed(deps: IndexUploadDeps, upload: ClaimedUpload): Promi
     }
     const trace = await converted.commitTrace(() => holdsIndexingClaim(deps.db, sessionId, etag));
     if (!trace) return { outcome: 'superseded', etag };
+    const writtenAt = performance.now();
     let storedBytes = trace.sizeBytes;
     let screenshotCount = 0;
     if (converted.screenshots && converted.screenshots.manifest.length > 0) {
@@ -201,11 +208,17 @@ async function indexClaimed(deps: IndexUploadDeps, upload: ClaimedUpload): Promi
       storedBytes += converted.screenshots.store.storedBytes;
       screenshotCount = converted.screenshots.manifest.length;
     }
+    // After the conversion, not beside it: the copy is the storage service's work, and it should not slow the read.
     const keepOriginal = !(format === 'recorder-jsonl' && trace.sha256 === converted.uploadSha256);
     if (keepOriginal) {
       await copyOriginal(deps, upload);
       storedBytes += upload.size;
     }
+    const timings = {
+      convert_ms: Math.round(convertedAt - started),
+      write_ms: Math.round(writtenAt - convertedAt),
+      original_ms: Math.round(performance.now() - writtenAt),
+    };
     const record = readyRecord(format, upload.size, converted, figures, trace, storedBytes, screenshotCount, keepOriginal ? upload.fileName : null);
     if (!(await recordIfCurrent(deps, sessionId, upload.staging, etag, record, true))) {
       deps.logger.log(`Session ${sessionId}: ETag ${etag} was replaced or indexed meanwhile; result dropped.`);
@@ -214,16 +227,59 @@ async function indexClaimed(deps: IndexUploadDeps, upload: ClaimedUpload): Promi
     await deleteStaging(upload.staging, etag);
     deps.logger.log(
       `Session ${sessionId} is ready: ${format}, ${upload.size} bytes, ${figures.eventCount} events, ` +
-        `${figures.droppedEventCount} dropped, ${figures.errorCount} skipped, ${screenshotCount} screenshots (ETag ${etag}).`,
+        `${figures.droppedEventCount} dropped, ${figures.errorCount} skipped, ${screenshotCount} screenshots (ETag ${etag}; ` +
+        `${timings.convert_ms} ms reading, ${timings.write_ms} ms writing, ${timings.original_ms} ms keeping the original).`,
     );
-    return { outcome: 'ready', etag, format, figures };
+    return { outcome: 'ready', etag, format, figures, timings };
   } finally {
     await converted.cleanUp();
   }
 }
 
+/**
+ * A recorder trace as the recorder writes it is already canonical: read once to check that every line is a valid
+ * event kept as it is, in time order, and then copied as it is (inside the storage account) to be the canonical
+ * trace, with nothing written through this process. At the first line that is not (a timestamp to rewrite, CRLF,
+ * an invalid line, an event out of order), the read stops and the trace is converted as any other.
+ */
+async function verifyAlreadyCanonical(deps: IndexUploadDeps, upload: ClaimedUpload): Promise<Converted | undefined> {
+  const summary = new TraceSummary();
+  const reader = createTraceStreamReader('recorder-jsonl', summary);
+  const hash = createHash('sha256');
+  let bytesRead = 0;
+  for await (const chunk of await streamVersion(upload.staging, upload.etag)) {
+    hash.update(chunk);
+    bytesRead += chunk.length;
+    reader.push(chunk);
+    summary.takePending(); // nothing to write: the upload is the trace
+    if (!reader.identical) return undefined;
+  }
+  reader.finish();
+  summary.takePending();
+  if (!reader.identical || summary.eventCount === 0) return undefined;
+  if (bytesRead !== upload.size) throw new Error(`Read ${bytesRead} of ${upload.size} bytes of ${upload.staging.name}; retrying.`);
+  const uploadSha256 = hash.digest('hex');
+  return {
+    format: 'recorder-jsonl',
+    summary,
+    uploadSha256,
+    clock: reader.clock(),
+    commitTrace: async (mayCommit) => {
+      if (!(await mayCommit())) return undefined;
+      const etag = await copyStaging(deps, upload, sessionBlobName(upload.sessionId), 'application/jsonl; charset=utf-8');
+      return { sizeBytes: upload.size, sha256: uploadSha256, etag };
+    },
+    abandon: async () => undefined,
+    cleanUp: async () => undefined,
+  };
+}
+
 /** Every format but the bundle: one stream through the format's reader, ordered on the way or sorted after. */
 async function convertStream(deps: IndexUploadDeps, upload: ClaimedUpload, format: StreamFormat): Promise<Converted> {
+  if (format === 'recorder-jsonl') {
+    const canonical = await verifyAlreadyCanonical(deps, upload);
+    if (canonical) return canonical;
+  }
   const summary = new TraceSummary();
   const reader = createTraceStreamReader(format, summary);
   const sorter = new ExternalTraceSort(deps.sessions, indexingWorkPrefix(upload.sessionId), deps.runBytes ?? RUN_BYTES);
@@ -422,22 +478,26 @@ async function recordIfCurrent(
   });
 }
 
-/**
- * The original upload, as it came, beside the canonical trace: a copy inside the storage account (no bytes
- * through this process), from a read-only SAS of the staging blob that lasts as long as the copy may.
- */
+/** The original upload, as it came, beside the canonical trace. */
 async function copyOriginal(deps: IndexUploadDeps, upload: ClaimedUpload): Promise<void> {
-  const source = await createBlobSasUrl(deps.service, deps.storage, {
-    containerName: deps.uploads.containerName,
-    blobName: upload.staging.name,
-    permissions: READ_PERMISSIONS,
-    ttlSeconds: 3600,
-    httpsOnly: 'accountUrl' in deps.storage,
-  });
-  const target = deps.sessions.getBlockBlobClient(originalBlobName(upload.sessionId, upload.fileName));
-  const poller = await target.beginCopyFromURL(source.url, { sourceConditions: { ifMatch: upload.etag } });
+  await copyStaging(deps, upload, originalBlobName(upload.sessionId, upload.fileName));
+}
+
+/**
+ * The staging blob's version, copied into the session's folder inside the storage account (no bytes through this
+ * process). The source needs no SAS: within one account, the copy request's own authorization (Shared Key, or the
+ * managed identity's token) covers reading the source (https://learn.microsoft.com/rest/api/storageservices/copy-blob).
+ * Azurite, given a SAS, would fetch the whole source through HTTP to check it. Answers the copy's ETag.
+ */
+async function copyStaging(deps: IndexUploadDeps, upload: ClaimedUpload, targetName: string, contentType?: string): Promise<string> {
+  const target = deps.sessions.getBlockBlobClient(targetName);
+  const poller = await target.beginCopyFromURL(upload.staging.url, { sourceConditions: { ifMatch: upload.etag } });
   const copied = await poller.pollUntilDone();
-  if (copied.copyStatus !== 'success') throw new Error(`Copying the original of ${upload.sessionId} ended ${copied.copyStatus}.`);
+  if (copied.copyStatus !== 'success') throw new Error(`Copying ${upload.staging.name} to ${targetName} ended ${copied.copyStatus}.`);
+  // A copy takes the source's metadata and headers, which the client chose: nothing of them is kept.
+  await target.setMetadata({});
+  const headers = await target.setHTTPHeaders({ blobContentType: contentType ?? 'application/octet-stream' });
+  return headers.etag as string;
 }
 
 async function streamVersion(blob: BlockBlobClient, etag: string): Promise<AsyncIterable<Buffer>> {

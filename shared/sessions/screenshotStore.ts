@@ -8,12 +8,20 @@ import { screenshotBlobName, screenshotsManifestBlobName, SCREENSHOTS_FOLDER } f
 
 /**
  * A bundle's screenshots, stored as `sessions/<id>/screenshots/<time>.<ext>` (the time of the shot, written
- * `20261201T212255.041500Z`, so that names sort by time) while the zip is read, each streamed (never held) with
- * its size and sha256 measured and its format checked against its first bytes; then the manifest
- * `screenshots.jsonl`, one shot per line in time order. The pipelines service reads the manifest.
+ * `20261201T212255.041500Z`, so that names sort by time) while the zip is read, each with its size and sha256
+ * measured and its format checked against its first bytes; then the manifest `screenshots.jsonl`, one shot per
+ * line in time order. The pipelines service reads the manifest.
+ *
+ * A bundle holds thousands of shots of tens of kilobytes: those up to SMALL_SCREENSHOT_BYTES are read whole and
+ * uploaded in the background, a few at a time and within IN_FLIGHT_BYTES, while the zip is read on (an upload
+ * each in turn would spend most of the indexing on round trips); a larger one is streamed, in turn. `flush`
+ * waits for them all.
  */
 
 export const MAX_SCREENSHOT_BYTES = 50 * 1024 * 1024;
+const SMALL_SCREENSHOT_BYTES = 4 * 1024 * 1024;
+const IN_FLIGHT_UPLOADS = 4;
+const IN_FLIGHT_BYTES = 8 * 1024 * 1024;
 const UPLOAD_BUFFER_BYTES = 1024 * 1024;
 
 export interface StoredScreenshot {
@@ -30,6 +38,9 @@ export class ScreenshotStore {
   readonly #container: ContainerClient;
   readonly #sessionId: string;
   readonly #names = new Set<string>();
+  readonly #inFlight = new Set<Promise<void>>();
+  #inFlightBytes = 0;
+  #failure: unknown;
   #storedBytes = 0;
 
   constructor(container: ContainerClient, sessionId: string) {
@@ -42,11 +53,44 @@ export class ScreenshotStore {
     return this.#storedBytes;
   }
 
-  /** Stores one image; a wrong format or size is a ScreenshotError (what was stored of it is deleted). */
-  async save(time: number, extension: string, content: Readable): Promise<StoredScreenshot> {
+  /**
+   * Stores one image (`declaredBytes`: its size as the zip says, which the zip reader holds it to); a wrong format
+   * or size is a ScreenshotError, and nothing of it is kept.
+   */
+  async save(time: number, extension: string, content: Readable, declaredBytes: number): Promise<StoredScreenshot> {
+    if (this.#failure !== undefined) throw this.#failure;
     const name = this.#nameFor(time, extension);
     const blob = this.#container.getBlockBlobClient(screenshotBlobName(this.#sessionId, name));
     const measure = new MeasureImage(extension);
+    if (declaredBytes <= SMALL_SCREENSHOT_BYTES) {
+      const chunks: Buffer[] = [];
+      try {
+        for await (const chunk of content.pipe(measure)) chunks.push(chunk as Buffer);
+      } catch (error) {
+        throw measure.problem ? new ScreenshotError(measure.problem) : error;
+      }
+      if (measure.problem) throw new ScreenshotError(measure.problem);
+      const image = Buffer.concat(chunks);
+      while (this.#inFlight.size >= IN_FLIGHT_UPLOADS || (this.#inFlight.size > 0 && this.#inFlightBytes + image.length > IN_FLIGHT_BYTES)) {
+        await Promise.race(this.#inFlight);
+      }
+      this.#inFlightBytes += image.length;
+      const upload: Promise<void> = blob
+        .uploadData(image, { blobHTTPHeaders: { blobContentType: `image/${extension}` } })
+        .then(
+          () => undefined,
+          (error: unknown) => {
+            this.#failure ??= error;
+          },
+        )
+        .finally(() => {
+          this.#inFlight.delete(upload);
+          this.#inFlightBytes -= image.length;
+        });
+      this.#inFlight.add(upload);
+      this.#storedBytes += measure.size;
+      return { file: `${SCREENSHOTS_FOLDER}/${name}`, size: measure.size, sha256: measure.sha256(), format: measure.format ?? extension };
+    }
     try {
       await Promise.all([
         pipeline(content, measure),
@@ -58,6 +102,17 @@ export class ScreenshotStore {
     }
     this.#storedBytes += measure.size;
     return { file: `${SCREENSHOTS_FOLDER}/${name}`, size: measure.size, sha256: measure.sha256(), format: measure.format ?? extension };
+  }
+
+  /** Waits for the uploads in flight; the first that failed is thrown. */
+  async flush(): Promise<void> {
+    await this.settle();
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  /** Waits for the uploads in flight, whatever became of them (before a cleanup, so that none lands after it). */
+  async settle(): Promise<void> {
+    while (this.#inFlight.size > 0) await Promise.all([...this.#inFlight]);
   }
 
   async writeManifest(lines: string[]): Promise<number> {

@@ -1,3 +1,4 @@
+import type { Hash } from 'node:crypto';
 import type { BlockBlobClient } from '@azure/storage-blob';
 
 /**
@@ -16,6 +17,7 @@ export class StagedBlockUpload {
   readonly #blockBytes: number;
   readonly #concurrency: number;
   readonly #signal: AbortSignal | undefined;
+  readonly #hash: Hash | undefined;
   readonly #blockIds: string[] = [];
   readonly #inFlight = new Set<Promise<void>>();
   #failure: unknown;
@@ -25,13 +27,17 @@ export class StagedBlockUpload {
 
   constructor(
     blob: BlockBlobClient,
-    /** abortSignal: once aborted, no further block is staged and write/finish throw. */
-    options: { blockBytes?: number; concurrency?: number; abortSignal?: AbortSignal } = {},
+    /**
+     * abortSignal: once aborted, no further block is staged and write/finish throw. hash: updated with every block
+     * before it is staged, so that the bytes are digested once, a block at a time.
+     */
+    options: { blockBytes?: number; concurrency?: number; abortSignal?: AbortSignal; hash?: Hash } = {},
   ) {
     this.#blob = blob;
     this.#blockBytes = options.blockBytes ?? DEFAULT_BLOCK_BYTES;
     this.#concurrency = options.concurrency ?? DEFAULT_CONCURRENCY;
     this.#signal = options.abortSignal;
+    this.#hash = options.hash;
     this.#current = Buffer.allocUnsafe(this.#blockBytes);
   }
 
@@ -53,6 +59,23 @@ export class StagedBlockUpload {
     }
   }
 
+  /**
+   * Adds a line of text and its newline as UTF-8, encoded straight into the block being filled when it fits (a
+   * UTF-8 character takes at most 3 bytes per UTF-16 code unit), without an intermediate Buffer. Synchronous unless
+   * a block fills: only then is there a promise to wait for (a trace has millions of lines).
+   */
+  writeLine(text: string): Promise<void> | undefined {
+    if (this.#blockBytes - this.#filled > text.length * 3) {
+      this.#throwIfFailed();
+      const written = this.#current.write(text, this.#filled, 'utf8');
+      this.#current[this.#filled + written] = 0x0a;
+      this.#filled += written + 1;
+      this.#sizeBytes += written + 1;
+      return this.#filled === this.#blockBytes ? this.#stageCurrent() : undefined;
+    }
+    return this.write(Buffer.from(`${text}\n`, 'utf8'));
+  }
+
   /** Stages what is left and waits for every block; answers the block list to commit. */
   async finish(): Promise<string[]> {
     if (this.#filled > 0) await this.#stageCurrent();
@@ -70,6 +93,7 @@ export class StagedBlockUpload {
     while (this.#inFlight.size >= this.#concurrency) await Promise.race(this.#inFlight);
     this.#throwIfFailed();
     const block = this.#filled === this.#blockBytes ? this.#current : this.#current.subarray(0, this.#filled);
+    this.#hash?.update(block);
     // Block ids must all have the same length within a blob.
     const blockId = Buffer.from(`block-${String(this.#blockIds.length).padStart(8, '0')}`).toString('base64');
     this.#blockIds.push(blockId);

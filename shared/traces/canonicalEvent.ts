@@ -75,5 +75,6 @@ export function isObject(value: unknown): value is Record<string, unknown> {
 
 /** The tab as the summary counts it: any JSON scalar, compared by its JSON text. */
 export function tabKey(tab: unknown): string | undefined {
-  return tab === undefined || tab === null ? undefined : JSON.stringify(tab);
+  if (tab === undefined || tab === null) return undefined;
+  return typeof tab === 'number' ? String(tab) : JSON.stringify(tab); // 1 and "1" stay apart
 }

@@ -14,7 +14,7 @@ export interface ReorderWindowLimits {
   maxBytes: number;
 }
 
-export const DEFAULT_REORDER_LIMITS: ReorderWindowLimits = { maxEvents: 5_000, maxBytes: 2 * 1024 * 1024 };
+export const DEFAULT_REORDER_LIMITS: ReorderWindowLimits = { maxEvents: 1_000, maxBytes: 1024 * 1024 };
 
 export class ReorderWindow {
   /** The waiting events, sorted; the live ones are those from `#head` on. */

@@ -27,6 +27,11 @@ export interface TraceStreamReader {
   clock(): TraceClock;
   /** Whether the time origin is known only once the whole upload has been read (the events must then wait). */
   readonly anchoredAtEnd: boolean;
+  /**
+   * Whether the canonical trace is, so far, the upload itself byte for byte: every line a valid event kept as it
+   * is, in time order, with LF endings. Only a recorder trace can be; other formats answer false.
+   */
+  readonly identical: boolean;
 }
 
 const ABSOLUTE: TraceClock = { origin: 0, clock: 'absolute' };
@@ -44,11 +49,24 @@ export function createTraceStreamReader(format: StreamFormat, summary: TraceSumm
 }
 
 function jsonLinesReader(format: 'recorder-jsonl' | 'tracepipe-jsonl', summary: TraceSummary): TraceStreamReader {
+  let identical = format === 'recorder-jsonl';
+  let lastTime = -Infinity;
   const reader = new JsonlObjectReader(
     {
-      object: (line, value, text) =>
-        summary.add({ line }, format === 'recorder-jsonl' ? convertRecorderEvent(value, text) : convertTracepipeEvent(value)),
-      error: (line, message) => summary.error({ line }, message),
+      object: (line, value, text, exact) => {
+        const converted = format === 'recorder-jsonl' ? convertRecorderEvent(value, text) : convertTracepipeEvent(value);
+        if (identical) {
+          identical = exact && converted.ok && converted.record.text === text && converted.record.time >= lastTime;
+          if (converted.ok) lastTime = converted.record.time;
+        }
+        const errors = summary.errorCount;
+        summary.add({ line }, converted);
+        if (summary.errorCount !== errors) identical = false; // refused by the summary's own checks
+      },
+      error: (line, message) => {
+        identical = false;
+        summary.error({ line }, message);
+      },
     },
     MAX_LINE_BYTES,
   );
@@ -57,6 +75,9 @@ function jsonLinesReader(format: 'recorder-jsonl' | 'tracepipe-jsonl', summary: 
     push: (chunk) => reader.push(chunk),
     finish: () => reader.finish(),
     clock: () => ABSOLUTE,
+    get identical() {
+      return identical;
+    },
   };
 }
 
@@ -157,7 +178,7 @@ function chromeTraceReader(summary: TraceSummary): TraceStreamReader {
       }
     },
   });
-  return { anchoredAtEnd: true, push: document.push, finish: document.finish, clock: () => converter.origin() };
+  return { anchoredAtEnd: true, identical: false, push: document.push, finish: document.finish, clock: () => converter.origin() };
 }
 
 function rrwebReader(summary: TraceSummary): TraceStreamReader {
@@ -175,5 +196,5 @@ function rrwebReader(summary: TraceSummary): TraceStreamReader {
       if (summary.eventCount === 0 && summary.errorCount === 0) summary.fileError('The rrweb recording has no input events.');
     },
   });
-  return { anchoredAtEnd: false, push: document.push, finish: document.finish, clock: () => ABSOLUTE };
+  return { anchoredAtEnd: false, identical: false, push: document.push, finish: document.finish, clock: () => ABSOLUTE };
 }

@@ -154,10 +154,8 @@ export async function privateIndexer(
   const sessions = blobs.getContainerClient('sessions');
   const deps: IndexUploadDeps = {
     db,
-    service: blobs,
     uploads,
     sessions,
-    storage: { connectionString: inject('storageConnectionString') },
     maxBytes: { url: 5 * 1024 ** 3, multipart: 100 * 1024 * 1024, inline: 100 * 1024 * 1024 },
     logger: { log: () => undefined, warn: () => undefined },
     ...overrides,
