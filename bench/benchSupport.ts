@@ -144,10 +144,12 @@ export async function measureRun<T>(work: () => Promise<T>): Promise<{ result: T
   };
 }
 
-/** `node script --child ...args` in a fresh process; answers the JSON object the child printed last. */
-export function runChildProcess<F>(script: string, args: string[], env: Record<string, string>): Promise<F> {
+/**
+ * `node [nodeArgs] script --child ...args` in a fresh process; answers the JSON object the child printed last.
+ */
+export function runChildProcess<F>(script: string, args: string[], env: Record<string, string>, nodeArgs: string[] = []): Promise<F> {
   return new Promise((resolveChild, reject) => {
-    const child = spawn(process.execPath, [script, '--child', ...args], {
+    const child = spawn(process.execPath, [...nodeArgs, script, '--child', ...args], {
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });

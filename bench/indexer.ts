@@ -13,7 +13,6 @@
  * 1 GiB formats, and peak RSS < 200 MB for every format, each child's heap limited to HEAP_MB. The database is
  * DATABASE_URL if set, else an embedded PGlite in this parent process.
  */
-import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -34,7 +33,7 @@ import { sessionStoragePath, stagingBlobName } from '../shared/sessions/sessionB
 import { JsonDocumentScanner } from '../shared/traces/jsonDocumentScanner.js';
 import type { TraceFormat } from '../shared/traces/traceFormats.js';
 import { SESSIONS_CONTAINER, UPLOADS_CONTAINER } from '../shared/storage/layout.js';
-import { projectRoot } from './benchSupport.js';
+import { argValue, measureRun, median, projectRoot, round1, runChildProcess, type RunCost } from './benchSupport.js';
 
 const thisFile = fileURLToPath(import.meta.url);
 const MB = 1024 * 1024;
@@ -49,30 +48,16 @@ const LARGE_FORMATS = new Set<TraceFormat>(['recorder-jsonl', 'chrome-trace']);
  */
 const HEAP_MB = 128;
 
-interface PhaseFigures {
+interface PhaseFigures extends RunCost {
   phase: 'baseline' | 'indexer';
   bytes: number;
   events: number;
-  seconds: number;
   mb_per_s: number;
-  /** CPU time (user + system) of the child over the run: unlike wall time, hardly moved by other load. */
-  cpu_seconds: number;
-  /**
-   * The kernel's high-water mark of the child's resident memory (VmHWM in /proc/self/status). Not getrusage's
-   * maxrss: on Linux that starts from the parent's RSS at fork, and the parent holds the embedded PGlite.
-   */
-  peak_rss_mb: number;
   outcome?: string;
   /** The indexer's own account of its time: reading and converting, writing the trace, keeping the original. */
   timings?: { convert_ms: number; write_ms: number; original_ms: number };
 }
 
-function argValue(name: string, fallback: number): number {
-  const index = process.argv.indexOf(name);
-  const value = index >= 0 ? Number(process.argv[index + 1]) : fallback;
-  if (!Number.isFinite(value) || value <= 0) throw new Error(`${name} must be a positive number`);
-  return value;
-}
 
 function formatsArg(): TraceFormat[] {
   const index = process.argv.indexOf('--formats');
@@ -203,10 +188,6 @@ function pngOf(bytes: number): Buffer {
 // ---------------------------------------------------------------------------------------------------------------
 // Child: one measured phase
 
-function peakRssBytes(): number {
-  const match = /^VmHWM:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
-  return match?.[1] ? Number(match[1]) * 1024 : process.memoryUsage().rss;
-}
 
 async function baselinePhase(fixtures: ContainerClient, name: string, format: TraceFormat): Promise<{ bytes: number; events: number }> {
   const blob = fixtures.getBlockBlobClient(name);
@@ -260,17 +241,9 @@ async function baselinePhase(fixtures: ContainerClient, name: string, format: Tr
 async function runChild(phase: 'baseline' | 'indexer', format: TraceFormat, sessionId: string, fixtureName: string): Promise<void> {
   const service = BlobServiceClient.fromConnectionString(process.env.BENCH_STORAGE as string);
   const db = phase === 'indexer' ? createDatabase({ connectionString: process.env.BENCH_DATABASE_URL as string, poolMax: 2 }) : null;
-  const cpuBefore = process.cpuUsage();
-  const started = performance.now();
-  let bytes: number;
-  let events: number;
-  let outcome: string | undefined;
-  let timings: PhaseFigures['timings'];
-  if (phase === 'baseline') {
-    ({ bytes, events } = await baselinePhase(service.getContainerClient(FIXTURES_CONTAINER), fixtureName, format));
-  } else {
-    const staging = stagingBlobName(sessionId, 1, fixtureName);
-    const result = await indexSessionUpload(
+  const { result, cost } = await measureRun(async () => {
+    if (phase === 'baseline') return baselinePhase(service.getContainerClient(FIXTURES_CONTAINER), fixtureName, format);
+    const indexed = await indexSessionUpload(
       {
         db: db!,
         uploads: service.getContainerClient(UPLOADS_CONTAINER),
@@ -278,47 +251,21 @@ async function runChild(phase: 'baseline' | 'indexer', format: TraceFormat, sess
         maxBytes: { url: 5 * 1024 * MB, multipart: 5 * 1024 * MB, inline: 5 * 1024 * MB },
         logger: { log: () => undefined, warn: console.warn },
       },
-      staging,
+      stagingBlobName(sessionId, 1, fixtureName),
     );
-    outcome = result.outcome;
-    if (result.outcome !== 'ready') throw new Error(`indexer: ${JSON.stringify(result)}`);
-    timings = result.timings;
+    if (indexed.outcome !== 'ready') throw new Error(`indexer: ${JSON.stringify(indexed)}`);
     const row = await db!.selectFrom('sessions').select(['size_bytes', 'event_count']).where('id', '=', sessionId).executeTakeFirstOrThrow();
-    bytes = row.size_bytes ?? 0;
-    events = row.event_count ?? 0;
-  }
-  const seconds = (performance.now() - started) / 1000;
-  const cpu = process.cpuUsage(cpuBefore);
+    return { bytes: row.size_bytes ?? 0, events: row.event_count ?? 0, outcome: indexed.outcome, timings: indexed.timings };
+  });
   await db?.destroy();
-  const figures: PhaseFigures = {
-    phase,
-    bytes,
-    events,
-    seconds,
-    mb_per_s: bytes / MB / seconds,
-    cpu_seconds: (cpu.user + cpu.system) / 1e6,
-    peak_rss_mb: peakRssBytes() / MB,
-    ...(outcome ? { outcome } : {}),
-    ...(timings ? { timings } : {}),
-  };
+  const figures: PhaseFigures = { phase, ...result, ...cost, mb_per_s: result.bytes / MB / cost.seconds };
   console.log(JSON.stringify(figures));
 }
 
 function runPhase(phase: 'baseline' | 'indexer', args: string[], env: Record<string, string>): Promise<PhaseFigures> {
-  return new Promise((resolvePhase, reject) => {
-    // BENCH_CPU_PROF=<folder>: a V8 CPU profile of each indexer run, to see where its time goes.
-    const profile = process.env.BENCH_CPU_PROF && phase === 'indexer' ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
-    const child = spawn(process.execPath, [...profile, `--max-old-space-size=${HEAP_MB}`, thisFile, '--child', phase, ...args], {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'inherit'],
-    });
-    let output = '';
-    child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
-    child.once('exit', (code) => {
-      if (code !== 0) return reject(new Error(`${phase} child exited with ${code}:\n${output}`));
-      resolvePhase(JSON.parse(output.trim().split('\n').pop() as string) as PhaseFigures);
-    });
-  });
+  // BENCH_CPU_PROF=<folder>: a V8 CPU profile of each indexer run, to see where its time goes.
+  const profile = process.env.BENCH_CPU_PROF && phase === 'indexer' ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+  return runChildProcess<PhaseFigures>(thisFile, [phase, ...args], env, [...profile, `--max-old-space-size=${HEAP_MB}`]);
 }
 
 // ---------------------------------------------------------------------------------------------------------------
@@ -414,15 +361,7 @@ export async function runIndexerBenchmark(): Promise<Record<string, unknown>> {
   }
 }
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  const middle = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[middle] as number) : ((sorted[middle - 1] as number) + (sorted[middle] as number)) / 2;
-}
 
-function round1(value: number): number {
-  return Math.round(value * 10) / 10;
-}
 
 if (process.argv[2] === '--child' && resolve(process.argv[1] ?? '') === thisFile) {
   await runChild(process.argv[3] as 'baseline' | 'indexer', process.argv[4] as TraceFormat, process.argv[5] as string, process.argv[6] as string);
