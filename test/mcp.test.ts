@@ -15,7 +15,7 @@ import {
 import { PROJECT_ROOT } from './support/apiProcess.js';
 import { callApi } from './support/http.js';
 import { waitForFreshWindow } from './support/rateLimitWindow.js';
-import { createSessionRow } from './support/sessions.js';
+import { createSessionRow, eventually } from './support/sessions.js';
 import { createTestUser, type TestUser } from './support/users.js';
 import { GPT_4O, TRAINING_MESSAGES } from './support/examples.js';
 
@@ -126,16 +126,6 @@ async function completedExample(client: Client, user: TestUser, messagesText = j
   const completed = await report({ status: 'COMPLETED', usage: { input_tokens: 1200, output_tokens: 340 } });
   expect(completed.status, completed.text).toBe(200);
   return example.id as string;
-}
-
-async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-  }
 }
 
 describe('the MCP endpoint over HTTP', () => {

@@ -5,7 +5,7 @@ import type { Database, UploadMethod } from '../db/schema.js';
 import type { TraceRecord } from '../traces/canonicalEvent.js';
 import { DEFAULT_REORDER_LIMITS, ReorderWindow, type ReorderWindowLimits } from '../traces/reorderWindow.js';
 import { detectTraceFormat, DETECTION_BYTES, type TraceFormat } from '../traces/traceFormats.js';
-import { createTraceStreamReader, type StreamFormat, type TraceClock } from '../traces/traceStreamReader.js';
+import { createTraceStreamReader, type StreamFormat, type TraceClock, type TraceStreamReader } from '../traces/traceStreamReader.js';
 import { TraceSummary, type TraceSummaryFigures } from '../traces/traceSummary.js';
 import { formatIsoTimestamp } from '../traces/traceTime.js';
 import { isGone, readBundle } from './bundleReader.js';
@@ -245,20 +245,11 @@ async function indexClaimed(deps: IndexUploadDeps, upload: ClaimedUpload): Promi
 async function verifyAlreadyCanonical(deps: IndexUploadDeps, upload: ClaimedUpload): Promise<Converted | undefined> {
   const summary = new TraceSummary();
   const reader = createTraceStreamReader('recorder-jsonl', summary);
-  const hash = createHash('sha256');
-  let bytesRead = 0;
-  for await (const chunk of await streamVersion(upload.staging, upload.etag)) {
-    hash.update(chunk);
-    bytesRead += chunk.length;
-    reader.push(chunk);
+  const uploadSha256 = await readThrough(upload, reader, () => {
     summary.takePending(); // nothing to write: the upload is the trace
-    if (!reader.identical) return undefined;
-  }
-  reader.finish();
-  summary.takePending();
-  if (!reader.identical || summary.eventCount === 0) return undefined;
-  if (bytesRead !== upload.size) throw new Error(`Read ${bytesRead} of ${upload.size} bytes of ${upload.staging.name}; retrying.`);
-  const uploadSha256 = hash.digest('hex');
+    return reader.identical;
+  });
+  if (uploadSha256 === undefined || !reader.identical || summary.eventCount === 0) return undefined;
   return {
     format: 'recorder-jsonl',
     summary,
@@ -298,17 +289,10 @@ async function convertStream(deps: IndexUploadDeps, upload: ClaimedUpload, forma
       if (!window.overflowed && ordered.length > 0) await writer.write(ordered.splice(0));
     }
   };
-  const hash = createHash('sha256');
-  let bytesRead = 0;
-  for await (const chunk of await streamVersion(upload.staging, upload.etag)) {
-    hash.update(chunk);
-    bytesRead += chunk.length;
-    reader.push(chunk);
+  const uploadSha256 = (await readThrough(upload, reader, async () => {
     await take();
-  }
-  reader.finish();
-  await take();
-  if (bytesRead !== upload.size) throw new Error(`Read ${bytesRead} of ${upload.size} bytes of ${upload.staging.name}; retrying.`);
+    return true;
+  })) as string;
   const clock = reader.clock();
 
   const commitTrace = async (mayCommit: () => Promise<boolean>) => {
@@ -343,7 +327,7 @@ async function convertStream(deps: IndexUploadDeps, upload: ClaimedUpload, forma
   return {
     format,
     summary,
-    uploadSha256: hash.digest('hex'),
+    uploadSha256,
     clock,
     commitTrace,
     abandon: () => writer.abandon(),
@@ -498,6 +482,29 @@ async function copyStaging(deps: IndexUploadDeps, upload: ClaimedUpload, targetN
   await target.setMetadata({});
   const headers = await target.setHTTPHeaders({ blobContentType: contentType ?? 'application/octet-stream' });
   return headers.etag as string;
+}
+
+/**
+ * Streams the upload's version through `reader`, measuring it; `afterChunk` runs after each chunk and after the
+ * end, and stops the read by answering false. Answers the upload's sha256, or undefined when stopped.
+ */
+async function readThrough(
+  upload: ClaimedUpload,
+  reader: TraceStreamReader,
+  afterChunk: () => boolean | Promise<boolean>,
+): Promise<string | undefined> {
+  const hash = createHash('sha256');
+  let bytesRead = 0;
+  for await (const chunk of await streamVersion(upload.staging, upload.etag)) {
+    hash.update(chunk);
+    bytesRead += chunk.length;
+    reader.push(chunk);
+    if (!(await afterChunk())) return undefined;
+  }
+  reader.finish();
+  if (!(await afterChunk())) return undefined;
+  if (bytesRead !== upload.size) throw new Error(`Read ${bytesRead} of ${upload.size} bytes of ${upload.staging.name}; retrying.`);
+  return hash.digest('hex');
 }
 
 async function streamVersion(blob: BlockBlobClient, etag: string): Promise<AsyncIterable<Buffer>> {

@@ -28,8 +28,10 @@ export async function callApi(path: string, options: RequestOptions = {}): Promi
   const key = options.key === undefined ? (options.bearer ? null : inject('apiKey')) : options.key;
   if (key !== null) headers['X-API-Key'] = key;
   if (options.bearer) headers.Authorization = `Bearer ${options.bearer}`;
-  let body: string | undefined;
-  if (options.body !== undefined) {
+  let body: string | Uint8Array<ArrayBuffer> | undefined;
+  if (options.body instanceof Uint8Array) {
+    body = new Uint8Array(options.body); // bytes as they are (a multipart form): the caller sets the content type
+  } else if (options.body !== undefined) {
     body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
     headers['Content-Type'] ??= 'application/json';
   }

@@ -125,19 +125,12 @@ export function multipartBody(parts: FormPart[], boundary: string): Buffer {
 /** POST /v1/sessions as multipart/form-data, the body sent as bytes. */
 export async function postSessionMultipart(user: TestUser, parts: FormPart[]): Promise<ApiResponse> {
   const boundary = `----tracepipe${randomBytes(8).toString('hex')}`;
-  const response = await fetch(`${inject('apiUrl')}/v1/sessions`, {
+  return callApi('/v1/sessions', {
     method: 'POST',
-    headers: { 'X-API-Key': user.key, 'Content-Type': `multipart/form-data; boundary=${boundary}` },
-    body: new Uint8Array(multipartBody(parts, boundary)),
+    key: user.key,
+    headers: { 'Content-Type': `multipart/form-data; boundary=${boundary}` },
+    body: multipartBody(parts, boundary),
   });
-  const text = await response.text();
-  let json: unknown;
-  try {
-    json = text ? JSON.parse(text) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: response.status, headers: response.headers, text, json };
 }
 
 /**
