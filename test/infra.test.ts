@@ -1,8 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CONFIG_SETTING_NAMES, ConfigError, loadConfig, type Config } from '../shared/config.js';
-import { STAGING_BLOB_TRIGGER_PATH } from '../shared/sessions/sessionBlob.js';
 import { EXAMPLE_JOBS_QUEUE, EXAMPLES_CONTAINER, SESSIONS_CONTAINER, UPLOADS_CONTAINER } from '../shared/storage/layout.js';
 import { PROJECT_ROOT } from './support/apiProcess.js';
 
@@ -135,59 +134,6 @@ describe('infra storage names and the code', () => {
     expect(storageModule).toMatch(/stagingPrefixes: \[\s*'\$\{uploadsContainerName\}\/'\s*\]/);
     expect(storageModule).toMatch(/queueNames: \[\s*exampleJobsQueueName\s*\]/);
     expect(storageModule).toMatch(/retentionPrefixes: \[\s*'\$\{sessionsContainerName\}\/'\s+'\$\{examplesContainerName\}\/'\s*\]/);
-  });
-});
-
-interface HostFunction {
-  name: string;
-  config: { bindings: Array<{ type: string; path?: string; source?: string; connection?: string }> };
-}
-
-describe('infra Event Grid subscriptions and the blob triggers the app registers', () => {
-  const subscriptionsBicep = infraFile('blobEventSubscriptions.bicep');
-  const triggersBlock = block(subscriptionsBicep, 'blob-triggers');
-  const field = (name: string) => [...triggersBlock.matchAll(new RegExp(`${name}: '([^']*)'`, 'g'))].map((m) => m[1] as string);
-  const functionNames = field('functionName');
-  const containers = field('container');
-  const suffixes = field('blobNameSuffix');
-  const subscribed = functionNames.map((functionName, i) => ({ functionName, container: containers[i], blobNameSuffix: suffixes[i] }));
-
-  async function registeredBlobTriggers() {
-    const response = await fetch(`${inject('apiUrl')}/admin/functions`);
-    expect(response.status).toBe(200);
-    const functions = (await response.json()) as HostFunction[];
-    return functions.flatMap((fn) =>
-      fn.config.bindings
-        .filter((binding) => binding.type === 'blobTrigger')
-        .map((binding) => ({ name: fn.name, path: binding.path ?? '', source: binding.source, connection: binding.connection })),
-    );
-  }
-
-  it('subscribes every blob trigger to its container and blob name ending, and nothing else', async () => {
-    const triggers = await registeredBlobTriggers();
-    expect(triggers.map((trigger) => trigger.name)).toContain('indexSessionUpload');
-    expect(triggers.find((trigger) => trigger.name === 'indexSessionUpload')?.path).toBe(STAGING_BLOB_TRIGGER_PATH);
-    const expected = triggers.map((trigger) => ({
-      functionName: trigger.name,
-      container: trigger.path.split('/')[0],
-      // What follows the last {binding} expression: "" for uploads/{name}.
-      blobNameSuffix: trigger.path.includes('}') ? trigger.path.slice(trigger.path.lastIndexOf('}') + 1) : '',
-    }));
-    expect(subscribed).toEqual(expected);
-    expect(subscriptionsBicep).toContain('functionName=Host.Functions.${trigger.functionName}&code=${functionHost.listKeys().systemKeys.blobs_extension}');
-    expect(subscriptionsBicep).toContain("subjectBeginsWith: '/blobServices/default/containers/${trigger.container}/blobs/'");
-    expect(subscriptionsBicep).toContain('subjectEndsWith: trigger.blobNameSuffix');
-  });
-
-  it('registers only Event Grid blob triggers (Flex Consumption does not poll), on a connection main.bicep sets up', async () => {
-    const settingNames = appSettings().map((setting) => setting.name);
-    for (const trigger of await registeredBlobTriggers()) {
-      expect(trigger.source, trigger.name).toBe('EventGrid');
-      const connection = trigger.connection ?? 'AzureWebJobsStorage';
-      expect(settingNames.filter((name) => name.startsWith(`${connection}__`)), trigger.name).toEqual(
-        expect.arrayContaining([`${connection}__blobServiceUri`, `${connection}__queueServiceUri`]),
-      );
-    }
   });
 });
 

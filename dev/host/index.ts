@@ -6,7 +6,8 @@
 // - No `functionTimeout`, no retry policies (`retry` options, `retryContext`), no Durable Functions, no dynamic
 //   concurrency, no `maxOutstandingRequests` throttling.
 // - Triggers: HTTP, timer, Storage Blob and Storage Queue only. Other triggers (Service Bus, Event Hubs, Event Grid,
-//   Cosmos DB, MCP, ...) are reported at start and never fire. Extra input/output bindings (`extraInputs`, and
+//   Cosmos DB, MCP, ...) are reported at start and never fire. Event Grid itself exists here only as a storage
+//   account's BlobCreated events delivered to a Storage queue (LOCAL_EVENT_GRID_SUBSCRIPTIONS, blobEventSubscriptions.ts). Extra input/output bindings (`extraInputs`, and
 //   `extraOutputs` other than HTTP) are not bound: inputs read as undefined, outputs are dropped (named at start).
 // - Blob triggers poll: the container is listed (under the path's literal prefix) every `blobPollIntervalMs`,
 //   default 1 s. `source: 'EventGrid'` is treated like `LogsAndContainerScan`: no Event Grid locally. Retries of
@@ -29,6 +30,7 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { loadEntryPoints, readHostConfig } from './appLoader.js';
 import { readAppSetting } from './appSettings.js';
+import { BlobEventSubscriptionSource, readBlobEventSubscriptions, readersOf } from './blobEventSubscriptions.js';
 import { BlobTriggerListener } from './blobTriggers.js';
 import type { AppStartContext, WorkerCapabilities } from './coreTypes.js';
 import { FunctionsCore, installCoreModule, type RegisteredFunction } from './functionsCore.js';
@@ -183,6 +185,26 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
     }
   }
 
+  // Event Grid subscriptions to Storage queues: one source per subscription and account whose queue a function reads.
+  const eventSources: BlobEventSubscriptionSource[] = [];
+  for (const subscription of readBlobEventSubscriptions()) {
+    const readers = readersOf(subscription, registeredEnabled(core, functions));
+    if (readers.length === 0) {
+      logger.host('warning', `Event Grid subscription ${subscription.name}: no queue trigger reads queue ${subscription.queue}; nothing is delivered.`);
+      continue;
+    }
+    const connections = new Set(readers.map((fn) => storageConnectionName(fn.trigger.connection)));
+    for (const connection of connections) {
+      eventSources.push(
+        new BlobEventSubscriptionSource(subscription, connection, {
+          logger,
+          hostId,
+          pollIntervalMs: options.blobPollIntervalMs ?? 1000,
+        }),
+      );
+    }
+  }
+
   const httpProxyUri = capabilities.HttpUri;
   const streamForwarder = httpProxyUri ? new HttpStreamForwarder(httpProxyUri, invoker) : undefined;
   const registered = [...core.functions.values()].filter((fn) => functions.some((f) => f.name === fn.name));
@@ -209,6 +231,11 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
     }
   }
 
+  for (const source of eventSources) {
+    await source.start();
+    logger.host('information', `Event Grid (local): ${source.description}`);
+  }
+
   logger.host('information', `Functions${streamForwarder ? ' (HTTP streaming on)' : ''}:`);
   for (const f of functions) {
     const path = httpPaths.get(f.name);
@@ -223,7 +250,7 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
       logger.host('information', 'Stopping the host...');
       await Promise.all([
         server.close(STOP_GRACE_MS),
-        withTimeout(Promise.allSettled([...listeners.values()].map((l) => l.stop())), STOP_GRACE_MS),
+        withTimeout(Promise.allSettled([...listeners.values(), ...eventSources].map((l) => l.stop())), STOP_GRACE_MS),
       ]);
       if (!(await invoker.drain(STOP_GRACE_MS))) {
         logger.host('warning', `Stopped with ${invoker.inFlightCount} invocation(s) still running.`);
@@ -253,4 +280,14 @@ function warnAboutUnboundBindings(fn: RegisteredFunction, logger: HostLogger): v
   if (unbound.length > 0) {
     logger.host('warning', `Function '${fn.name}': bindings ${unbound.join(', ')} are not supported by the local host and stay unbound.`);
   }
+}
+
+/** The functions that run in this host (not disabled, not left out by host.json `functions`). */
+function registeredEnabled(core: FunctionsCore, running: RunningFunctionsHost['functions']): RegisteredFunction[] {
+  return [...core.functions.values()].filter((fn) => running.some((f) => f.name === fn.name));
+}
+
+/** A binding's `connection` setting name, defaulted as the storage extensions default it. */
+function storageConnectionName(connection: unknown): string {
+  return typeof connection === 'string' && connection.trim() !== '' ? connection.trim() : 'AzureWebJobsStorage';
 }

@@ -9,9 +9,14 @@ export const UPLOADS_CONTAINER = 'uploads';
 export const SESSIONS_CONTAINER = 'sessions';
 export const EXAMPLES_CONTAINER = 'examples';
 export const EXAMPLE_JOBS_QUEUE = 'example-jobs';
+/**
+ * Event Grid's BlobCreated events of `uploads`, which drive the indexer (shared/sessions/uploadEvents.ts). In Azure
+ * the subscription puts them there; locally the host does, from what it sees uploaded.
+ */
+export const UPLOAD_EVENTS_QUEUE = 'upload-events';
 
 /**
- * Creates the containers and queue if missing. In Azure the infra creates them; locally the host calls this at
+ * Creates the containers and queues if missing. In Azure the infra creates them; locally the host calls this at
  * start so that a fresh Azurite is usable.
  */
 export async function ensureStorageLayout(blobs: BlobServiceClient, queues: QueueServiceClient): Promise<void> {
@@ -20,5 +25,6 @@ export async function ensureStorageLayout(blobs: BlobServiceClient, queues: Queu
     blobs.getContainerClient(SESSIONS_CONTAINER).createIfNotExists(),
     blobs.getContainerClient(EXAMPLES_CONTAINER).createIfNotExists(),
     queues.getQueueClient(EXAMPLE_JOBS_QUEUE).createIfNotExists(),
+    queues.getQueueClient(UPLOAD_EVENTS_QUEUE).createIfNotExists(),
   ]);
 }
