@@ -127,6 +127,8 @@ function billingConfigOf(value: z.infer<typeof billingSchema>): BillingConfig {
 
 /** For `npm run stripe:setup`: the Stripe key and the billing settings only (no database or storage needed). */
 export function loadStripeSetupConfig(env: Record<string, string | undefined>): { secretKey: string; billing: BillingConfig } {
+  const unresolved = unresolvedKeyVaultReferences(env, ['STRIPE_SECRET_KEY', ...Object.keys(billingSettings)]);
+  if (unresolved) throw unresolved;
   const parsed = billingSchema
     .extend({
       STRIPE_SECRET_KEY: z
@@ -269,7 +271,31 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * App Service resolves `@Microsoft.KeyVault(...)` app settings into the secret's value before the app starts; one
+ * that it could not resolve (the identity not yet granted, the secret missing, the vault unreachable) reaches the
+ * app as the reference text itself (https://learn.microsoft.com/azure/app-service/app-service-key-vault-references#troubleshooting-key-vault-references).
+ * That text would pass for a secret (API_KEY_HMAC_SECRET's 32 characters), so every setting is refused by name.
+ */
+const KEY_VAULT_REFERENCE = /^\s*@Microsoft\.KeyVault\(/i;
+
+function unresolvedKeyVaultReferences(env: Record<string, string | undefined>, names: readonly string[]): ConfigError | undefined {
+  const unresolved = names.filter((name) => KEY_VAULT_REFERENCE.test(env[name] ?? ''));
+  if (unresolved.length === 0) return undefined;
+  return new ConfigError(
+    unresolved.map((setting) => ({
+      setting,
+      message:
+        'is a Key Vault reference that was not resolved: the platform could not read the secret (does the app\'s ' +
+        'identity hold Key Vault Secrets User on the vault, and does the secret exist?). The app will not use the ' +
+        "reference's text as the value",
+    })),
+  );
+}
+
 export function loadConfig(env: Record<string, string | undefined>): Config {
+  const unresolved = unresolvedKeyVaultReferences(env, CONFIG_SETTING_NAMES);
+  if (unresolved) throw unresolved;
   const parsed = configSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(
