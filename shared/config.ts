@@ -175,6 +175,15 @@ const configSchema = z
     STRIPE_SECRET_KEY: optionalString,
     STRIPE_WEBHOOK_SECRET: optionalString,
     PUBLIC_BASE_URL: optionalString.pipe(z.url({ error: 'must be a URL' }).optional()),
+    // Browser origins allowed to call the API (the storefront): exact origins, comma-separated (shared/http/cors.ts).
+    CORS_ALLOWED_ORIGINS: z
+      .string()
+      .default('')
+      .transform((value) => value.split(/[\s,]+/).filter((origin) => origin !== ''))
+      .refine(
+        (origins) => origins.every(isOrigin),
+        'must be origins such as https://shop.example.com (scheme, host and port only, no path or wildcard), comma-separated',
+      ),
     // Microsoft Entra External ID, for the storefront's Bearer tokens. Without an issuer, Bearer auth is off.
     ENTRA_ISSUER: optionalString.pipe(z.url({ error: 'must be the token issuer URL' }).optional()),
     ENTRA_AUDIENCE: optionalString,
@@ -217,6 +226,15 @@ const configSchema = z
     }
   });
 
+function isOrigin(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === text;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * With DATABASE_AUTH=entra the URL names the role and the server, and the app brings the password: an access
  * token, which must only travel over TLS to a server whose certificate is verified.
@@ -256,6 +274,7 @@ export interface Config {
   apiKeyHmacSecret: string;
   stripe: { secretKey: string; webhookSecret: string | undefined } | null;
   publicBaseUrl: string | undefined;
+  cors: { allowedOrigins: string[] };
   /** null: Bearer tokens are not accepted. jwksUrl defaults to the issuer's OpenID discovery document's. */
   entra: { issuer: string; audience: string; jwksUrl: string | undefined } | null;
   sessions: { uploadUrlTtlSeconds: number; multipartMaxBytes: number; uploadMaxBytes: number };
@@ -319,6 +338,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       ? { secretKey: value.STRIPE_SECRET_KEY, webhookSecret: value.STRIPE_WEBHOOK_SECRET }
       : null,
     publicBaseUrl: value.PUBLIC_BASE_URL,
+    cors: { allowedOrigins: value.CORS_ALLOWED_ORIGINS },
     entra: value.ENTRA_ISSUER
       ? { issuer: value.ENTRA_ISSUER, audience: value.ENTRA_AUDIENCE as string, jwksUrl: value.ENTRA_JWKS_URL }
       : null,
