@@ -1,5 +1,5 @@
 // Tracepipe in Azure, for the Azure Developer CLI (`azd up`, see azure.yaml and ../README.md, "Deploying to
-// Azure"): one resource group holding the Function App (Flex Consumption, Node.js 20, system-assigned identity),
+// Azure"): one resource group holding the Function App (Flex Consumption, Node.js 22, system-assigned identity),
 // its storage account, the Event Grid system topic that drives the blob trigger, PostgreSQL Flexible Server with
 // Microsoft Entra authentication, Key Vault, Application Insights with Log Analytics, and the role assignments.
 // The Event Grid subscriptions come after the code is deployed: blobEventSubscriptions.bicep.

@@ -1,4 +1,4 @@
-// The Function App on the Flex Consumption plan: Linux, Node.js 20, a system-assigned managed identity, and its
+// The Function App on the Flex Consumption plan: Linux, Node.js 22, a system-assigned managed identity, and its
 // code package in a blob container read with that identity (Flex Consumption has no WEBSITE_RUN_FROM_PACKAGE).
 // App settings are applied later (functionAppSettings.bicep), once the identity holds its roles.
 // https://learn.microsoft.com/azure/azure-functions/functions-infrastructure-as-code?pivots=flex-consumption-plan
@@ -86,7 +86,7 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       }
       runtime: {
         name: 'node'
-        version: '20'
+        version: '22'
       }
     }
   }
