@@ -27,6 +27,7 @@ describe('configuration', () => {
       apiKeyHmacSecret: valid.API_KEY_HMAC_SECRET,
       stripe: null,
       publicBaseUrl: undefined,
+      cors: { allowedOrigins: [] },
       entra: null,
       sessions: { uploadUrlTtlSeconds: 3600, multipartMaxBytes: 104857600, uploadMaxBytes: 5368709120 },
       // Its defaults are checked in test/billing-units.test.ts.
@@ -100,5 +101,14 @@ describe('configuration', () => {
     expect(() => loadStripeSetupConfig({ STRIPE_SECRET_KEY: '@Microsoft.KeyVault(VaultName=v;SecretName=s)' })).toThrow(/STRIPE_SECRET_KEY is a Key Vault reference/);
     // A secret that merely contains the words is a secret.
     expect(loadConfig({ ...valid, API_KEY_HMAC_SECRET: `x${reference}` }).apiKeyHmacSecret).toBe(`x${reference}`);
+  });
+
+  it('reads the CORS origins, and refuses anything that is not an exact origin', () => {
+    expect(loadConfig({ ...valid, CORS_ALLOWED_ORIGINS: 'https://shop.example.com, http://localhost:5173' }).cors).toEqual({
+      allowedOrigins: ['https://shop.example.com', 'http://localhost:5173'],
+    });
+    for (const bad of ['*', 'https://shop.example.com/', 'https://shop.example.com/path', 'shop.example.com', 'ftp://x.example']) {
+      expect(problemsOf({ ...valid, CORS_ALLOWED_ORIGINS: bad }), bad).toEqual(['CORS_ALLOWED_ORIGINS']);
+    }
   });
 });

@@ -24,7 +24,7 @@ function setting(name, hint) {
 }
 
 function az(args) {
-  return execFileSync('az', [...args, '--subscription', setting('AZURE_SUBSCRIPTION_ID'), '--only-show-errors'], {
+  return execFileSync('az', [...args, '--subscription', process.env.AZURE_SUBSCRIPTION_ID, '--only-show-errors'], {
     cwd: root,
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -32,7 +32,24 @@ function az(args) {
   });
 }
 
-const server = ['--resource-group', setting('AZURE_RESOURCE_GROUP'), '--name', setting('POSTGRES_SERVER_NAME')];
+/** Everything the hook needs from the azd environment, read before it changes anything. */
+function readEnvironment() {
+  return {
+    subscription: setting('AZURE_SUBSCRIPTION_ID'),
+    server: ['--resource-group', setting('AZURE_RESOURCE_GROUP'), '--name', setting('POSTGRES_SERVER_NAME')],
+    host: setting('POSTGRES_HOST'),
+    database: setting('POSTGRES_DATABASE'),
+    appRole: setting('POSTGRES_APP_ROLE'),
+    appPrincipalId: setting('AZURE_FUNCTION_APP_PRINCIPAL_ID'),
+    adminName: setting(
+      'POSTGRES_ADMIN_NAME',
+      "the deploying principal as PostgreSQL knows it (a user's UPN, or a service principal's display name with " +
+        'AZURE_PRINCIPAL_TYPE=ServicePrincipal): azd env set POSTGRES_ADMIN_NAME <name>, then azd provision',
+    ),
+  };
+}
+
+let server = [];
 
 function deleteRules(names) {
   for (const rule of names) {
@@ -50,12 +67,7 @@ async function publicAddress() {
   return address;
 }
 
-async function releaseDatabase() {
-  const adminName = setting(
-    'POSTGRES_ADMIN_NAME',
-    'the deploying principal as PostgreSQL knows it (a user\'s UPN, or a service principal\'s display name with ' +
-      'AZURE_PRINCIPAL_TYPE=ServicePrincipal): azd env set POSTGRES_ADMIN_NAME <name>, then azd provision',
-  );
+async function releaseDatabase(env) {
   if (!existsSync(new URL('../../dist/scripts/releaseDatabase.js', import.meta.url))) {
     execFileSync('npm', ['run', 'build'], { cwd: root, stdio: 'inherit', shell: windows });
   }
@@ -64,19 +76,18 @@ async function releaseDatabase() {
   const { AzureCliCredential, AzureDeveloperCliCredential, ChainedTokenCredential } = await import('@azure/identity');
   // The deploying principal's own sign-in, never the app's identity.
   const credential = new ChainedTokenCredential(new AzureDeveloperCliCredential(), new AzureCliCredential());
-  const url = (database) =>
-    `postgres://${encodeURIComponent(adminName)}@${setting('POSTGRES_HOST')}:5432/${database}?sslmode=verify-full`;
+  const url = (database) => `postgres://${encodeURIComponent(env.adminName)}@${env.host}:5432/${database}?sslmode=verify-full`;
   const open = (database) => createDatabaseFromConfig({ url: url(database), poolMax: 1, auth: 'entra' }, () => credential);
 
-  const appRole = setting('POSTGRES_APP_ROLE');
+  const { appRole } = env;
   const postgres = open('postgres');
   try {
-    const made = await ensureAppPrincipal(postgres, { roleName: appRole, objectId: setting('AZURE_FUNCTION_APP_PRINCIPAL_ID') });
+    const made = await ensureAppPrincipal(postgres, { roleName: appRole, objectId: env.appPrincipalId });
     console.log(made ? `PostgreSQL: made the role ${appRole} for the app's identity.` : `PostgreSQL: role ${appRole} exists.`);
   } finally {
     await postgres.destroy();
   }
-  const databaseName = setting('POSTGRES_DATABASE');
+  const databaseName = env.database;
   const db = open(databaseName);
   try {
     const applied = await migrateAndGrant(db, databaseName, appRole);
@@ -89,6 +100,8 @@ async function releaseDatabase() {
 
 let rule;
 try {
+  const env = readEnvironment();
+  server = env.server;
   const leftovers = JSON.parse(az(['postgres', 'flexible-server', 'firewall-rule', 'list', ...server, '--output', 'json']))
     .map((entry) => entry.name)
     .filter((name) => name.startsWith(RULE_PREFIX));
@@ -98,7 +111,7 @@ try {
   az(['postgres', 'flexible-server', 'firewall-rule', 'create', ...server, '--rule-name', rule,
     '--start-ip-address', address, '--end-ip-address', address, '--output', 'none']);
   console.log(`PostgreSQL firewall: ${rule} lets ${address} in for this deployment.`);
-  await releaseDatabase();
+  await releaseDatabase(env);
 } catch (error) {
   console.error(`\nThe database step failed; nothing is deployed.\n${error instanceof Error ? error.message : error}`);
   process.exitCode = 1;
