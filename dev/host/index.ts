@@ -7,8 +7,9 @@
 //   concurrency, no `maxOutstandingRequests` throttling.
 // - Triggers: HTTP, timer, Storage Blob and Storage Queue only. Other triggers (Service Bus, Event Hubs, Event Grid,
 //   Cosmos DB, MCP, ...) are reported at start and never fire. Event Grid itself exists here only as a storage
-//   account's BlobCreated events delivered to a Storage queue (LOCAL_EVENT_GRID_SUBSCRIPTIONS, blobEventSubscriptions.ts). Extra input/output bindings (`extraInputs`, and
-//   `extraOutputs` other than HTTP) are not bound: inputs read as undefined, outputs are dropped (named at start).
+//   account's BlobCreated events delivered to a Storage queue (LOCAL_EVENT_GRID_SUBSCRIPTIONS,
+//   blobEventSubscriptions.ts). Extra input/output bindings (`extraInputs`, and `extraOutputs` other than HTTP) are
+//   not bound: inputs read as undefined, outputs are dropped (named at start).
 // - Blob triggers poll: the container is listed (under the path's literal prefix) every `blobPollIntervalMs`,
 //   default 1 s. `source: 'EventGrid'` is treated like `LogsAndContainerScan`: no Event Grid locally. Retries of
 //   a failing blob run inside the process, 200 ms apart, not through the internal blob-trigger queue.
@@ -185,10 +186,11 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
     }
   }
 
+  const registered = [...core.functions.values()].filter((fn) => functions.some((f) => f.name === fn.name));
   // Event Grid subscriptions to Storage queues: one source per subscription and account whose queue a function reads.
   const eventSources: BlobEventSubscriptionSource[] = [];
   for (const subscription of readBlobEventSubscriptions()) {
-    const readers = readersOf(subscription, registeredEnabled(core, functions));
+    const readers = readersOf(subscription, registered);
     if (readers.length === 0) {
       logger.host('warning', `Event Grid subscription ${subscription.name}: no queue trigger reads queue ${subscription.queue}; nothing is delivered.`);
       continue;
@@ -207,7 +209,6 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
 
   const httpProxyUri = capabilities.HttpUri;
   const streamForwarder = httpProxyUri ? new HttpStreamForwarder(httpProxyUri, invoker) : undefined;
-  const registered = [...core.functions.values()].filter((fn) => functions.some((f) => f.name === fn.name));
   const server = new FunctionsHttpServer({
     hostname: options.hostname ?? '127.0.0.1',
     port: options.port,
@@ -280,11 +281,6 @@ function warnAboutUnboundBindings(fn: RegisteredFunction, logger: HostLogger): v
   if (unbound.length > 0) {
     logger.host('warning', `Function '${fn.name}': bindings ${unbound.join(', ')} are not supported by the local host and stay unbound.`);
   }
-}
-
-/** The functions that run in this host (not disabled, not left out by host.json `functions`). */
-function registeredEnabled(core: FunctionsCore, running: RunningFunctionsHost['functions']): RegisteredFunction[] {
-  return [...core.functions.values()].filter((fn) => running.some((f) => f.name === fn.name));
 }
 
 /** A binding's `connection` setting name, defaulted as the storage extensions default it. */
