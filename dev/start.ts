@@ -17,6 +17,8 @@ import { loadOrCreateDevSecrets } from './devSecrets.js';
 import { removeLocalHostInfo, writeLocalHostInfo } from './localHostFile.js';
 import { API_KEY_FORM, isApiKeyForm } from '../shared/auth/apiKeySecret.js';
 import { EXAMPLE_JOBS_QUEUE } from '../shared/storage/layout.js';
+import { UPLOAD_EVENTS_SUBSCRIPTION } from '../shared/sessions/sessionBlob.js';
+import { EVENT_GRID_SUBSCRIPTIONS_SETTING } from './host/blobEventSubscriptions.js';
 import { AZURITE_STANDARD_PORTS, startAzuriteOnPreferredPorts, type RunningAzurite } from './embedded/azurite.js';
 import { startEmbeddedPostgres, type RunningEmbeddedPostgres } from './embedded/postgres.js';
 import { startFunctionsHost, type RunningFunctionsHost } from './host/index.js';
@@ -124,6 +126,8 @@ async function main(): Promise<void> {
     }
     // The Functions runtime's own storage setting (blob and queue triggers); Azurite doubles for it locally.
     process.env.AzureWebJobsStorage ||= process.env.AZURE_STORAGE_CONNECTION_STRING;
+    // What infra/ subscribes in Azure: the host delivers the same BlobCreated events to the same queue.
+    process.env[EVENT_GRID_SUBSCRIPTIONS_SETTING] ||= JSON.stringify([UPLOAD_EVENTS_SUBSCRIPTION]);
 
     const config = loadConfig(process.env);
     const db = createDatabase({ connectionString: config.database.url, poolMax: 1 });

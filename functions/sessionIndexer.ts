@@ -3,8 +3,9 @@ import { advanceA2pTasksOf } from '../shared/a2p/a2pDeps.js';
 import { getConfig } from '../shared/config.js';
 import { getDb } from '../shared/db/index.js';
 import { indexSessionUpload, type IndexUploadDeps } from '../shared/sessions/indexSessionUpload.js';
-import { parseStagingBlobName, STAGING_BLOB_TRIGGER_PATH } from '../shared/sessions/sessionBlob.js';
+import { parseStagingBlobName, UPLOAD_EVENTS_SUBSCRIPTION } from '../shared/sessions/sessionBlob.js';
 import { settleStaleUploads } from '../shared/sessions/staleUploads.js';
+import { parseBlobCreatedEvent } from '../shared/storage/blobCreatedEvent.js';
 import { getBlobServiceClient } from '../shared/storage/clients.js';
 import { SESSIONS_CONTAINER, UPLOADS_CONTAINER } from '../shared/storage/layout.js';
 
@@ -26,28 +27,37 @@ function indexerDeps(context: InvocationContext): IndexUploadDeps {
 
 /**
  * Indexes each upload (`uploads/<session-id>/<attempt>/<file>`) into the session's canonical files, once per blob
- * version (shared/sessions/indexSessionUpload.ts).
+ * version (shared/sessions/indexSessionUpload.ts), from the blob's BlobCreated event.
  *
- * Event Grid source: the Flex Consumption plan does not poll containers; infra/ subscribes the function to the
- * account's BlobCreated events in `uploads` (https://learn.microsoft.com/azure/azure-functions/functions-event-grid-blob-trigger).
- * Locally the host fires it by container scan.
+ * Event Grid puts the storage account's BlobCreated events of `uploads` on the `upload-events` queue (infra/
+ * modules/uploadEvents.bicep; locally the host does, from what it sees uploaded), and this queue trigger reads
+ * them. Not a blob trigger: for one, the Functions host reads the whole blob and hands its bytes to the Node.js
+ * worker (https://learn.microsoft.com/azure/azure-functions/functions-bindings-storage-blob-trigger#memory-usage-and-concurrency),
+ * which a multi-GB trace cannot afford; this handler gets a small message and the indexer streams the blob itself.
+ * No webhook either, so no host key is needed to subscribe, and the subscription is made with the rest of the infra.
  *
- * The trigger's input (the blob's bytes) is deliberately unused: the indexer streams the blob itself with the SDK,
- * so that its own memory stays flat. KNOWN LIMIT: the Functions host still reads the whole triggering blob to hand
- * it to the worker, so a multi-GB upload costs that much memory (and time) in the trigger path before this handler
- * runs; see README, Sessions.
+ * A message that is not a BlobCreated event of `uploads` is logged and dropped: retrying cannot make it one.
+ * Whatever the indexer throws fails the invocation: the message comes back (host.json maxDequeueCount 5), then
+ * goes to `upload-events-poison`; the settle timer below indexes what is left `processing`.
  */
-app.storageBlob('indexSessionUpload', {
-  path: STAGING_BLOB_TRIGGER_PATH,
+app.storageQueue('indexSessionUpload', {
+  queueName: UPLOAD_EVENTS_SUBSCRIPTION.queue,
   connection: 'AzureWebJobsStorage',
-  source: 'EventGrid',
-  handler: async (_content: unknown, context: InvocationContext) => {
-    const name = String(context.triggerMetadata?.name ?? '');
-    // Whatever this throws fails the invocation, and the host retries it (then poisons the blob after 5 tries).
-    const indexed = await indexSessionUpload(indexerDeps(context), name);
-    const sessionId = parseStagingBlobName(name)?.sessionId;
+  handler: async (message: unknown, context: InvocationContext) => {
+    const parsed = parseBlobCreatedEvent(message);
+    if ('problem' in parsed) {
+      context.error(`Dropped message ${String(context.triggerMetadata?.id ?? '')} of ${UPLOAD_EVENTS_SUBSCRIPTION.queue}: ${parsed.problem}.`);
+      return;
+    }
+    const { event } = parsed;
+    if (event.container !== UPLOADS_CONTAINER) {
+      context.error(`Dropped event ${event.id}: it is about container ${event.container}, not ${UPLOADS_CONTAINER}.`);
+      return;
+    }
+    const indexed = await indexSessionUpload(indexerDeps(context), event.blobName, { etag: event.etag });
+    const sessionId = parseStagingBlobName(event.blobName)?.sessionId;
     if (sessionId && (indexed.outcome === 'ready' || indexed.outcome === 'invalid')) {
-      await advanceA2pTasksOf({ sessionId }, (message) => context.warn(message));
+      await advanceA2pTasksOf({ sessionId }, (line) => context.warn(line));
     }
   },
 });

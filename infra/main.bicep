@@ -1,8 +1,9 @@
 // Tracepipe in Azure, for the Azure Developer CLI (`azd up`, see azure.yaml and ../README.md, "Deploying to
-// Azure"): one resource group holding the Function App (Flex Consumption, Node.js 20, system-assigned identity),
-// its storage account, the Event Grid system topic that drives the blob trigger, PostgreSQL Flexible Server with
-// Microsoft Entra authentication, Key Vault, Application Insights with Log Analytics, and the role assignments.
-// The Event Grid subscriptions come after the code is deployed: blobEventSubscriptions.bicep.
+// Azure"): one resource group holding the Function App (Flex Consumption, Node.js 22, system-assigned identity,
+// integrated in a virtual network), its storage account, the storage account's Event Grid system topic that puts
+// the uploads' BlobCreated events on a queue for the indexer, PostgreSQL Flexible Server with Microsoft Entra
+// authentication reached through a private endpoint, Key Vault, Application Insights with Log Analytics, and the
+// role assignments. infra/README.md lists what to run on a real subscription first.
 
 targetScope = 'resourceGroup'
 
@@ -24,10 +25,10 @@ param location string = resourceGroup().location
 ])
 param functionInstanceMemoryMB int = 2048
 
-@description('Most instances the Function App scales out to (Flex Consumption: 40 to 1000)')
+@description('Most instances each function group scales out to (Flex Consumption: 40 to 1000); it divides the PostgreSQL connections (the connection-budget block below)')
 @minValue(40)
 @maxValue(1000)
-param functionMaximumInstanceCount int = 100
+param functionMaximumInstanceCount int = 40
 
 @description('Storage account redundancy')
 @allowed([
@@ -38,8 +39,15 @@ param functionMaximumInstanceCount int = 100
 ])
 param storageSkuName string = 'Standard_LRS'
 
-@description('PostgreSQL compute size (Standard_B1ms is Burstable; Standard_D2ds_v5 is GeneralPurpose)')
-param postgresSkuName string = 'Standard_B1ms'
+@description('PostgreSQL compute size (Standard_B* are Burstable, Standard_D* GeneralPurpose); its connection limit must hold the app\'s pools (the connection-budget block)')
+@allowed([
+  'Standard_B1ms'
+  'Standard_B2s'
+  'Standard_B2ms'
+  'Standard_D2ds_v5'
+  'Standard_D4ds_v5'
+])
+param postgresSkuName string = 'Standard_B2s'
 
 @description('PostgreSQL compute tier; it must fit postgresSkuName')
 @allowed([
@@ -99,8 +107,11 @@ param entraIssuer string = ''
 @description('ENTRA_AUDIENCE those tokens are issued for')
 param entraAudience string = ''
 
+@description('CORS_ALLOWED_ORIGINS: the storefront\'s origins (https://shop.example.com), comma-separated; empty: no browser calls from other origins')
+param corsAllowedOrigins string = ''
+
 // ---- who runs the deployment ----------------------------------------------------------------------------------
-@description('Object id of the principal running azd (azd sets AZURE_PRINCIPAL_ID): a PostgreSQL administrator, so that the postdeploy hook can run the migrations')
+@description('Object id of the principal running azd (azd sets AZURE_PRINCIPAL_ID): the PostgreSQL administrator that the predeploy hook runs the migrations as')
 param principalId string = ''
 
 @description('That principal\'s name as PostgreSQL knows it: a user\'s UPN (the default, from deployer()), a group\'s or service principal\'s display name')
@@ -112,9 +123,6 @@ param principalName string = ''
   'ServicePrincipal'
 ])
 param principalType string = 'User'
-
-@description('Public IP address of the machine that runs the migrations (the preprovision hook finds it); empty: none')
-param postgresClientIp string = ''
 
 // ---- names ----------------------------------------------------------------------------------------------------
 var resourceToken = toLower(uniqueString(subscription().id, resourceGroup().id, environmentName))
@@ -138,7 +146,56 @@ var examplesContainerName = 'examples'
 var exampleJobsQueueName = 'example-jobs'
 var datasetsContainerName = 'datasets'
 var datasetBuildsQueueName = 'dataset-builds'
+var uploadEventsQueueName = 'upload-events'
 // </storage-layout>
+// The queue triggers' poison queues, made here so that the app needs no right to create queues; the Functions host's
+// own containers, made here so that its roles can be scoped to them; where Event Grid leaves what it cannot deliver.
+var uploadEventsPoisonQueueName = '${uploadEventsQueueName}-poison'
+var datasetBuildsPoisonQueueName = '${datasetBuildsQueueName}-poison'
+var hostContainerNames = [
+  'azure-webjobs-hosts'
+  'azure-webjobs-secrets'
+]
+var uploadEventsDeadLetterContainerName = 'upload-events-deadletter'
+
+// <upload-events>
+// The Event Grid subscription that feeds the indexer (shared/sessions/sessionBlob.ts UPLOAD_EVENTS_SUBSCRIPTION;
+// test/infra.test.ts checks that the two agree, and the local host delivers the same events).
+var uploadEventsSubscription = {
+  name: 'uploads-blob-created'
+  queue: uploadEventsQueueName
+  includedEventTypes: [
+    'Microsoft.Storage.BlobCreated'
+  ]
+  subjectBeginsWith: '/blobServices/default/containers/${uploadsContainerName}/blobs/'
+  subjectEndsWith: ''
+}
+// </upload-events>
+
+// <connection-budget>
+// PostgreSQL connections and the app's pools, sized together (README, "Deploying to Azure": the arithmetic).
+// Connections for users by compute size: max_connections less the 15 Azure keeps for itself
+// (https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-limits). Built-in PgBouncer would pool
+// them, but Burstable servers do not offer it, and the Stripe sync's session advisory lock would not survive its
+// transaction pooling.
+var postgresUserConnections = {
+  Standard_B1ms: 35
+  Standard_B2s: 414
+  Standard_B2ms: 844
+  Standard_D2ds_v5: 844
+  Standard_D4ds_v5: 1703
+}
+// Kept for the deployment's migrations (one connection) and an operator's sessions.
+var reservedConnections = 10
+// Function groups that scale out, each to functionMaximumInstanceCount instances (Flex Consumption's per-function
+// scaling): all HTTP functions together, and each queue-triggered function on its own (indexSessionUpload,
+// buildDataset).
+var scaledFunctionGroups = 3
+// Timer functions: a group each, on one instance at a time.
+var singletonFunctions = 9
+// Connections per instance: what is left, shared by every instance that may run at once.
+var databasePoolMax = (postgresUserConnections[postgresSkuName] - reservedConnections) / (functionMaximumInstanceCount * scaledFunctionGroups + singletonFunctions)
+// </connection-budget>
 
 module monitoring 'modules/monitoring.bicep' = {
   name: 'monitoring'
@@ -151,6 +208,15 @@ module monitoring 'modules/monitoring.bicep' = {
   }
 }
 
+module network 'modules/network.bicep' = {
+  name: 'network'
+  params: {
+    location: location
+    tags: tags
+    name: 'vnet-${resourceToken}'
+  }
+}
+
 module storage 'modules/storage.bicep' = {
   name: 'storage'
   params: {
@@ -158,16 +224,20 @@ module storage 'modules/storage.bicep' = {
     tags: tags
     name: storageAccountName
     skuName: storageSkuName
-    containerNames: [
+    containerNames: concat([
       uploadsContainerName
       sessionsContainerName
       examplesContainerName
       datasetsContainerName
       deploymentContainerName
-    ]
+      uploadEventsDeadLetterContainerName
+    ], hostContainerNames)
     queueNames: [
       exampleJobsQueueName
       datasetBuildsQueueName
+      datasetBuildsPoisonQueueName
+      uploadEventsQueueName
+      uploadEventsPoisonQueueName
     ]
     retentionPrefixes: [
       '${sessionsContainerName}/'
@@ -177,17 +247,20 @@ module storage 'modules/storage.bicep' = {
     retentionDays: retentionDays
     stagingPrefixes: [
       '${uploadsContainerName}/'
+      '${uploadEventsDeadLetterContainerName}/'
     ]
   }
 }
 
-module eventGridTopic 'modules/eventGridTopic.bicep' = {
-  name: 'eventGridTopic'
+module uploadEvents 'modules/uploadEvents.bicep' = {
+  name: 'uploadEvents'
   params: {
     location: location
     tags: tags
-    name: 'evgt-${resourceToken}'
-    storageAccountId: storage.outputs.id
+    topicName: 'evgt-${resourceToken}'
+    storageAccountName: storage.outputs.name
+    subscription: uploadEventsSubscription
+    deadLetterContainerName: uploadEventsDeadLetterContainerName
   }
 }
 
@@ -215,7 +288,8 @@ module postgres 'modules/postgres.bicep' = {
     skuTier: postgresSkuTier
     storageSizeGB: postgresStorageSizeGB
     version: postgresVersion
-    clientIpAddress: postgresClientIp
+    virtualNetworkId: network.outputs.id
+    privateEndpointSubnetId: network.outputs.privateEndpointSubnetId
   }
 }
 
@@ -230,6 +304,7 @@ module functionApp 'modules/functionApp.bicep' = {
     deploymentContainerName: deploymentContainerName
     instanceMemoryMB: functionInstanceMemoryMB
     maximumInstanceCount: functionMaximumInstanceCount
+    virtualNetworkSubnetId: network.outputs.appSubnetId
   }
 }
 
@@ -238,31 +313,40 @@ module roleAssignments 'modules/roleAssignments.bicep' = {
   params: {
     principalId: functionApp.outputs.principalId
     storageAccountName: storage.outputs.name
+    hostContainerNames: concat(hostContainerNames, [
+      deploymentContainerName
+    ])
+    dataContainerNames: [
+      uploadsContainerName
+      sessionsContainerName
+      examplesContainerName
+      datasetsContainerName
+    ]
+    triggerQueueNames: [
+      uploadEventsQueueName
+      uploadEventsPoisonQueueName
+      datasetBuildsQueueName
+      datasetBuildsPoisonQueueName
+    ]
     exampleJobsQueueName: exampleJobsQueueName
     keyVaultName: keyVault.outputs.name
     applicationInsightsName: monitoring.outputs.applicationInsightsName
   }
 }
 
-// The app's identity logs in as itself; the deploying principal runs the migrations (infra/hooks/postdeploy.mjs).
-var appAdministrator = {
-  objectId: functionApp.outputs.principalId
-  principalName: functionAppName
-  principalType: 'ServicePrincipal'
-}
-var deployerAdministrators = empty(principalId) || empty(postgresAdminName) ? [] : [
-  {
-    objectId: principalId
-    principalName: postgresAdminName
-    principalType: principalType
-  }
-]
-
-module postgresAdministrators 'modules/postgresAdministrators.bicep' = {
+// The deploying principal is the server's one Entra administrator: it runs the migrations and makes the app's own
+// role, which is no administrator (scripts/releaseDatabase.ts, run by infra/hooks/predeploy.mjs).
+module postgresAdministrators 'modules/postgresAdministrators.bicep' = if (!empty(principalId) && !empty(postgresAdminName)) {
   name: 'postgresAdministrators'
   params: {
     serverName: postgres.outputs.name
-    administrators: concat([appAdministrator], deployerAdministrators)
+    administrators: [
+      {
+        objectId: principalId
+        principalName: postgresAdminName
+        principalType: principalType
+      }
+    ]
   }
 }
 
@@ -278,6 +362,7 @@ var appSettings = {
   APPLICATIONINSIGHTS_AUTHENTICATION_STRING: 'Authorization=AAD'
   TRACEPIPE_ENV: 'production'
   DATABASE_AUTH: 'entra'
+  DATABASE_POOL_MAX: string(databasePoolMax)
   DATABASE_URL: 'postgres://${functionAppName}@${postgres.outputs.fullyQualifiedDomainName}:5432/${databaseName}?sslmode=verify-full'
   AZURE_STORAGE_ACCOUNT_URL: 'https://${storageAccountName}.blob.${environment().suffixes.storage}/'
   API_KEY_HMAC_SECRET: '@Microsoft.KeyVault(VaultName=${keyVaultName};SecretName=api-key-hmac-secret)'
@@ -289,6 +374,7 @@ var appSettings = {
   PUBLIC_BASE_URL: 'https://${functionAppName}.azurewebsites.net'
   ENTRA_ISSUER: entraIssuer
   ENTRA_AUDIENCE: entraAudience
+  CORS_ALLOWED_ORIGINS: corsAllowedOrigins
 }
 // </app-settings>
 
@@ -297,6 +383,7 @@ module functionAppSettings 'modules/functionAppSettings.bicep' = {
   params: {
     functionAppName: functionApp.outputs.name
     appSettings: appSettings
+    databasePoolMax: databasePoolMax
   }
   dependsOn: [
     roleAssignments
@@ -306,10 +393,11 @@ module functionAppSettings 'modules/functionAppSettings.bicep' = {
 
 // Outputs land in the azd environment (.azure/<env>/.env), where the hooks read them.
 output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output AZURE_FUNCTION_APP_PRINCIPAL_ID string = functionApp.outputs.principalId
 output SERVICE_API_URI string = 'https://${functionApp.outputs.defaultHostName}'
 output AZURE_KEY_VAULT_NAME string = keyVault.outputs.name
 output AZURE_STORAGE_ACCOUNT_NAME string = storage.outputs.name
-output EVENT_GRID_SYSTEM_TOPIC_NAME string = eventGridTopic.outputs.name
+output POSTGRES_SERVER_NAME string = postgres.outputs.name
 output POSTGRES_HOST string = postgres.outputs.fullyQualifiedDomainName
 output POSTGRES_DATABASE string = databaseName
 output POSTGRES_ADMIN_NAME string = postgresAdminName

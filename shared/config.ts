@@ -165,6 +165,8 @@ function billingConfigOf(value: z.infer<typeof billingSchema>): BillingConfig {
 
 /** For `npm run stripe:setup`: the Stripe key and the billing settings only (no database or storage needed). */
 export function loadStripeSetupConfig(env: Record<string, string | undefined>): { secretKey: string; billing: BillingConfig } {
+  const unresolved = unresolvedKeyVaultReferences(env, ['STRIPE_SECRET_KEY', ...Object.keys(billingSettings)]);
+  if (unresolved) throw unresolved;
   const parsed = billingSchema
     .extend({
       STRIPE_SECRET_KEY: z
@@ -213,6 +215,15 @@ const configSchema = z
     // The signing secret of the event destination that sends Stripe's thin events (meter error reports).
     STRIPE_EVENTS_WEBHOOK_SECRET: optionalString,
     PUBLIC_BASE_URL: optionalString.pipe(z.url({ error: 'must be a URL' }).optional()),
+    // Browser origins allowed to call the API (the storefront): exact origins, comma-separated (shared/http/cors.ts).
+    CORS_ALLOWED_ORIGINS: z
+      .string()
+      .default('')
+      .transform((value) => value.split(/[\s,]+/).filter((origin) => origin !== ''))
+      .refine(
+        (origins) => origins.every(isOrigin),
+        'must be origins such as https://shop.example.com (scheme, host and port only, no path or wildcard), comma-separated',
+      ),
     // Microsoft Entra External ID, for the storefront's Bearer tokens. Without an issuer, Bearer auth is off.
     ENTRA_ISSUER: optionalString.pipe(z.url({ error: 'must be the token issuer URL' }).optional()),
     ENTRA_AUDIENCE: optionalString,
@@ -268,6 +279,15 @@ const configSchema = z
     }
   });
 
+function isOrigin(text: string): boolean {
+  try {
+    const url = new URL(text);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === text;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * With DATABASE_AUTH=entra the URL names the role and the server, and the app brings the password: an access
  * token, which must only travel over TLS to a server whose certificate is verified.
@@ -307,6 +327,7 @@ export interface Config {
   apiKeyHmacSecret: string;
   stripe: { secretKey: string; webhookSecret: string | undefined; eventsWebhookSecret: string | undefined } | null;
   publicBaseUrl: string | undefined;
+  cors: { allowedOrigins: string[] };
   /** null: Bearer tokens are not accepted. jwksUrl defaults to the issuer's OpenID discovery document's. */
   entra: { issuer: string; audience: string; jwksUrl: string | undefined } | null;
   sessions: { uploadUrlTtlSeconds: number; multipartMaxBytes: number; uploadMaxBytes: number };
@@ -322,7 +343,31 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * App Service resolves `@Microsoft.KeyVault(...)` app settings into the secret's value before the app starts; one
+ * that it could not resolve (the identity not yet granted, the secret missing, the vault unreachable) reaches the
+ * app as the reference text itself (https://learn.microsoft.com/azure/app-service/app-service-key-vault-references#troubleshooting-key-vault-references).
+ * That text would pass for a secret (API_KEY_HMAC_SECRET's 32 characters), so every setting is refused by name.
+ */
+const KEY_VAULT_REFERENCE = /^\s*@Microsoft\.KeyVault\(/i;
+
+function unresolvedKeyVaultReferences(env: Record<string, string | undefined>, names: readonly string[]): ConfigError | undefined {
+  const unresolved = names.filter((name) => KEY_VAULT_REFERENCE.test(env[name] ?? ''));
+  if (unresolved.length === 0) return undefined;
+  return new ConfigError(
+    unresolved.map((setting) => ({
+      setting,
+      message:
+        'is a Key Vault reference that was not resolved: the platform could not read the secret (does the app\'s ' +
+        'identity hold Key Vault Secrets User on the vault, and does the secret exist?). The app will not use the ' +
+        "reference's text as the value",
+    })),
+  );
+}
+
 export function loadConfig(env: Record<string, string | undefined>): Config {
+  const unresolved = unresolvedKeyVaultReferences(env, CONFIG_SETTING_NAMES);
+  if (unresolved) throw unresolved;
   const parsed = configSchema.safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(
@@ -350,6 +395,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         }
       : null,
     publicBaseUrl: value.PUBLIC_BASE_URL,
+    cors: { allowedOrigins: value.CORS_ALLOWED_ORIGINS },
     entra: value.ENTRA_ISSUER
       ? { issuer: value.ENTRA_ISSUER, audience: value.ENTRA_AUDIENCE as string, jwksUrl: value.ENTRA_JWKS_URL }
       : null,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from '../shared/config.js';
+import { ConfigError, loadConfig, loadStripeSetupConfig } from '../shared/config.js';
 
 const valid = {
   DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/tracepipe',
@@ -27,6 +27,7 @@ describe('configuration', () => {
       apiKeyHmacSecret: valid.API_KEY_HMAC_SECRET,
       stripe: null,
       publicBaseUrl: undefined,
+      cors: { allowedOrigins: [] },
       entra: null,
       sessions: { uploadUrlTtlSeconds: 3600, multipartMaxBytes: 104857600, uploadMaxBytes: 5368709120 },
       // Its defaults are checked in test/billing-units.test.ts.
@@ -79,5 +80,37 @@ describe('configuration', () => {
 
   it('rejects an unknown environment name', () => {
     expect(problemsOf({ ...valid, TRACEPIPE_ENV: 'staging' })).toEqual(['TRACEPIPE_ENV']);
+  });
+
+  it('refuses a Key Vault reference that was not resolved, by setting name, though its text would pass the checks', () => {
+    const reference = '@Microsoft.KeyVault(VaultName=kv-abc123;SecretName=api-key-hmac-secret)';
+    expect(reference.length).toBeGreaterThanOrEqual(32);
+    expect(problemsOf({ ...valid, API_KEY_HMAC_SECRET: reference })).toEqual(['API_KEY_HMAC_SECRET']);
+    expect(
+      problemsOf({
+        ...valid,
+        API_KEY_HMAC_SECRET: reference,
+        STRIPE_SECRET_KEY: ' @microsoft.keyvault(SecretUri=https://kv-abc123.vault.azure.net/secrets/stripe-secret-key/)',
+      }),
+    ).toEqual(['API_KEY_HMAC_SECRET', 'STRIPE_SECRET_KEY']);
+    let message = '';
+    try {
+      loadConfig({ ...valid, STRIPE_WEBHOOK_SECRET: '@Microsoft.KeyVault(VaultName=v;SecretName=s)' });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/STRIPE_WEBHOOK_SECRET is a Key Vault reference that was not resolved/);
+    expect(() => loadStripeSetupConfig({ STRIPE_SECRET_KEY: '@Microsoft.KeyVault(VaultName=v;SecretName=s)' })).toThrow(/STRIPE_SECRET_KEY is a Key Vault reference/);
+    // A secret that merely contains the words is a secret.
+    expect(loadConfig({ ...valid, API_KEY_HMAC_SECRET: `x${reference}` }).apiKeyHmacSecret).toBe(`x${reference}`);
+  });
+
+  it('reads the CORS origins, and refuses anything that is not an exact origin', () => {
+    expect(loadConfig({ ...valid, CORS_ALLOWED_ORIGINS: 'https://shop.example.com, http://localhost:5173' }).cors).toEqual({
+      allowedOrigins: ['https://shop.example.com', 'http://localhost:5173'],
+    });
+    for (const bad of ['*', 'https://shop.example.com/', 'https://shop.example.com/path', 'shop.example.com', 'ftp://x.example']) {
+      expect(problemsOf({ ...valid, CORS_ALLOWED_ORIGINS: bad }), bad).toEqual(['CORS_ALLOWED_ORIGINS']);
+    }
   });
 });

@@ -7,7 +7,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type RunningAzurite } from '../dev/embedded/azurite.js';
-import { spawnApi, type ApiProcess } from './support/apiProcess.js';
+import { runToExit, spawnApi, type ApiProcess } from './support/apiProcess.js';
 
 /**
  * The local Functions host, end to end: each fixture app (plain ESM JavaScript under test/fixtures) runs in its own
@@ -78,11 +78,18 @@ afterAll(async () => {
   await azurite?.stop();
 });
 
+/** Event Grid subscriptions the classic app's host delivers: `.json` blobs of `evented`, and one nobody reads. */
+const EVENT_GRID_SUBSCRIPTIONS = JSON.stringify([
+  { name: 'evented-json', queue: 'blob-events', subjectBeginsWith: '/blobServices/default/containers/evented/blobs/', subjectEndsWith: '.json' },
+  { name: 'unread', queue: 'nobody-reads-this', subjectBeginsWith: '/blobServices/default/containers/evented/blobs/' },
+]);
+
 describe('local Functions host, classic HTTP and storage triggers', () => {
   let host: ApiProcess;
+  const classicEnv = () => ({ AzureWebJobsStorage: azurite.connectionString, LOCAL_EVENT_GRID_SUBSCRIPTIONS: EVENT_GRID_SUBSCRIPTIONS });
 
   beforeAll(async () => {
-    host = await startHostProcess(classicApp, { AzureWebJobsStorage: azurite.connectionString });
+    host = await startHostProcess(classicApp, classicEnv());
   });
 
   afterAll(async () => {
@@ -263,6 +270,76 @@ describe('local Functions host, classic HTTP and storage triggers', () => {
     });
   });
 
+  describe('Event Grid BlobCreated events to a Storage queue (LOCAL_EVENT_GRID_SUBSCRIPTIONS)', () => {
+    interface DeliveredEvent {
+      id: string;
+      topic: string;
+      subject: string;
+      eventType: string;
+      eventTime: string;
+      data: { api: string; eTag: string; contentLength: number; blobType: string; url: string; contentType: string };
+      dataVersion: string;
+      metadataVersion: string;
+    }
+    const eventsFor = async (name: string) =>
+      (await recordsOf(host, 'onBlobEvent'))
+        .map((r) => r.event as DeliveredEvent)
+        .filter((event) => event.subject === `/blobServices/default/containers/evented/blobs/${name}`);
+
+    it('puts one Event Grid-schema message on the queue per committed blob version that passes the subject filter', async () => {
+      const container = blobs.getContainerClient('evented');
+      await container.createIfNotExists();
+      const name = `a/${randomUUID()}/trace.json`;
+      const written = await container.getBlockBlobClient(name).upload('{"v":1}', 7);
+      const [event] = await eventually('the BlobCreated event', async () => {
+        const seen = await eventsFor(name);
+        return seen.length > 0 ? seen : undefined;
+      });
+      expect(event).toMatchObject({
+        eventType: 'Microsoft.Storage.BlobCreated',
+        topic: expect.stringMatching(/\/providers\/Microsoft\.Storage\/storageAccounts\/devstoreaccount1$/),
+        data: {
+          api: 'PutBlockList',
+          eTag: String(written.etag).replace(/"/g, ''),
+          contentLength: 7,
+          blobType: 'BlockBlob',
+          url: container.getBlobClient(name).url,
+        },
+        dataVersion: '',
+        metadataVersion: '1',
+      });
+      expect(Date.parse(String(event?.eventTime))).toBe(written.lastModified?.getTime());
+
+      // Outside the filter (subjectEndsWith .json): no event. Overwritten: one more, for the new version.
+      const other = `a/${randomUUID()}/notes.txt`;
+      await container.getBlockBlobClient(other).upload('x', 1);
+      const rewritten = await container.getBlockBlobClient(name).upload('{"v":2}!', 8);
+      const both = await eventually('the second version\'s event', async () => {
+        const seen = await eventsFor(name);
+        return seen.length >= 2 ? seen : undefined;
+      });
+      expect(both.map((e) => e.data.eTag)).toEqual([String(written.etag), String(rewritten.etag)].map((etag) => etag.replace(/"/g, '')));
+      expect(new Set(both.map((e) => e.id)).size).toBe(2);
+      expect(await eventsFor(other)).toEqual([]);
+      expect(host.output()).toMatch(/Event Grid subscription unread: no queue trigger reads queue nobody-reads-this/);
+      expect(await queues.getQueueClient('nobody-reads-this').exists()).toBe(false);
+    });
+
+    it('refuses to start on a subscription setting it cannot read, naming the setting', async () => {
+      const run = await runToExit({
+        script: 'dist/dev/host/cli.js',
+        args: ['--app', classicApp, '--port', '0'],
+        env: {
+          AzureWebJobsStorage: azurite.connectionString,
+          LOCAL_EVENT_GRID_SUBSCRIPTIONS: JSON.stringify([{ name: 'x', queue: 'blob-events', subjectBeginsWith: '' }]),
+        },
+        timeoutMs: 20_000,
+      });
+      expect(run.code).toBe(1);
+      expect(run.output).toMatch(/LOCAL_EVENT_GRID_SUBSCRIPTIONS: 0\.name must be 3 to 64 letters/);
+    });
+  });
+
   describe('timer trigger', () => {
     it('fires a */1 second schedule repeatedly, and runOnStartup once', async () => {
       const ticks = await eventually('two timer ticks', async () => {
@@ -354,7 +431,7 @@ describe('local Functions host, classic HTTP and storage triggers', () => {
       expect(host.output()).toContain('fixture: appTerminate hook ran');
       expect(host.output()).toContain('Host stopped.');
 
-      host = await startHostProcess(classicApp, { AzureWebJobsStorage: azurite.connectionString });
+      host = await startHostProcess(classicApp, classicEnv());
       const after = `restart/${randomUUID()}.txt`;
       await uploads.getBlockBlobClient(after).upload('after', 5);
       await eventually('the blob after restart', async () =>
@@ -364,6 +441,8 @@ describe('local Functions host, classic HTTP and storage triggers', () => {
       const refired = (await recordsOf(host, 'onUpload')).filter((r) => r.name !== after);
       expect(refired).toEqual([]);
       expect(await recordsOf(host, 'onPoisonBlob')).toEqual([]);
+      // Nor did the local Event Grid deliver again what it had delivered before the restart.
+      expect(await recordsOf(host, 'onBlobEvent')).toEqual([]);
     });
   });
 });

@@ -219,6 +219,27 @@ describe('runs that died or raced', () => {
   });
 });
 
+describe('the BlobCreated event of each write', () => {
+  it('changes nothing for an event about an older version of the upload; the current version\'s event indexes it', async () => {
+    const upload = await stage('rewritten.jsonl', `${JSON.stringify(event(1))}\n`);
+    const first = await indexer.uploads.getBlockBlobClient(upload.name).getProperties();
+    const newer = `${JSON.stringify(event(2))}\n`;
+    const second = await indexer.uploads.getBlockBlobClient(upload.name).upload(newer, Buffer.byteLength(newer));
+    // Event Grid's eTag carries no quotes; the blob service's does.
+    const stale = String(first.etag).replace(/"/g, '');
+    expect(await indexSessionUpload(indexer.deps, upload.name, { etag: stale })).toEqual({ outcome: 'superseded', etag: second.etag });
+    const before = await row(upload.id);
+    expect(before).toMatchObject({ indexing_etag: null, indexed_etag: null });
+    expect(before.status).not.toBe('ready');
+    expect(await indexer.uploads.getBlockBlobClient(upload.name).exists()).toBe(true);
+
+    expect(await indexSessionUpload(indexer.deps, upload.name, { etag: String(second.etag).replace(/"/g, '') })).toMatchObject({ outcome: 'ready' });
+    expect(await row(upload.id)).toMatchObject({ status: 'ready', indexed_etag: second.etag, event_count: 1 });
+    // The older event, delivered late or again, finds the upload indexed and gone.
+    expect(await indexSessionUpload(indexer.deps, upload.name, { etag: stale })).toEqual({ outcome: 'blob_missing' });
+  });
+});
+
 describe('a 1 GiB trace', () => {
   it('is indexed in one pass: ready, every event counted, the upload and its canonical trace measured', async () => {
     // An Azurite of its own, with room for the upload and the trace in memory.

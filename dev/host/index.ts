@@ -6,8 +6,10 @@
 // - No `functionTimeout`, no retry policies (`retry` options, `retryContext`), no Durable Functions, no dynamic
 //   concurrency, no `maxOutstandingRequests` throttling.
 // - Triggers: HTTP, timer, Storage Blob and Storage Queue only. Other triggers (Service Bus, Event Hubs, Event Grid,
-//   Cosmos DB, MCP, ...) are reported at start and never fire. Extra input/output bindings (`extraInputs`, and
-//   `extraOutputs` other than HTTP) are not bound: inputs read as undefined, outputs are dropped (named at start).
+//   Cosmos DB, MCP, ...) are reported at start and never fire. Event Grid itself exists here only as a storage
+//   account's BlobCreated events delivered to a Storage queue (LOCAL_EVENT_GRID_SUBSCRIPTIONS,
+//   blobEventSubscriptions.ts). Extra input/output bindings (`extraInputs`, and `extraOutputs` other than HTTP) are
+//   not bound: inputs read as undefined, outputs are dropped (named at start).
 // - Blob triggers poll: the container is listed (under the path's literal prefix) every `blobPollIntervalMs`,
 //   default 1 s. `source: 'EventGrid'` is treated like `LogsAndContainerScan`: no Event Grid locally. Retries of
 //   a failing blob run inside the process, 200 ms apart, not through the internal blob-trigger queue.
@@ -29,6 +31,7 @@ import { createHash } from 'node:crypto';
 import { resolve } from 'node:path';
 import { loadEntryPoints, readHostConfig } from './appLoader.js';
 import { readAppSetting } from './appSettings.js';
+import { BlobEventSubscriptionSource, readBlobEventSubscriptions, readersOf } from './blobEventSubscriptions.js';
 import { BlobTriggerListener } from './blobTriggers.js';
 import type { AppStartContext, WorkerCapabilities } from './coreTypes.js';
 import { FunctionsCore, installCoreModule, type RegisteredFunction } from './functionsCore.js';
@@ -183,9 +186,29 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
     }
   }
 
+  const registered = [...core.functions.values()].filter((fn) => functions.some((f) => f.name === fn.name));
+  // Event Grid subscriptions to Storage queues: one source per subscription and account whose queue a function reads.
+  const eventSources: BlobEventSubscriptionSource[] = [];
+  for (const subscription of readBlobEventSubscriptions()) {
+    const readers = readersOf(subscription, registered);
+    if (readers.length === 0) {
+      logger.host('warning', `Event Grid subscription ${subscription.name}: no queue trigger reads queue ${subscription.queue}; nothing is delivered.`);
+      continue;
+    }
+    const connections = new Set(readers.map((fn) => storageConnectionName(fn.trigger.connection)));
+    for (const connection of connections) {
+      eventSources.push(
+        new BlobEventSubscriptionSource(subscription, connection, {
+          logger,
+          hostId,
+          pollIntervalMs: options.blobPollIntervalMs ?? 1000,
+        }),
+      );
+    }
+  }
+
   const httpProxyUri = capabilities.HttpUri;
   const streamForwarder = httpProxyUri ? new HttpStreamForwarder(httpProxyUri, invoker) : undefined;
-  const registered = [...core.functions.values()].filter((fn) => functions.some((f) => f.name === fn.name));
   const server = new FunctionsHttpServer({
     hostname: options.hostname ?? '127.0.0.1',
     port: options.port,
@@ -209,6 +232,11 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
     }
   }
 
+  for (const source of eventSources) {
+    await source.start();
+    logger.host('information', `Event Grid (local): ${source.description}`);
+  }
+
   logger.host('information', `Functions${streamForwarder ? ' (HTTP streaming on)' : ''}:`);
   for (const f of functions) {
     const path = httpPaths.get(f.name);
@@ -223,7 +251,7 @@ export async function startFunctionsHost(options: FunctionsHostOptions): Promise
       logger.host('information', 'Stopping the host...');
       await Promise.all([
         server.close(STOP_GRACE_MS),
-        withTimeout(Promise.allSettled([...listeners.values()].map((l) => l.stop())), STOP_GRACE_MS),
+        withTimeout(Promise.allSettled([...listeners.values(), ...eventSources].map((l) => l.stop())), STOP_GRACE_MS),
       ]);
       if (!(await invoker.drain(STOP_GRACE_MS))) {
         logger.host('warning', `Stopped with ${invoker.inFlightCount} invocation(s) still running.`);
@@ -253,4 +281,9 @@ function warnAboutUnboundBindings(fn: RegisteredFunction, logger: HostLogger): v
   if (unbound.length > 0) {
     logger.host('warning', `Function '${fn.name}': bindings ${unbound.join(', ')} are not supported by the local host and stay unbound.`);
   }
+}
+
+/** A binding's `connection` setting name, defaulted as the storage extensions default it. */
+function storageConnectionName(connection: unknown): string {
+  return typeof connection === 'string' && connection.trim() !== '' ? connection.trim() : 'AzureWebJobsStorage';
 }

@@ -1,5 +1,8 @@
-// The Function App on the Flex Consumption plan: Linux, Node.js 20, a system-assigned managed identity, and its
-// code package in a blob container read with that identity (Flex Consumption has no WEBSITE_RUN_FROM_PACKAGE).
+// The Function App on the Flex Consumption plan: Linux, Node.js 22, a system-assigned managed identity, its code
+// package in a blob container read with that identity (Flex Consumption has no WEBSITE_RUN_FROM_PACKAGE), outbound
+// traffic through the virtual network (PostgreSQL's private endpoint), publishing with Entra tokens only (basic
+// authentication to SCM and FTP off: azd deploys with a token), and no platform CORS (the app answers CORS itself,
+// shared/http/cors.ts; platform CORS would replace its headers).
 // App settings are applied later (functionAppSettings.bicep), once the identity holds its roles.
 // https://learn.microsoft.com/azure/azure-functions/functions-infrastructure-as-code?pivots=flex-consumption-plan
 
@@ -18,6 +21,8 @@ param instanceMemoryMB int
 @minValue(40)
 @maxValue(1000)
 param maximumInstanceCount int
+@description('The subnet delegated to Microsoft.App/environments')
+param virtualNetworkSubnetId string
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
@@ -51,9 +56,13 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
   properties: {
     serverFarmId: plan.id
     httpsOnly: true
+    virtualNetworkSubnetId: virtualNetworkSubnetId
     siteConfig: {
       minTlsVersion: '1.2'
       ftpsState: 'Disabled'
+      cors: {
+        allowedOrigins: []
+      }
       // The host's storage from the start (functionAppSettings.bicep then writes the whole set, these included).
       appSettings: [
         {
@@ -86,9 +95,26 @@ resource site 'Microsoft.Web/sites@2024-04-01' = {
       }
       runtime: {
         name: 'node'
-        version: '20'
+        version: '22'
       }
     }
+  }
+}
+
+// https://learn.microsoft.com/azure/app-service/configure-basic-auth-disable
+resource scmBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'scm'
+  properties: {
+    allow: false
+  }
+}
+
+resource ftpBasicAuth 'Microsoft.Web/sites/basicPublishingCredentialsPolicies@2024-04-01' = {
+  parent: site
+  name: 'ftp'
+  properties: {
+    allow: false
   }
 }
 

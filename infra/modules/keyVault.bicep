@@ -37,6 +37,10 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     }
     enableRbacAuthorization: true
     enableSoftDelete: true
+    softDeleteRetentionInDays: 90
+    // A deleted vault or secret cannot be purged before its retention ends, by anyone: the HMAC secret behind every
+    // API key cannot be lost to one mistaken command. (Purge protection cannot be turned off again.)
+    enablePurgeProtection: true
     publicNetworkAccess: 'Enabled'
   }
 }

@@ -1,6 +1,10 @@
 // PostgreSQL Flexible Server with Microsoft Entra authentication only (no passwords exist): the Function App
-// logs in as its managed identity with an access token (shared/db/entraPassword.ts); the administrators are
-// added in postgresAdministrators.bicep once the app's identity exists.
+// logs in as its managed identity with an access token (shared/db/entraPassword.ts), as a role of its own that is no
+// administrator (made by the predeploy hook); the deploying principal is the one administrator
+// (postgresAdministrators.bicep). The app reaches the server through a private endpoint in the virtual network
+// (its name resolves there through the private DNS zone); the firewall has no rule at all, so nothing else gets in
+// over the public endpoint, but for the deployer's own address while the predeploy hook runs (a rule it removes).
+// https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-networking-private-link
 // https://learn.microsoft.com/azure/postgresql/flexible-server/concepts-azure-ad-authentication
 // Resource format: https://learn.microsoft.com/azure/templates/microsoft.dbforpostgresql/flexibleservers
 
@@ -18,8 +22,8 @@ param skuName string
 param skuTier string
 param storageSizeGB int
 param version string
-@description('A public IP address allowed through the firewall (the machine that runs migrations); empty: none')
-param clientIpAddress string
+param virtualNetworkId string
+param privateEndpointSubnetId string
 
 resource server 'Microsoft.DBforPostgreSQL/flexibleServers@2024-08-01' = {
   name: name
@@ -62,31 +66,63 @@ resource database 'Microsoft.DBforPostgreSQL/flexibleServers/databases@2024-08-0
   }
 }
 
-// 0.0.0.0 is Azure's rule for "allow public access from Azure services": a Flex Consumption app outside a
-// virtual network has no fixed outbound address. The server still accepts only Entra tokens of its
-// administrators. Child operations on one server run one at a time (dependsOn), as the service requires.
-resource allowAzureServices 'Microsoft.DBforPostgreSQL/flexibleServers/firewallRules@2024-08-01' = {
-  parent: server
-  name: 'AllowAllAzureServicesAndResourcesWithinAzureIps'
+resource privateDnsZone 'Microsoft.Network/privateDnsZones@2024-06-01' = {
+  name: 'privatelink.postgres.database.azure.com'
+  location: 'global'
+  tags: tags
+}
+
+resource privateDnsZoneLink 'Microsoft.Network/privateDnsZones/virtualNetworkLinks@2024-06-01' = {
+  parent: privateDnsZone
+  name: 'app-network'
+  location: 'global'
+  tags: tags
   properties: {
-    startIpAddress: '0.0.0.0'
-    endIpAddress: '0.0.0.0'
+    registrationEnabled: false
+    virtualNetwork: {
+      id: virtualNetworkId
+    }
+  }
+}
+
+resource privateEndpoint 'Microsoft.Network/privateEndpoints@2024-05-01' = {
+  name: 'pe-${server.name}'
+  location: location
+  tags: tags
+  properties: {
+    subnet: {
+      id: privateEndpointSubnetId
+    }
+    privateLinkServiceConnections: [
+      {
+        name: 'postgres'
+        properties: {
+          privateLinkServiceId: server.id
+          groupIds: [
+            'postgresqlServer'
+          ]
+        }
+      }
+    ]
   }
   dependsOn: [
     database
   ]
 }
 
-resource allowClient 'Microsoft.DBforPostgreSQL/flexibleServers/firewallRules@2024-08-01' = if (!empty(clientIpAddress)) {
-  parent: server
-  name: 'deployment-client'
+resource privateDnsZoneGroup 'Microsoft.Network/privateEndpoints/privateDnsZoneGroups@2024-05-01' = {
+  parent: privateEndpoint
+  name: 'default'
   properties: {
-    startIpAddress: clientIpAddress
-    endIpAddress: clientIpAddress
+    privateDnsZoneConfigs: [
+      {
+        name: 'postgres'
+        properties: {
+          privateDnsZoneId: privateDnsZone.id
+        }
+      }
+    ]
   }
-  dependsOn: [
-    allowAzureServices
-  ]
 }
 
 output name string = server.name

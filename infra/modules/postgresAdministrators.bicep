@@ -1,6 +1,5 @@
-// The server's Microsoft Entra administrators: the Function App's system-assigned identity (its role is named
-// after the app, principalType ServicePrincipal) and the deploying principal, who runs the migrations
-// (infra/hooks/postdeploy.mjs). The resource name is the principal's object id.
+// The server's Microsoft Entra administrators: the deploying principal, who runs the migrations and makes the app's
+// role (infra/hooks/predeploy.mjs). The app itself is no administrator. The resource name is the principal's object id.
 // https://learn.microsoft.com/azure/templates/microsoft.dbforpostgresql/flexibleservers/administrators
 
 param serverName string

@@ -1,7 +1,8 @@
-// The storage account: the Functions host's own storage (AzureWebJobsStorage: leases, keys, blob receipts, the
-// blob trigger's poison queue), the deployment package container, and the data (sessions, examples, datasets,
-// the example-jobs and dataset-builds queues). Shared keys are off: every client authenticates with Microsoft Entra (the app's managed
-// identity; user-delegation SAS for uploads).
+// The storage account: the Functions host's own storage (AzureWebJobsStorage: leases, keys), the deployment
+// package container, the data (uploads, sessions, examples, datasets, the example-jobs and dataset-builds queues),
+// and the upload-events queue that Event Grid fills for the indexer (with its poison queue and Event Grid's
+// dead-letter container). Shared keys are off: every client authenticates with Microsoft Entra (the app's managed
+// identity; user-delegation SAS for uploads; the Event Grid topic's own identity).
 // https://learn.microsoft.com/azure/storage/common/shared-key-authorization-prevent
 
 param location string
@@ -17,7 +18,7 @@ param queueNames array
 param retentionPrefixes array
 @description('Days after its last modification that a blob under retentionPrefixes is deleted')
 param retentionDays int
-@description('Blob name prefixes of staging uploads: the indexer deletes them, this rule whatever it never saw')
+@description('Blob name prefixes of staging uploads (the indexer deletes them, this rule whatever it never saw) and of dead-lettered events')
 param stagingPrefixes array
 @description('Days after which a staging upload is deleted')
 param stagingRetentionDays int = 7

@@ -24,9 +24,8 @@ export interface EntraPasswordOptions {
 /**
  * A password function for node-postgres (`Pool({ password })`): pg calls it whenever it opens a connection
  * (https://node-postgres.com/apis/client, "password ... can also be a function that returns a promise"), and this
- * answers with a Microsoft Entra access token for PostgreSQL from `credential` (DefaultAzureCredential in Azure:
- * the Function App's managed identity). The token is kept until it nears expiry, so a burst of new connections
- * asks Entra once; if a refresh fails while the kept token is still valid, the kept token is used (the next
+ * answers with a Microsoft Entra access token for PostgreSQL from `credential` (in Azure the Function App's managed
+ * identity). The token is kept until it nears expiry, so a burst of new connections asks Entra once; if a refresh fails while the kept token is still valid, the kept token is used (the next
  * connection tries again).
  */
 export function createEntraPasswordProvider(

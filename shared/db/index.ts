@@ -1,4 +1,4 @@
-import { DefaultAzureCredential, type TokenCredential } from '@azure/identity';
+import { ManagedIdentityCredential, type TokenCredential } from '@azure/identity';
 import type { Kysely } from 'kysely';
 import { getConfig, type Config } from '../config.js';
 import { createDatabase } from './database.js';
@@ -9,12 +9,13 @@ let instance: Kysely<Database> | undefined;
 
 /**
  * The database the configuration describes. With DATABASE_AUTH=entra every new connection logs in with a
- * Microsoft Entra access token of `credential` (DefaultAzureCredential: the Function App's managed identity in
- * Azure, the developer's `az login`/`azd auth login` elsewhere).
+ * Microsoft Entra access token of `credential`: by default the Function App's managed identity
+ * (ManagedIdentityCredential, nothing else: see shared/storage/clients.ts); the deployment's hook passes the
+ * deploying principal's `azd`/`az` sign-in instead.
  */
 export function createDatabaseFromConfig(
   database: Config['database'],
-  credential: () => TokenCredential = () => new DefaultAzureCredential(),
+  credential: () => TokenCredential = () => new ManagedIdentityCredential(),
 ): Kysely<Database> {
   return createDatabase({
     connectionString: database.url,

@@ -74,7 +74,15 @@ export type IndexOutcome =
   | { outcome: 'ignored' | 'already_indexed' | 'orphan_deleted' | 'superseded'; etag: string }
   | { outcome: 'blob_missing' };
 
-export async function indexSessionUpload(deps: IndexUploadDeps, stagingName: string): Promise<IndexOutcome> {
+/**
+ * `written.etag`, when a BlobCreated event brought the name, is the version that event is about: once the blob
+ * holds a newer one, the newer write's own event indexes it (events may come late, twice or out of order).
+ */
+export async function indexSessionUpload(
+  deps: IndexUploadDeps,
+  stagingName: string,
+  written?: { etag: string },
+): Promise<IndexOutcome> {
   const { db, logger } = deps;
   const staging = deps.uploads.getBlockBlobClient(stagingName);
   const properties = await ifExists(staging.getProperties());
@@ -83,6 +91,10 @@ export async function indexSessionUpload(deps: IndexUploadDeps, stagingName: str
     return { outcome: 'blob_missing' };
   }
   const etag = properties.etag as string;
+  if (written && written.etag.replace(/"/g, '') !== etag.replace(/"/g, '')) {
+    logger.log(`Upload ${stagingName}: the event is for ETag ${written.etag}, the blob is now ${etag}; its own event indexes it.`);
+    return { outcome: 'superseded', etag };
+  }
   const size = properties.contentLength ?? 0;
   const name = parseStagingBlobName(stagingName);
   const session = name ? await findSessionForIndexing(db, name.sessionId) : undefined;

@@ -1,4 +1,5 @@
-import { SESSIONS_CONTAINER, UPLOADS_CONTAINER } from '../storage/layout.js';
+import { BLOB_CREATED_EVENT_TYPE, blobSubjectPrefix } from '../storage/blobCreatedEvent.js';
+import { SESSIONS_CONTAINER, UPLOAD_EVENTS_QUEUE, UPLOADS_CONTAINER } from '../storage/layout.js';
 
 /*
  * Where a session's bytes live (CONTRACT.md, Storage).
@@ -60,5 +61,16 @@ export function parseStagingBlobName(name: string): { sessionId: string; attempt
   return { sessionId: (match[1] as string).toLowerCase(), attempt: Number(match[2]), fileName: match[3] as string };
 }
 
-/** The blob trigger's path: every staging blob; `{name}` is the blob name (the host binds it across slashes). */
-export const STAGING_BLOB_TRIGGER_PATH = `${UPLOADS_CONTAINER}/{name}`;
+/**
+ * What feeds the indexer: the Event Grid subscription of BlobCreated events of every staging blob, delivered to the
+ * `upload-events` queue (a queue trigger reads it: no blob trigger, which would hand the whole blob to the worker).
+ * In Azure infra/modules/uploadEvents.bicep makes it (test/infra.test.ts checks that the two agree); locally the
+ * host delivers the same events from what it sees uploaded (LOCAL_EVENT_GRID_SUBSCRIPTIONS, set by dev/start.ts).
+ */
+export const UPLOAD_EVENTS_SUBSCRIPTION = {
+  name: 'uploads-blob-created',
+  queue: UPLOAD_EVENTS_QUEUE,
+  includedEventTypes: [BLOB_CREATED_EVENT_TYPE],
+  subjectBeginsWith: blobSubjectPrefix(UPLOADS_CONTAINER),
+  subjectEndsWith: '',
+};

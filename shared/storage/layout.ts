@@ -12,6 +12,11 @@ export const EXAMPLE_JOBS_QUEUE = 'example-jobs';
 export const DATASETS_CONTAINER = 'datasets';
 /** Messages `{ dataset_id }`: a queue-triggered function builds the dataset. */
 export const DATASET_BUILDS_QUEUE = 'dataset-builds';
+/**
+ * Event Grid's BlobCreated events of `uploads`, which drive the indexer (shared/sessions/uploadEvents.ts). In Azure
+ * the subscription puts them there; locally the host does, from what it sees uploaded.
+ */
+export const UPLOAD_EVENTS_QUEUE = 'upload-events';
 
 /**
  * Creates the containers and queues if missing. In Azure the infra creates them; locally the host calls this at
@@ -25,5 +30,6 @@ export async function ensureStorageLayout(blobs: BlobServiceClient, queues: Queu
     blobs.getContainerClient(DATASETS_CONTAINER).createIfNotExists(),
     queues.getQueueClient(EXAMPLE_JOBS_QUEUE).createIfNotExists(),
     queues.getQueueClient(DATASET_BUILDS_QUEUE).createIfNotExists(),
+    queues.getQueueClient(UPLOAD_EVENTS_QUEUE).createIfNotExists(),
   ]);
 }

@@ -4,6 +4,7 @@ import type { TestProject } from 'vitest/node';
 import { startAzurite } from '../../dev/embedded/azurite.js';
 import { generateApiKeySecret } from '../../shared/auth/apiKeySecret.js';
 import { PROJECT_ROOT, spawnApi } from './apiProcess.js';
+import { startStorefrontPage } from './storefront.js';
 import { createTestDatabase } from './database.js';
 import { startFakeEntra } from './fakeEntra.js';
 import type { JWK } from 'jose';
@@ -16,6 +17,8 @@ declare module 'vitest' {
     databaseUrl: string;
     storageConnectionString: string;
     entra: { issuer: string; audience: string; jwksUrl: string; privateJwk: JWK };
+    /** The storefront stand-in's page server (test/support/storefront.ts): its origin is allowed by CORS. */
+    storefront: { origin: string; port: number };
   }
 }
 
@@ -31,6 +34,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const database = await createTestDatabase();
   const azurite = await startAzurite();
   const entra = await startFakeEntra();
+  const storefront = await startStorefrontPage();
   const apiKey = generateApiKeySecret();
   const apiKeyHmacSecret = generateApiKeySecret();
   const api = await spawnApi({
@@ -44,10 +48,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
       ENTRA_ISSUER: entra.issuer,
       ENTRA_AUDIENCE: entra.audience,
       ENTRA_JWKS_URL: entra.jwksUrl,
+      CORS_ALLOWED_ORIGINS: storefront.origin,
     },
   });
 
   project.provide('apiUrl', api.url);
+  project.provide('storefront', { origin: storefront.origin, port: storefront.port });
   project.provide('apiKey', apiKey);
   project.provide('apiKeyHmacSecret', apiKeyHmacSecret);
   project.provide('databaseUrl', database.url);
@@ -64,6 +70,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     if (code !== 0) console.error(`The API exited with code ${code}:\n${api.output()}`);
     await azurite.stop();
     await entra.close();
+    await storefront.close();
     await database.drop();
   };
 }
