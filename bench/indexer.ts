@@ -12,6 +12,8 @@
  * baseline and indexer; the target is on the median of the rounds' ratios: indexer >= 0.8 x baseline for the two
  * 1 GiB formats, and peak RSS < 200 MB for every format, each child's heap limited to HEAP_MB. The database is
  * DATABASE_URL if set, else an embedded PGlite in this parent process.
+ * `--password-every N` makes every Nth recorder event (JSON Lines and bundle) a keystroke in a password field, so
+ * that redaction masks it and the original is written rewritten (0, the default: none, and the original is a copy).
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -100,7 +102,21 @@ function* chunked(totalBytes: number, next: (i: number) => string, separator: st
   if (close) yield Buffer.from(close);
 }
 
+/** Every Nth recorder event is typed into a password field (0: none); see --password-every. */
+const PASSWORD_EVERY = process.argv.includes('--password-every') ? argValue('--password-every', 1) : 0;
+
 function recorderEvent(i: number): Record<string, unknown> {
+  if (PASSWORD_EVERY > 0 && i % PASSWORD_EVERY === 0) {
+    return {
+      suite: 'mailapp',
+      tab: 1,
+      url: 'https://mail.example.com/login',
+      timestamp: isoMicros(START_MICROS + i * 3_700),
+      action: 'keydown',
+      selector: { tag: 'input', id: 'password', class: 'field' },
+      additional_info: { key: KEYS[i % KEYS.length], code: 'KeyX', input_type: 'password', trusted: true },
+    };
+  }
   const kind = i % 10;
   const action = kind < 5 ? 'mousemove' : kind < 7 ? 'keydown' : kind < 9 ? 'keyup' : 'click';
   const info =

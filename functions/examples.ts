@@ -22,6 +22,7 @@ import {
   MESSAGES_DOWNLOAD_URL_TTL_SECONDS,
   openMessagesBlob,
 } from '../shared/examples/exampleMessages.js';
+import { deleteExample } from '../shared/examples/exampleDeletion.js';
 import { getConfig } from '../shared/config.js';
 import { ApiError } from '../shared/errors/apiError.js';
 import { formatExampleMessages } from '../shared/examples/formattedMessages.js';
@@ -30,6 +31,7 @@ import { defineRoute } from '../shared/http/defineRoute.js';
 import { jsonResponse } from '../shared/http/responses.js';
 import { z } from '../shared/openapi/zod.js';
 import { getBlobServiceClient, getQueueServiceClient } from '../shared/storage/clients.js';
+import { fileStoresOf } from '../shared/storage/fileStores.js';
 import { EXAMPLE_JOBS_QUEUE } from '../shared/storage/layout.js';
 
 defineRoute({
@@ -95,6 +97,28 @@ defineRoute({
   responses: { 200: { description: 'The example.', schema: ExampleSchema } },
   errors: ['not_found'],
   handler: async ({ auth, params }) => jsonResponse(200, toExampleResponse(await getExample(getDb(), auth, params.id))),
+});
+
+defineRoute({
+  operationId: 'deleteExample',
+  method: 'DELETE',
+  path: '/v1/examples/{id}',
+  tags: ['Examples'],
+  summary: 'Delete an example and its messages',
+  description:
+    'Deletes `examples/<id>/` (the messages) and marks the example deleted (`deleted_at`): it is left out of ' +
+    'GET /v1/examples unless `include_deleted=true`, and its messages are a 409. Its status and token usage stay ' +
+    '(usage already recorded was billed), and it stops counting as stored at once. 409 while the pipelines service ' +
+    'is processing it (`details.reason: example_processing`). A repeated DELETE is 204 too (and removes any file ' +
+    'still there); someone else\'s example is 404.',
+  auth: 'apiKey',
+  params: ExampleParams,
+  responses: { 204: { description: 'Deleted (or already deleted).' } },
+  errors: ['not_found', 'conflict'],
+  handler: async ({ auth, params }) => {
+    await deleteExample(getDb(), fileStoresOf(getBlobServiceClient()), auth, params.id);
+    return { status: 204 };
+  },
 });
 
 defineRoute({

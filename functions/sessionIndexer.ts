@@ -4,7 +4,7 @@ import { getConfig } from '../shared/config.js';
 import { getDb } from '../shared/db/index.js';
 import { indexSessionUpload, type IndexUploadDeps } from '../shared/sessions/indexSessionUpload.js';
 import { parseStagingBlobName, UPLOAD_EVENTS_SUBSCRIPTION } from '../shared/sessions/sessionBlob.js';
-import { settleStaleUploads } from '../shared/sessions/staleUploads.js';
+import { removeAbandonedStaging, settleStaleUploads } from '../shared/sessions/staleUploads.js';
 import { parseBlobCreatedEvent } from '../shared/storage/blobCreatedEvent.js';
 import { getBlobServiceClient } from '../shared/storage/clients.js';
 import { SESSIONS_CONTAINER, UPLOADS_CONTAINER } from '../shared/storage/layout.js';
@@ -65,7 +65,7 @@ app.storageQueue('indexSessionUpload', {
 /**
  * Every 15 minutes, sessions stuck in `processing` for an hour are settled (shared/sessions/staleUploads.ts): an
  * upload that never completed becomes `invalid`, one whose trigger never ran (or whose indexing died) is indexed;
- * A2P tasks follow.
+ * A2P tasks follow. Staging uploads older than 7 days (never completed, or never indexed) are removed.
  */
 app.timer('settleStaleSessionUploads', {
   schedule: '0 */15 * * * *',
@@ -73,5 +73,7 @@ app.timer('settleStaleSessionUploads', {
     const settled = await settleStaleUploads(indexerDeps(context));
     for (const { sessionId } of settled) await advanceA2pTasksOf({ sessionId }, (message) => context.warn(message));
     context.log(`Settled ${settled.length} stale session upload(s): ${JSON.stringify(settled)}`);
+    const removed = await removeAbandonedStaging(indexerDeps(context).uploads);
+    if (removed.length > 0) context.log(`Removed ${removed.length} staging upload(s) older than 7 days: ${removed.join(', ')}`);
   },
 });

@@ -6,9 +6,13 @@ import { MAX_JSON_BODY_BYTES } from '../shared/http/requestBody.js';
 import { readJsonBody, validateInput } from '../shared/http/requestParsing.js';
 import { jsonResponse } from '../shared/http/responses.js';
 import { isMultipartFormData } from '../shared/sessions/multipartUpload.js';
+import { deleteSession } from '../shared/sessions/sessionDeletion.js';
+import { getBlobServiceClient } from '../shared/storage/clients.js';
+import { fileStoresOf } from '../shared/storage/fileStores.js';
 import {
   CreatedSessionSchema,
   CreateSessionJsonBody,
+  DeleteSessionQuery,
   CreateSessionMultipartBody,
   NewUploadBody,
   SessionListQuery,
@@ -126,7 +130,8 @@ defineRoute({
   tags: ['Sessions'],
   summary: 'List your sessions',
   description:
-    'Your sessions, newest first, optionally of one suite. A key limited to some suites sees only theirs.',
+    'Your sessions, newest first, optionally of one suite. A key limited to some suites sees only theirs. Deleted ' +
+    'sessions are left out unless `include_deleted=true`; expired ones (retention removed their files) are listed.',
   auth: 'apiKey',
   query: SessionListQuery,
   responses: { 200: { description: 'A page of sessions.', schema: SessionPageSchema } },
@@ -145,4 +150,28 @@ defineRoute({
   responses: { 200: { description: 'The session.', schema: SessionSchema } },
   errors: ['not_found'],
   handler: async ({ auth, params }) => jsonResponse(200, await getSession(getDb(), auth, params.id)),
+});
+
+defineRoute({
+  operationId: 'deleteSession',
+  method: 'DELETE',
+  path: '/v1/sessions/{id}',
+  tags: ['Sessions'],
+  summary: 'Delete a session and its files',
+  description:
+    'Deletes the session\'s files: the canonical trace, its screenshots and manifest, the original, and any ' +
+    'staging upload. The session stays as `deleted` with its metadata (for billing history), left out of GET ' +
+    '/v1/sessions unless `include_deleted=true`; it stops counting as stored at once. 409 while examples of it ' +
+    'exist (`details.reason: session_has_examples`) unless `cascade=true`, which deletes them too (as DELETE ' +
+    '/v1/examples/{id}); 409 while one of them is being processed, or while the session is being indexed. A ' +
+    'repeated DELETE is 204 too (and removes any file still there); someone else\'s session is 404.',
+  auth: 'apiKey',
+  params: SessionParams,
+  query: DeleteSessionQuery,
+  responses: { 204: { description: 'Deleted (or already deleted).' } },
+  errors: ['not_found', 'conflict'],
+  handler: async ({ auth, params, query }) => {
+    await deleteSession(getDb(), fileStoresOf(getBlobServiceClient()), auth, params.id, { cascade: query.cascade });
+    return { status: 204 };
+  },
 });

@@ -68,9 +68,12 @@ param postgresStorageSizeGB int = 32
 param postgresVersion string = '16'
 
 // ---- retention ------------------------------------------------------------------------------------------------
-@description('Days after their last write that session traces and example files are deleted from Blob Storage')
+// Retention is each user's setting (GET|PATCH /v1/users/me/settings, at most 3650 days), applied by the app's
+// daily run, which keeps the rows right (expired, deleted). This rule is only a backstop past the longest
+// retention a user can choose: at 365 it deleted the files of users who asked to keep them.
+@description('Days after their last write that session traces and example files are deleted from Blob Storage (a backstop: users choose their own retention, at most 3650 days)')
 @minValue(1)
-param retentionDays int = 365
+param retentionDays int = 3660
 
 @description('Days Log Analytics keeps logs and telemetry')
 @minValue(30)
@@ -192,7 +195,7 @@ var reservedConnections = 10
 // buildDataset).
 var scaledFunctionGroups = 3
 // Timer functions: a group each, on one instance at a time.
-var singletonFunctions = 9
+var singletonFunctions = 11
 // Connections per instance: what is left, shared by every instance that may run at once.
 var databasePoolMax = (postgresUserConnections[postgresSkuName] - reservedConnections) / (functionMaximumInstanceCount * scaledFunctionGroups + singletonFunctions)
 // </connection-budget>

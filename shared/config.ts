@@ -184,6 +184,47 @@ export function loadStripeSetupConfig(env: Record<string, string | undefined>): 
 }
 // ---- end of billing and Stripe --------------------------------------------------------------------------------
 
+/*
+ * ---- Data lifecycle (issue 22) ----------------------------------------------------------------------------------
+ * Retention defaults for users who have not chosen (a number of days, 1 to 3650, or `keep`), and the schedules of
+ * the daily lifecycle timer (retention, the roll-up of invoiced storage samples).
+ */
+const retentionDays = (fallback: number | null) =>
+  z
+    .string()
+    .trim()
+    .optional()
+    .transform((value, ctx): number | null => {
+      if (value === undefined || value === '') return fallback;
+      if (value.toLowerCase() === 'keep') return null;
+      const days = /^\d{1,4}$/.test(value) ? Number(value) : NaN;
+      if (!(days >= 1 && days <= 3650)) {
+        ctx.addIssue({ code: 'custom', message: 'must be a whole number of days from 1 to 3650, or keep' });
+        return z.NEVER;
+      }
+      return days;
+    });
+
+const lifecycleSchedules = {
+  DATA_LIFECYCLE_SCHEDULE: timerSchedule('0 30 3 * * *'),
+};
+
+/** The lifecycle timer's schedule, read when the functions load (as timerSchedules above). */
+export function lifecycleSchedule(env: Record<string, string | undefined> = process.env): string {
+  const parsed = z.object(lifecycleSchedules).safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((issue) => ({ setting: issue.path.join('.'), message: issue.message })));
+  }
+  return parsed.data.DATA_LIFECYCLE_SCHEDULE;
+}
+
+export interface PrivacyConfig {
+  /** Days, or null: kept. */
+  defaultSessionRetentionDays: number | null;
+  defaultExampleRetentionDays: number | null;
+}
+// ---- end of data lifecycle ------------------------------------------------------------------------------------
+
 const configSchema = z
   .object({
     TRACEPIPE_ENV: z
@@ -246,6 +287,9 @@ const configSchema = z
       .min(1, 'must be positive')
       .default(5 * 1024 * 1024 * 1024),
     ...billingSettings,
+    ...lifecycleSchedules,
+    DEFAULT_SESSION_RETENTION_DAYS: retentionDays(90),
+    DEFAULT_EXAMPLE_RETENTION_DAYS: retentionDays(null),
   })
   .superRefine((env, ctx) => {
     if (!env.AZURE_STORAGE_CONNECTION_STRING && !env.AzureWebJobsStorage && !env.AZURE_STORAGE_ACCOUNT_URL) {
@@ -332,6 +376,7 @@ export interface Config {
   entra: { issuer: string; audience: string; jwksUrl: string | undefined } | null;
   sessions: { uploadUrlTtlSeconds: number; multipartMaxBytes: number; uploadMaxBytes: number };
   billing: BillingConfig;
+  privacy: PrivacyConfig;
 }
 
 export class ConfigError extends Error {
@@ -405,6 +450,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       uploadMaxBytes: value.SESSION_UPLOAD_MAX_BYTES,
     },
     billing: billingConfigOf(value),
+    privacy: {
+      defaultSessionRetentionDays: value.DEFAULT_SESSION_RETENTION_DAYS,
+      defaultExampleRetentionDays: value.DEFAULT_EXAMPLE_RETENTION_DAYS,
+    },
   };
 }
 

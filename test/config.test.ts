@@ -32,7 +32,18 @@ describe('configuration', () => {
       sessions: { uploadUrlTtlSeconds: 3600, multipartMaxBytes: 104857600, uploadMaxBytes: 5368709120 },
       // Its defaults are checked in test/billing-units.test.ts.
       billing: expect.objectContaining({ currency: 'usd' }),
+      privacy: { defaultSessionRetentionDays: 90, defaultExampleRetentionDays: null },
     });
+  });
+
+  it('reads the retention defaults as days or keep, naming a bad one', () => {
+    expect(loadConfig({ ...valid, DEFAULT_SESSION_RETENTION_DAYS: 'keep', DEFAULT_EXAMPLE_RETENTION_DAYS: '30' }).privacy).toEqual({
+      defaultSessionRetentionDays: null,
+      defaultExampleRetentionDays: 30,
+    });
+    for (const bad of ['0', '3651', '1.5', 'forever']) {
+      expect(problemsOf({ ...valid, DEFAULT_SESSION_RETENTION_DAYS: bad })).toEqual(['DEFAULT_SESSION_RETENTION_DAYS']);
+    }
   });
 
   it('names a missing DATABASE_URL in the message', () => {

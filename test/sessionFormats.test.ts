@@ -1,15 +1,15 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BlobServiceClient, BlockBlobClient, type ContainerClient } from '@azure/storage-blob';
+import { BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import yauzl from 'yauzl';
 import { GMAIL_SUITE_ID } from '../shared/seed/catalog.js';
 import { PROJECT_ROOT } from './support/apiProcess.js';
 import {
-  createSessionViaApi,
   postSessionMultipart,
   sessionBlobNames,
+  uploadAndIndex,
   waitUntilIndexed,
   type SessionBody,
 } from './support/sessions.js';
@@ -30,13 +30,6 @@ let sessions: ContainerClient;
 beforeAll(() => {
   sessions = BlobServiceClient.fromConnectionString(inject('storageConnectionString')).getContainerClient('sessions');
 });
-
-async function uploadAndIndex(bytes: Buffer, body: Record<string, unknown> = {}): Promise<SessionBody> {
-  const user = await createTestUser();
-  const session = await createSessionViaApi(user, { suite_id: GMAIL_SUITE_ID, ...body });
-  await new BlockBlobClient(session.upload.url).upload(bytes, bytes.length);
-  return waitUntilIndexed(user, session.id);
-}
 
 async function canonicalEvents(sessionId: string): Promise<Array<Record<string, unknown>>> {
   const text = (await sessions.getBlobClient(`${sessionId}/input_events.jsonl`).downloadToBuffer()).toString('utf8');
@@ -59,10 +52,11 @@ function expectCanonical(events: Array<Record<string, unknown>>): void {
 }
 
 describe('recorder-jsonl', () => {
-  it('is the canonical form: the upload is the trace, with its 92 events and nothing else stored', async () => {
+  it('is the canonical form: the upload is the trace (its password masked), with its 92 events and nothing else stored', async () => {
     const bytes = sample('recorder-session.jsonl');
     const session = await uploadAndIndex(bytes);
-    expect(session).toMatchObject({ status: 'ready', format: 'recorder-jsonl', event_count: 92, canonical_sha256: sha256(bytes) });
+    expect(session).toMatchObject({ status: 'ready', format: 'recorder-jsonl', event_count: 92, sha256: sha256(bytes), redactions: 58, redaction_counts: { password: 58 } });
+    // The masked upload is the canonical trace itself: no original is kept beside it (test/privacy*.test.ts).
     expect(await sessionBlobNames(sessions, session.id)).toEqual(['input_events.jsonl']);
     const events = await canonicalEvents(session.id);
     expectCanonical(events);
@@ -173,7 +167,7 @@ describe('recorder-bundle', () => {
     return entries;
   }
 
-  it('unpacks the recorder folder: events in time order, screenshots stored with their manifest, the zip kept', async () => {
+  it('unpacks the recorder folder: events in time order, screenshots stored with their manifest, no zip with a password', async () => {
     const bytes = sample('recorder-bundle.zip');
     const user = await createTestUser();
     // Through the multipart form: the file field keeps its name whatever the format.
@@ -192,14 +186,16 @@ describe('recorder-bundle', () => {
       files: {
         trace: `sessions/${session.id}/input_events.jsonl`,
         screenshots_manifest: `sessions/${session.id}/screenshots.jsonl`,
-        original: `sessions/${session.id}/original/recorder-bundle.zip`,
+        // Its events had a password: the zip is not kept as uploaded (its content is in the files above).
+        original: null,
       },
+      redactions: 58,
     });
-    // The same events as the recorder's own JSON Lines, in the same order.
+    // The same events as the recorder's own JSON Lines, in the same order, masked alike.
     const events = await canonicalEvents(session.id);
     expectCanonical(events);
-    const recorded = sample('recorder-session.jsonl').toString('utf8').trim().split('\n').map((line) => JSON.parse(line) as unknown);
-    expect(events).toEqual(recorded);
+    const recorder = await uploadAndIndex(sample('recorder-session.jsonl'));
+    expect(events).toEqual(await canonicalEvents(recorder.id));
 
     const manifest = (await sessions.getBlobClient(`${session.id}/screenshots.jsonl`).downloadToBuffer()).toString('utf8').trim().split('\n').map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(manifest.map((shot) => shot.timestamp)).toEqual([
@@ -217,7 +213,6 @@ describe('recorder-bundle', () => {
     }
     expect(await sessionBlobNames(sessions, session.id)).toEqual([
       'input_events.jsonl',
-      'original/recorder-bundle.zip',
       ...manifest.map((shot) => shot.file as string).sort(),
       'screenshots.jsonl',
     ].sort());

@@ -209,12 +209,18 @@ describe('recorder and Tracepipe events', () => {
 });
 
 describe('the samples, read as a stream', () => {
-  it('reads the recorder sample: 92 events, the canonical trace is the file itself', () => {
+  it('reads the recorder sample: 92 events, the canonical trace is the file itself but for its password', () => {
     const bytes = sample('recorder-session.jsonl');
     const read = readAs('recorder-jsonl', bytes);
     expect(read.figures).toMatchObject({ eventCount: 92, errorCount: 0, tabCount: 1, urlCount: 1, droppedEventCount: 0 });
     expect(read.figures.eventCounts).toMatchObject({ mousemove: 18, keydown: 17, keyup: 17, input: 16, click: 4, submit: 1 });
-    expect(`${read.lines.join('\n')}\n`).toBe(bytes.toString('utf8'));
+    // Lines without a password are kept byte for byte (test/redaction.test.ts checks the masked ones).
+    const uploaded = bytes.toString('utf8').trim().split('\n');
+    const changed = read.lines.filter((line, index) => line !== uploaded[index]);
+    // 28 keystrokes and inputs in the password field, its change, and the submitted form.
+    expect(changed).toHaveLength(30);
+    for (const line of changed) expect(line).toContain('[REDACTED:password]');
+    expect(read.lines.join('\n')).not.toContain('pw-FAKE1');
     for (const size of [1, 17, 4096]) expect(readAs('recorder-jsonl', bytes, size).lines).toEqual(read.lines);
   });
 
@@ -270,7 +276,9 @@ describe('the samples, read as a stream', () => {
     const click = events.find((event) => event.action === 'click');
     expect(click).toMatchObject({ tab: 1, url: expect.stringContaining('/compose'), selector: { tag: expect.any(String) } });
     const inputs = events.filter((event) => event.action === 'input').map((event) => (event.additional_info as { value: string }).value);
-    expect(inputs).toContain('********'); // rrweb masked the password itself
+    // rrweb masked the password itself (********, as long as the password); the indexer's mask is fixed.
+    expect(inputs).toContain('[REDACTED:password]');
+    expect(inputs).not.toContain('********');
     expect(read.figures.droppedEventCount).toBeGreaterThan(0); // the full snapshot and the mutations
   });
 

@@ -104,6 +104,9 @@ async function nextStep(deps: TaskProgressDeps, row: TaskRow): Promise<Step | un
   if (!row.example_id) {
     const session = await findSessionOutcome(deps.db, row.session_id);
     if (!session) return { state: 'TASK_STATE_FAILED', text: 'The session of this task no longer exists.' };
+    if (session.status === 'deleted' || session.status === 'expired') {
+      return { state: 'TASK_STATE_FAILED', text: `Session ${row.session_id} was ${session.status}: its trace is gone.` };
+    }
     if (session.status === 'invalid') {
       return { state: 'TASK_STATE_REJECTED', text: invalidTraceText(row.session_id, session.validation_errors) };
     }
@@ -126,6 +129,7 @@ async function nextStep(deps: TaskProgressDeps, row: TaskRow): Promise<Step | un
   }
   const example = await findExampleById(deps.db, row.example_id);
   if (!example) return { state: 'TASK_STATE_FAILED', text: 'The example of this task no longer exists.' };
+  if (example.deleted_at) return { state: 'TASK_STATE_FAILED', text: `Example ${example.id} was deleted: its messages are gone.` };
   switch (example.status) {
     case 'PENDING':
     case 'PROCESSING':

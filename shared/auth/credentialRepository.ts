@@ -106,6 +106,8 @@ export async function authenticateIdentity(
   const result = await sql<{ user_id: string; scopes: ApiKeyScope[]; count: number; window_ends_at: number; now: number }>`
     with ${asyncCommit}, found as (
       select id, scopes from users where external_issuer = ${issuer} and external_subject = ${subject}
+        -- an account being erased (DELETE /v1/users/me) acts no more
+        and not exists (select 1 from user_erasures e where e.user_id = users.id)
     ),
     ${countInWindow(bucket)}
     select found.id as user_id, found.scopes, ${windowColumns}

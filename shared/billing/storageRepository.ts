@@ -38,11 +38,18 @@ export async function openStoredObject(
     on conflict (kind, object_id) where stored_until is null do nothing`.execute(db);
 }
 
-/** Ends an object's open interval at `at` (never before it began). */
-export async function closeStoredObject(db: Db, kind: string, objectId: string, at: Date): Promise<void> {
+/** Ends the open intervals of these objects at `at` (deletion: their bytes stop counting at once). */
+export async function closeStoredObjects(db: Db, kind: string, objectIds: string[], at: Date | 'now'): Promise<void> {
+  if (objectIds.length === 0) return;
+  const when = at === 'now' ? sql`now()` : sql`${at}::timestamptz`;
   await sql`
-    update stored_objects set stored_until = greatest(stored_from, ${at}::timestamptz)
-    where kind = ${kind} and object_id = ${objectId} and stored_until is null`.execute(db);
+    update stored_objects set stored_until = greatest(stored_from, ${when})
+    where kind = ${kind} and object_id = any(${objectIds}::uuid[]) and stored_until is null`.execute(db);
+}
+
+/** Ends an object's open interval at `at` (never before it began). */
+export function closeStoredObject(db: Db, kind: string, objectId: string, at: Date): Promise<void> {
+  return closeStoredObjects(db, kind, [objectId], at);
 }
 
 export interface ListedExample {

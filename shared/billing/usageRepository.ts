@@ -80,6 +80,9 @@ function tokenExceptions(window: UsageWindow, pendingOfEarlierMonths: boolean) {
  * Storage that bears on the window, one row per hour: its samples, samples carried into it, (current month)
  * unsent samples of earlier hours, which will be, and the hours not sampled yet up to `until`, from the ledger as
  * the sampler will write them. At most ~744 a month per user, through (user_id, hour) and the partial indexes.
+ * Samples billed into a final invoice are rolled up (storageRollup.ts): a roll-up is one row standing for all of
+ * its samples (same month, same sync state), with their meter values summed as they were sent (`meter_value`;
+ * null for a single sample, whose meter value follows from its bytes).
  */
 function storageHours(userId: string, window: { start: Date; end: Date }, pendingOfEarlierMonths: boolean, until: Date) {
   const { start, end } = window;
@@ -93,10 +96,15 @@ function storageHours(userId: string, window: { start: Date; end: Date }, pendin
         where user_id = ${userId} and ${pendingOfEarlierMonths} and hour < ${start}
           and stripe_sent_at is null and stripe_failed_at is null
     )
-    select t.hour as occurred_at, t.bytes as amount, ${SYNC_STATE}
+    select t.hour as occurred_at, t.bytes as amount, ${SYNC_STATE}, null::bigint as meter_value
     from rows join storage_samples t using (id)
     union all
-    select u.hour, u.byte_hours, null, false, false, false, null
+    select r.hour_from, r.byte_hours, r.carried_to, r.sent, r.failed, r.attempted, r.resolution, r.meter_kb_hours
+    from storage_sample_rollups r
+    where r.user_id = ${userId}
+      and ((r.hour_from >= ${start} and r.hour_from < ${end}) or (r.carried_to >= ${start} and r.carried_to < ${end}))
+    union all
+    select u.hour, u.byte_hours, null, false, false, false, null, null
     from (${unsampledHoursQuery(userId, start, new Date(Math.min(until.getTime(), end.getTime())))}) u`;
 }
 
@@ -105,6 +113,8 @@ export interface UsageRowState {
   occurredAt: Date;
   /** Tokens, or byte-hours (storage). */
   amount: number;
+  /** Storage roll-ups: the KB-hours their samples were sent as (each rounded on its own); else null. */
+  meterValue: number | null;
   /** The timestamp it was (or is to be) sent with, when not its own (carried). */
   carriedTo: Date | null;
   sent: boolean;
@@ -127,6 +137,7 @@ export interface MonthOfUsage {
 interface JsonRowState {
   occurred_at: string;
   amount: number;
+  meter_value?: number | null;
   carried_to: string | null;
   sent: boolean;
   failed: boolean;
@@ -142,6 +153,7 @@ function rowStates(rows: JsonRowState[]): UsageRowState[] {
   return rows.map((row) => ({
     occurredAt: new Date(row.occurred_at),
     amount: Number(row.amount),
+    meterValue: row.meter_value === undefined || row.meter_value === null ? null : Number(row.meter_value),
     carriedTo: row.carried_to === null ? null : new Date(row.carried_to),
     sent: row.sent,
     failed: row.failed,

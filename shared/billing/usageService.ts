@@ -132,7 +132,7 @@ export async function getMonthlyUsage(
 
   const context = { month, periods, spans, now, graceMs };
   const tokens = allocate(tokenExceptions, (row) => row.amount, naturalTokens, { ...context, natural: true });
-  const storage = allocate(storageRows, (row) => storageMeterValue(row.amount), periods.map(() => 0), { ...context, natural: false });
+  const storage = allocate(storageRows, (row) => row.meterValue ?? storageMeterValue(row.amount), periods.map(() => 0), { ...context, natural: false });
 
   const monthByteHours = storageRows.filter((row) => within(month, row.occurredAt)).reduce((sum, row) => sum + row.amount, 0);
   const billableTokens = tokens.perPeriod.reduce((sum, value) => sum + value, 0);

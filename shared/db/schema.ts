@@ -21,7 +21,8 @@ export type ParameterType = (typeof PARAMETER_TYPES)[number];
 export const MODEL_PROVIDERS = ['OPENAI', 'ANTHROPIC', 'VERTEXAI', 'CUSTOM'] as const;
 export type ModelProvider = (typeof MODEL_PROVIDERS)[number];
 
-export const SESSION_STATUSES = ['awaiting_upload', 'processing', 'ready', 'invalid'] as const;
+/** `expired`: retention removed its files; `deleted`: its owner deleted it. Both keep the row (0010). */
+export const SESSION_STATUSES = ['awaiting_upload', 'processing', 'ready', 'invalid', 'expired', 'deleted'] as const;
 export type SessionStatus = (typeof SESSION_STATUSES)[number];
 
 export const EXAMPLE_STATUSES = ['PENDING', 'PROCESSING', 'COMPLETED', 'FAILED'] as const;
@@ -72,6 +73,8 @@ export interface UsersTable {
   payment_method_event_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
   /** What the user may grant to keys: `api` for everyone; the others by an operator. */
   scopes: Generated<ApiKeyScope[]>;
+  /** Set when DELETE /v1/users/me anonymised the row (0010). */
+  erased_at: NullableTimestamp;
   created_at: DefaultedTimestamp;
   updated_at: DefaultedTimestamp;
 }
@@ -234,6 +237,14 @@ export interface SessionsTable {
   original_file_name: string | null;
   /** Bytes stored for the session (trace, original, screenshots): what storage metering sums. */
   stored_bytes: Generated<number>;
+  /** Values the indexer masked (passwords, and the user's redaction rules), in all and by rule (0010). */
+  redactions: Generated<number>;
+  redaction_counts: DefaultedJsonb<Record<string, number>>;
+  /** When its files stopped being stored: deleted by its owner (or an erasure), or by retention (0010). */
+  deleted_at: NullableTimestamp;
+  expired_at: NullableTimestamp;
+  /** When the files of a deleted or expired session were all removed (until then the lifecycle run retries). */
+  purged_at: NullableTimestamp;
   created_at: DefaultedTimestamp;
   updated_at: DefaultedTimestamp;
 }
@@ -262,6 +273,10 @@ export interface ExamplesTable {
   completed_at: NullableTimestamp;
   /** sha256 of the normalized conversation, set at COMPLETED (0008); datasets deduplicate on it. */
   conversation_sha256: ColumnType<string | null, string | null | undefined, string | null>;
+  /** Deleted (by its owner, with its session, by retention or an erasure): the messages file is gone (0010). */
+  deleted_at: NullableTimestamp;
+  /** When its files were all removed (until then the lifecycle run retries). */
+  purged_at: NullableTimestamp;
 }
 
 /** Jobs for the pipelines service not yet on the queue (see migrations/0003). */
@@ -577,6 +592,56 @@ export interface DatasetExamplesTable {
   split: 'train' | 'validation';
 }
 
+/** A user's retention and redaction settings (0010); a user without a row follows the configured defaults. */
+export interface UserSettingsTable {
+  user_id: string;
+  /** Days a session's files are kept after its creation; null keeps them. */
+  session_retention_days: number | null;
+  example_retention_days: number | null;
+  redact_email_addresses: boolean;
+  redact_card_numbers: boolean;
+  /** `[{name, pattern}]`, RE2 syntax (shared/traces/redaction/redactionRules.ts). */
+  redaction_patterns: DefaultedJsonb<Array<{ name: string; pattern: string }>>;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+/** In order; an erasure that dies goes on from the step it had reached (shared/privacy/userErasure.ts). */
+export const USER_ERASURE_STEPS = ['requested', 'keys_revoked', 'datasets_erased', 'examples_erased', 'sessions_erased', 'done'] as const;
+export type UserErasureStep = (typeof USER_ERASURE_STEPS)[number];
+
+/** DELETE /v1/users/me in progress or done (0010): the step reached, so that a retry goes on from there. */
+export interface UserErasuresTable {
+  user_id: string;
+  step: UserErasureStep;
+  requested_at: DefaultedTimestamp;
+  completed_at: NullableTimestamp;
+  attempts: Generated<number>;
+  updated_at: DefaultedTimestamp;
+}
+
+/** Hourly storage samples of an invoiced period, summed per user, invoice and calendar month (0010). */
+export interface StorageSampleRollupsTable {
+  id: Generated<string>;
+  user_id: string;
+  /** The final invoice that billed these samples (or, failed ones, whose period their hours are in). */
+  invoice_id: string;
+  hour_from: Timestamp;
+  hour_until: Timestamp;
+  samples: number;
+  /** Sum of the samples' bytes (byte-hours): numeric, read as a string. */
+  byte_hours: ColumnType<string, string | number, string | number>;
+  /** Sum of the samples' meter values (KB-hours, each sample rounded as the sync sent it). */
+  meter_kb_hours: number;
+  /** The samples' sync state, the same for all of them (storage_samples.stripe_timestamp and the rest). */
+  carried_to: NullableTimestamp;
+  sent: boolean;
+  failed: boolean;
+  attempted: boolean;
+  resolution: string | null;
+  created_at: DefaultedTimestamp;
+}
+
 export interface Database {
   users: UsersTable;
   api_keys: ApiKeysTable;
@@ -611,6 +676,9 @@ export interface Database {
   a2p_requests: A2pRequestsTable;
   datasets: DatasetsTable;
   dataset_examples: DatasetExamplesTable;
+  user_settings: UserSettingsTable;
+  user_erasures: UserErasuresTable;
+  storage_sample_rollups: StorageSampleRollupsTable;
 }
 
 export type UserRow = Selectable<UsersTable>;

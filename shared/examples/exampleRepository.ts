@@ -28,6 +28,7 @@ const EXAMPLE_COLUMNS = [
   'created_at',
   'updated_at',
   'completed_at',
+  'deleted_at',
 ] as const;
 
 export async function findModel(db: Db, modelId: string) {
@@ -99,6 +100,7 @@ export async function listVisibleExamples(db: Db, viewer: ExampleViewer, filters
   if (filters.suite_id) query = query.where('suite_id', '=', filters.suite_id);
   if (filters.model_id) query = query.where('model_id', '=', filters.model_id);
   if (filters.status) query = query.where('status', '=', filters.status);
+  if (!filters.include_deleted) query = query.where('deleted_at', 'is', null);
   const [rows, count] = await Promise.all([
     query
       .select(EXAMPLE_COLUMNS)
@@ -143,6 +145,7 @@ export async function transitionExample(db: Db, id: string, move: ExampleTransit
     })
     .where('id', '=', id)
     .where('status', 'in', move.from)
+    .where('deleted_at', 'is', null)
     .returning(EXAMPLE_COLUMNS)
     .executeTakeFirst();
 }

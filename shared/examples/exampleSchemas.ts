@@ -54,6 +54,9 @@ export const ExampleSchema = z
     created_at: z.iso.datetime(),
     updated_at: z.iso.datetime(),
     completed_at: z.iso.datetime().nullable(),
+    deleted_at: z.iso.datetime().nullable().openapi({
+      description: 'When it was deleted (DELETE, with its session, by retention or erasure): its messages are gone, its status and usage stay.',
+    }),
   })
   .openapi('Example');
 
@@ -66,6 +69,11 @@ export const ExampleListQuery = PaginationQuery.extend({
   suite_id: z.uuid().optional(),
   model_id: z.uuid().optional(),
   status: ExampleStatusSchema.optional(),
+  include_deleted: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((value) => value === 'true')
+    .openapi({ description: '`true` lists deleted examples too (they are left out by default).' }),
 });
 
 export type ExampleListInput = z.infer<typeof ExampleListQuery>;

@@ -53,6 +53,7 @@ export function toExampleResponse(row: ExampleRow): ExampleResponse {
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
     completed_at: row.completed_at?.toISOString() ?? null,
+    deleted_at: row.deleted_at?.toISOString() ?? null,
   };
 }
 
@@ -205,6 +206,9 @@ export async function getExample(db: Kysely<Database>, auth: AuthContext, id: st
 /** The example, which must be COMPLETED for its messages to be read. */
 export async function getCompletedExample(db: Kysely<Database>, auth: AuthContext, id: string): Promise<ExampleRow> {
   const row = await getExample(db, auth, id);
+  if (row.deleted_at) {
+    throw ApiError.conflict('The example was deleted; its messages are gone.', { status: row.status, deleted_at: row.deleted_at.toISOString() });
+  }
   if (row.status !== 'COMPLETED') {
     throw ApiError.conflict(`The example is ${row.status}; its messages exist once it is COMPLETED.`, {
       status: row.status,

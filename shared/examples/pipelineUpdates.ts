@@ -2,6 +2,8 @@ import type { BlobServiceClient } from '@azure/storage-blob';
 import type { Kysely } from 'kysely';
 import type { Database, ExampleStatus } from '../db/schema.js';
 import { ApiError } from '../errors/apiError.js';
+import { deleteBlobFolder } from '../storage/blobFolders.js';
+import { EXAMPLES_CONTAINER } from '../storage/layout.js';
 import { recordTokenUsage } from '../billing/tokenUsage.js';
 import { findExampleById, transitionExample, type ExampleRow } from './exampleRepository.js';
 import type { PipelineUpdateBody } from './exampleSchemas.js';
@@ -33,6 +35,11 @@ export async function applyPipelineUpdate(
 ): Promise<ExampleRow> {
   const current = await findExampleById(db, exampleId);
   if (!current) throw ApiError.notFound('No such example.');
+  if (current.deleted_at) {
+    // Whatever the service wrote for it since goes too (its job may have been on the queue when it was deleted).
+    await deleteBlobFolder(blobs.getContainerClient(EXAMPLES_CONTAINER), `${exampleId}/`);
+    throw ApiError.conflict('The example was deleted; drop the work for it.', { reason: 'example_deleted', status: current.status });
+  }
   if (current.status === update.status) return current;
   if (!ALLOWED_FROM[update.status].includes(current.status)) throw illegal(current.status, update.status);
 
@@ -70,6 +77,7 @@ export async function applyPipelineUpdate(
   // Someone else moved it meanwhile: the same move is a no-op, any other is illegal from where it now is.
   const now = await findExampleById(db, exampleId);
   if (!now) throw ApiError.notFound('No such example.');
+  if (now.deleted_at) throw ApiError.conflict('The example was deleted; drop the work for it.', { reason: 'example_deleted', status: now.status });
   if (now.status === update.status) return now;
   throw illegal(now.status, update.status);
 }

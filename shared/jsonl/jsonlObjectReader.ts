@@ -9,13 +9,19 @@ import { isUtf8 } from 'node:buffer';
  */
 export const MAX_LINE_BYTES = 1024 * 1024;
 
+/** Where a line's text is in the input: byte offsets, `end` exclusive (before its CR and LF). */
+export interface LineSpan {
+  start: number;
+  end: number;
+}
+
 export interface JsonlHandlers {
   /**
-   * A line holding a JSON object; `text` is the line itself (without its line ending or a byte order mark), and
-   * `exact` says that the line's bytes were exactly `text` and a newline (no CR, no byte order mark, not the last
-   * line without its newline).
+   * A line holding a JSON object; `text` is the line itself (without its line ending or a byte order mark), `span`
+   * where its text is in the input, and `exact` says that the line's bytes were exactly `text` and a newline (no
+   * CR, no byte order mark, not the last line without its newline).
    */
-  object(line: number, value: Record<string, unknown>, text: string, exact: boolean): void;
+  object(line: number, value: Record<string, unknown>, text: string, span: LineSpan, exact: boolean): void;
   error(line: number, message: string): void;
 }
 
@@ -36,6 +42,8 @@ export class JsonlObjectReader {
   /** Number of the line being read (1-based). */
   #line = 1;
   #sizeBytes = 0;
+  /** Offset of the first byte of the line being read. */
+  #lineStart = 0;
   /** Pieces of the current line seen in earlier chunks (only when it spans chunks). */
   #pending: Buffer[] = [];
   #pendingBytes = 0;
@@ -54,6 +62,14 @@ export class JsonlObjectReader {
     return this.#sizeBytes;
   }
 
+  /**
+   * Bytes before this offset belong to lines already handed over (or skipped as too long): what a caller keeps
+   * of the input beyond it may still become a line.
+   */
+  get settledBytes(): number {
+    return this.#skippingLongLine ? this.#sizeBytes : this.#lineStart;
+  }
+
   /** Lines read so far (complete ones; all of them after finish). */
   get lineCount(): number {
     return this.#sizeBytes === 0 ? 0 : this.#line - 1;
@@ -63,6 +79,7 @@ export class JsonlObjectReader {
     if (this.#finished) throw new Error('JsonlObjectReader: push after finish');
     const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     if (buffer.length === 0) return;
+    const base = this.#sizeBytes;
     this.#sizeBytes += buffer.length;
     let start = 0;
     for (;;) {
@@ -71,7 +88,7 @@ export class JsonlObjectReader {
         this.#holdPartialLine(buffer, start);
         return;
       }
-      this.#endLine(buffer, start, newline);
+      this.#endLine(buffer, start, newline, base + newline);
       start = newline + 1;
     }
   }
@@ -81,7 +98,7 @@ export class JsonlObjectReader {
     if (this.#finished) return;
     this.#finished = true;
     this.#unterminated = true;
-    if (this.#pendingBytes > 0 || this.#skippingLongLine) this.#endLine(Buffer.alloc(0), 0, 0);
+    if (this.#pendingBytes > 0 || this.#skippingLongLine) this.#endLine(Buffer.alloc(0), 0, 0, this.#sizeBytes);
   }
 
   #tooLong(line: number): void {
@@ -104,9 +121,14 @@ export class JsonlObjectReader {
     this.#pendingBytes += length;
   }
 
-  /** The line ends at `end` (exclusive: the newline's offset) in `buffer`, after any pending pieces. */
-  #endLine(buffer: Buffer, start: number, end: number): void {
+  /**
+   * The line ends at `end` (exclusive: the newline's offset) in `buffer`, after any pending pieces; `lineEnd` is
+   * that offset in the whole input.
+   */
+  #endLine(buffer: Buffer, start: number, end: number, lineEnd: number): void {
     const lineNumber = this.#line++;
+    const lineStart = this.#lineStart;
+    this.#lineStart = lineEnd + 1;
     if (this.#skippingLongLine) {
       this.#skippingLongLine = false;
       this.#tooLong(lineNumber);
@@ -129,20 +151,23 @@ export class JsonlObjectReader {
       to = line.length;
     }
     let exact = !this.#unterminated;
+    let textEnd = lineEnd;
     if (to > from && line[to - 1] === CARRIAGE_RETURN) {
       to--; // CRLF files
+      textEnd--;
       exact = false;
     }
     if (to - from > this.maxLineBytes) {
       this.#tooLong(lineNumber);
       return;
     }
-    this.#parseLine(lineNumber, line, from, to, exact);
+    this.#parseLine(lineNumber, line, from, to, { start: lineStart, end: textEnd }, exact);
   }
 
-  #parseLine(lineNumber: number, buffer: Buffer, from: number, to: number, exact: boolean): void {
+  #parseLine(lineNumber: number, buffer: Buffer, from: number, to: number, span: LineSpan, exact: boolean): void {
     if (lineNumber === 1 && to - from >= 3 && buffer[from] === 0xef && buffer[from + 1] === 0xbb && buffer[from + 2] === 0xbf) {
       from += 3; // a UTF-8 byte order mark
+      span.start += 3;
       exact = false;
     }
     if (to === from) {
@@ -171,7 +196,7 @@ export class JsonlObjectReader {
       this.handlers.error(lineNumber, `The line is ${describeJsonType(value)}, not a JSON object.`);
       return;
     }
-    this.handlers.object(lineNumber, value as Record<string, unknown>, text, exact);
+    this.handlers.object(lineNumber, value as Record<string, unknown>, text, span, exact);
   }
 }
 

@@ -48,7 +48,7 @@ export function registerExampleMessagesResource(server: McpServer, context: McpR
       // Examples are the `api` scope's, as their tools are.
       const page = await Promise.resolve()
         .then(() => assertScope(auth.scopes, DEFAULT_SCOPE))
-        .then(() => listExamples(db, auth, { status: 'COMPLETED', page: 1, per_page: MAX_PER_PAGE }))
+        .then(() => listExamples(db, auth, { status: 'COMPLETED', include_deleted: false, page: 1, per_page: MAX_PER_PAGE }))
         .catch(fail);
       return {
         resources: page.items.map((example) => ({

@@ -4,6 +4,7 @@ import yauzl from 'yauzl';
 import { BundleLayout } from '../traces/bundleLayout.js';
 import { isObject, type TraceRecord } from '../traces/canonicalEvent.js';
 import { convertRecorderEvent } from '../traces/recorderEvents.js';
+import type { TraceRedactor } from '../traces/redaction/traceRedactor.js';
 import type { TraceSummary } from '../traces/traceSummary.js';
 import { formatIsoTimestamp, parseIsoTimestamp } from '../traces/traceTime.js';
 import { BlobRangeReader } from './blobRangeReader.js';
@@ -33,6 +34,8 @@ export interface BundleReadOptions {
   onEvents: (records: TraceRecord[]) => Promise<void>;
   /** Where screenshots go; null skips them (a second pass over a bundle whose screenshots are stored). */
   screenshots: ScreenshotStore | null;
+  /** Masks passwords and what the user's rules name in each event and each screenshot's JSON. */
+  redactor: TraceRedactor;
 }
 
 export interface BundleReadResult {
@@ -92,7 +95,8 @@ export async function readBundle(options: BundleReadOptions): Promise<BundleRead
       }
       if (kind.kind === 'input') {
         inputs++;
-        const value = await readJsonEntry(zip, entry, MAX_INPUT_ENTRY_BYTES, summary);
+        const read = await readJsonEntry(zip, entry, MAX_INPUT_ENTRY_BYTES, summary);
+        const value = read && options.redactor.redact('recorder', read.value, read.text).value;
         const converted = value === undefined ? undefined : convertRecorderEvent(value, null);
         if (converted?.ok) converted.record.order = recordedOrder(entry.fileName);
         if (converted) summary.add(position, converted);
@@ -113,8 +117,8 @@ export async function readBundle(options: BundleReadOptions): Promise<BundleRead
           summary.error(position, `The screenshot folder holds two JSON files (${folder.meta.entry} too); it must hold one.`);
           continue;
         }
-        const value = await readJsonEntry(zip, entry, MAX_SCREENSHOT_META_BYTES, summary);
-        if (value !== undefined) folder.meta = { entry: entry.fileName, value };
+        const read = await readJsonEntry(zip, entry, MAX_SCREENSHOT_META_BYTES, summary);
+        if (read !== undefined) folder.meta = { entry: entry.fileName, value: options.redactor.redact('document', read.value, read.text).value };
         else folder.broken = true;
         continue;
       }
@@ -189,7 +193,7 @@ async function readJsonEntry(
   entry: yauzl.Entry,
   maxBytes: number,
   summary: TraceSummary,
-): Promise<Record<string, unknown> | undefined> {
+): Promise<{ value: Record<string, unknown>; text: string } | undefined> {
   const position = { entry: entry.fileName };
   if (entry.uncompressedSize > maxBytes) {
     summary.error(position, `The entry is ${entry.uncompressedSize} bytes; at most ${maxBytes} are read.`);
@@ -197,8 +201,10 @@ async function readJsonEntry(
   }
   const bytes = await readAll(await zip.openReadStreamPromise(entry));
   let value: unknown;
+  let text: string;
   try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes));
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false }).decode(bytes);
+    value = JSON.parse(text);
   } catch (error) {
     summary.error(position, `The entry is not valid UTF-8 JSON: ${messageOf(error).slice(0, 200)}`);
     return undefined;
@@ -207,7 +213,7 @@ async function readJsonEntry(
     summary.error(position, 'The entry is not a JSON object.');
     return undefined;
   }
-  return value;
+  return { value, text };
 }
 
 async function readAll(stream: Readable): Promise<Buffer> {

@@ -2,7 +2,12 @@ import { createHash } from 'node:crypto';
 import type { BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import type { Kysely } from 'kysely';
 import type { Database, UploadMethod } from '../db/schema.js';
+import { deleteBlobFolder } from '../storage/blobFolders.js';
 import type { TraceRecord } from '../traces/canonicalEvent.js';
+import { RedactionRules } from '../traces/redaction/redactionRules.js';
+import { TraceRedactor } from '../traces/redaction/traceRedactor.js';
+import { redactionRulesOf } from '../privacy/userSettings.js';
+import { findUserSettings } from '../privacy/userSettingsRepository.js';
 import { DEFAULT_REORDER_LIMITS, ReorderWindow, type ReorderWindowLimits } from '../traces/reorderWindow.js';
 import { detectTraceFormat, DETECTION_BYTES, type TraceFormat } from '../traces/traceFormats.js';
 import { createTraceStreamReader, type StreamFormat, type TraceClock, type TraceStreamReader } from '../traces/traceStreamReader.js';
@@ -11,6 +16,8 @@ import { formatIsoTimestamp } from '../traces/traceTime.js';
 import { isGone, readBundle } from './bundleReader.js';
 import { CanonicalTraceWriter, type CommittedTrace } from './canonicalTraceWriter.js';
 import { ExternalTraceSort, RUN_BYTES } from './externalTraceSort.js';
+import { RedactedOriginal } from './redactedOriginal.js';
+import { isSessionGone } from './sessionLifecycleRepository.js';
 import { ScreenshotStore } from './screenshotStore.js';
 import {
   indexingWorkPrefix,
@@ -107,7 +114,7 @@ export async function indexSessionUpload(
     await deleteStaging(staging, etag); // the run that recorded it died before deleting it
     return { outcome: 'already_indexed', etag };
   }
-  if (session.status === 'ready' || session.status === 'invalid' || name.attempt !== session.upload_attempt || name.fileName !== session.upload_file_name) {
+  if (session.status !== 'awaiting_upload' && session.status !== 'processing' || name.attempt !== session.upload_attempt || name.fileName !== session.upload_file_name) {
     await deleteStaging(staging, etag);
     logger.warn(
       `Ignored and deleted upload ${stagingName} (ETag ${etag}): the session is ${session.status} and its current ` +
@@ -134,9 +141,9 @@ export async function indexSessionUpload(
   }
 
   if (!(await claimSessionIndexing(db, sessionId, etag))) return { outcome: 'superseded', etag };
-  await deleteFolder(deps.sessions, sessionFolderPrefix(sessionId)); // what a run that died left behind
+  await deleteBlobFolder(deps.sessions, sessionFolderPrefix(sessionId)); // what a run that died left behind
   try {
-    return await indexClaimed(deps, {
+    const indexed = await indexClaimed(deps, {
       sessionId,
       staging,
       etag,
@@ -145,7 +152,16 @@ export async function indexSessionUpload(
       maxBytes,
       requested: session.requested_format as TraceFormat | null,
       skipInvalid: session.skip_invalid_lines,
+      rules: new RedactionRules(redactionRulesOf(await findUserSettings(db, session.user_id))),
     });
+    // Deleted (or erased) while it was read: nothing it wrote may stay. A deleted session gets no new upload, so
+    // no other run can be writing in its folder.
+    if (indexed.outcome === 'superseded' && (await isSessionGone(db, sessionId))) {
+      await deleteBlobFolder(deps.sessions, sessionFolderPrefix(sessionId));
+      await deleteStaging(staging, etag);
+      logger.log(`Session ${sessionId} was deleted while upload ${stagingName} was indexed; its files were removed.`);
+    }
+    return indexed;
   } catch (error) {
     if (!isGone(error)) throw error;
     logger.log(`Session ${sessionId}: upload ${stagingName} (ETag ${etag}) was replaced while it was read; result dropped.`);
@@ -162,11 +178,21 @@ interface ClaimedUpload {
   maxBytes: number;
   requested: TraceFormat | null;
   skipInvalid: boolean;
+  /** The owner's redaction rules (passwords are always masked). */
+  rules: RedactionRules;
 }
+
+/** The original as it will be kept: a copy of the upload, the upload re-serialized with masks, or none. */
+type OriginalPlan =
+  | { kind: 'copy' }
+  | { kind: 'redacted'; sizeBytes: number; sha256: string; commit(): Promise<void>; abandon(): Promise<void> }
+  | { kind: 'none' };
 
 interface Converted {
   format: TraceFormat;
   summary: TraceSummary;
+  redactor: TraceRedactor;
+  original: OriginalPlan;
   uploadSha256: string;
   clock: TraceClock;
   /**
@@ -208,6 +234,7 @@ async function indexClaimed(deps: IndexUploadDeps, upload: ClaimedUpload): Promi
     const valid = figures.eventCount > 0 && (figures.errorCount === 0 || upload.skipInvalid);
     if (!valid) {
       await converted.abandon();
+      if (converted.original.kind === 'redacted') await converted.original.abandon();
       return await finishInvalid(deps, upload, format, converted.uploadSha256, converted.summary.figures().errors);
     }
     const trace = await converted.commitTrace(() => holdsIndexingClaim(deps.db, sessionId, etag));
@@ -221,10 +248,21 @@ async function indexClaimed(deps: IndexUploadDeps, upload: ClaimedUpload): Promi
       screenshotCount = converted.screenshots.manifest.length;
     }
     // After the conversion, not beside it: the copy is the storage service's work, and it should not slow the read.
-    const keepOriginal = !(format === 'recorder-jsonl' && trace.sha256 === converted.uploadSha256);
-    if (keepOriginal) {
+    const original = converted.original;
+    // A recorder file that is already canonical (once masked) is not stored twice.
+    const alreadyCanonical = format === 'recorder-jsonl' && trace.sha256 === (original.kind === 'redacted' ? original.sha256 : converted.uploadSha256);
+    let keepOriginal = false;
+    if (original.kind === 'redacted') {
+      if (alreadyCanonical) await original.abandon();
+      else {
+        await original.commit();
+        storedBytes += original.sizeBytes;
+        keepOriginal = true;
+      }
+    } else if (original.kind === 'copy' && !alreadyCanonical) {
       await copyOriginal(deps, upload);
       storedBytes += upload.size;
+      keepOriginal = true;
     }
     const timings = {
       convert_ms: Math.round(convertedAt - started),
@@ -239,8 +277,9 @@ async function indexClaimed(deps: IndexUploadDeps, upload: ClaimedUpload): Promi
     await deleteStaging(upload.staging, etag);
     deps.logger.log(
       `Session ${sessionId} is ready: ${format}, ${upload.size} bytes, ${figures.eventCount} events, ` +
-        `${figures.droppedEventCount} dropped, ${figures.errorCount} skipped, ${screenshotCount} screenshots (ETag ${etag}; ` +
-        `${timings.convert_ms} ms reading, ${timings.write_ms} ms writing, ${timings.original_ms} ms keeping the original).`,
+        `${figures.droppedEventCount} dropped, ${figures.errorCount} skipped, ${screenshotCount} screenshots, ` +
+        `${converted.redactor.counts.total} values masked (ETag ${etag}; ${timings.convert_ms} ms reading, ` +
+        `${timings.write_ms} ms writing, ${timings.original_ms} ms keeping the original).`,
     );
     return { outcome: 'ready', etag, format, figures, timings };
   } finally {
@@ -256,7 +295,9 @@ async function indexClaimed(deps: IndexUploadDeps, upload: ClaimedUpload): Promi
  */
 async function verifyAlreadyCanonical(deps: IndexUploadDeps, upload: ClaimedUpload): Promise<Converted | undefined> {
   const summary = new TraceSummary();
-  const reader = createTraceStreamReader('recorder-jsonl', summary);
+  // The owner's rules: a line in which anything would be masked is not kept as it is, so the check stops there.
+  const redactor = new TraceRedactor(upload.rules);
+  const reader = createTraceStreamReader('recorder-jsonl', summary, { redactor });
   const uploadSha256 = await readThrough(upload, reader, () => {
     summary.takePending(); // nothing to write: the upload is the trace
     return reader.identical;
@@ -265,6 +306,8 @@ async function verifyAlreadyCanonical(deps: IndexUploadDeps, upload: ClaimedUplo
   return {
     format: 'recorder-jsonl',
     summary,
+    redactor,
+    original: { kind: 'copy' },
     uploadSha256,
     clock: reader.clock(),
     commitTrace: async (mayCommit) => {
@@ -284,7 +327,12 @@ async function convertStream(deps: IndexUploadDeps, upload: ClaimedUpload, forma
     if (canonical) return canonical;
   }
   const summary = new TraceSummary();
-  const reader = createTraceStreamReader(format, summary);
+  const redactor = new TraceRedactor(upload.rules);
+  const original = new RedactedOriginal(
+    deps.sessions.getBlockBlobClient(originalBlobName(upload.sessionId, upload.fileName)),
+    (from, to) => streamRange(upload.staging, upload.etag, from, to),
+  );
+  const reader = createTraceStreamReader(format, summary, { redactor, rewrite: (span, text) => original.rewrite(span, text) });
   const sorter = new ExternalTraceSort(deps.sessions, indexingWorkPrefix(upload.sessionId), deps.runBytes ?? RUN_BYTES);
   const canonical = () => new CanonicalTraceWriter(deps.sessions.getBlockBlobClient(sessionBlobName(upload.sessionId)));
   const writer = canonical();
@@ -301,11 +349,17 @@ async function convertStream(deps: IndexUploadDeps, upload: ClaimedUpload, forma
       if (!window.overflowed && ordered.length > 0) await writer.write(ordered.splice(0));
     }
   };
-  const uploadSha256 = (await readThrough(upload, reader, async () => {
+  const uploadSha256 = (await readThrough(upload, reader, async (chunk, chunkStart) => {
+    if (chunk) await original.feed(chunk, chunkStart, reader.settledBytes);
     await take();
     return true;
   })) as string;
   const clock = reader.clock();
+  let plan: OriginalPlan = { kind: 'copy' };
+  if (original.active) {
+    const staged = await original.finish(upload.size);
+    plan = { kind: 'redacted', ...staged, commit: () => original.commit(), abandon: () => original.abandon() };
+  }
 
   const commitTrace = async (mayCommit: () => Promise<boolean>) => {
     let target = writer;
@@ -320,7 +374,8 @@ async function convertStream(deps: IndexUploadDeps, upload: ClaimedUpload, forma
       // (the first writer's blocks, in the wrong order, are never committed).
       await writer.abandon();
       const again = new TraceSummary();
-      const rereader = createTraceStreamReader(format, again);
+      // Masked as in the first pass (the masks and their count are that pass's).
+      const rereader = createTraceStreamReader(format, again, { redactor: new TraceRedactor(upload.rules) });
       for await (const chunk of await streamVersion(upload.staging, upload.etag)) {
         rereader.push(chunk);
         await sorter.add(again.takePending());
@@ -339,6 +394,8 @@ async function convertStream(deps: IndexUploadDeps, upload: ClaimedUpload, forma
   return {
     format,
     summary,
+    redactor,
+    original: plan,
     uploadSha256,
     clock,
     commitTrace,
@@ -352,6 +409,7 @@ async function convertBundle(deps: IndexUploadDeps, upload: ClaimedUpload): Prom
   const sorter = new ExternalTraceSort(deps.sessions, indexingWorkPrefix(upload.sessionId), deps.runBytes ?? RUN_BYTES);
   const store = new ScreenshotStore(deps.sessions, upload.sessionId);
   const writer = new CanonicalTraceWriter(deps.sessions.getBlockBlobClient(sessionBlobName(upload.sessionId)));
+  const redactor = new TraceRedactor(upload.rules);
   // The upload's sha256 is taken from a download of its own, beside the zip's random access.
   const [uploadSha256, bundle] = await Promise.all([
     sha256OfVersion(upload.staging, upload.etag),
@@ -363,11 +421,16 @@ async function convertBundle(deps: IndexUploadDeps, upload: ClaimedUpload): Prom
       summary,
       onEvents: (records) => sorter.add(records),
       screenshots: store,
+      redactor,
     }),
   ]);
   return {
     format: 'recorder-bundle',
     summary,
+    redactor,
+    // A bundle in which something was masked is not kept: its events are in the canonical trace (masked), its
+    // screenshots and their JSON in screenshots/ and the manifest; rewriting the zip would cost a second pass.
+    original: redactor.counts.total > 0 ? { kind: 'none' } : { kind: 'copy' },
     uploadSha256,
     clock: { origin: 0, clock: 'absolute' },
     commitTrace: async (mayCommit) => {
@@ -418,6 +481,8 @@ function readyRecord(
     skipped_event_count: figures.errorCount,
     validation_errors: JSON.stringify(figures.errors),
     stored_bytes: storedBytes,
+    redactions: converted.redactor.counts.total,
+    redaction_counts: JSON.stringify(converted.redactor.counts),
   };
 }
 
@@ -445,7 +510,7 @@ async function finishInvalid(
   sha256: string | null,
   errors: TraceSummaryFigures['errors'],
 ): Promise<IndexOutcome> {
-  await deleteFolder(deps.sessions, sessionFolderPrefix(upload.sessionId));
+  await deleteBlobFolder(deps.sessions, sessionFolderPrefix(upload.sessionId));
   if (!(await recordIfCurrent(deps, upload.sessionId, upload.staging, upload.etag, invalidRecord(format, upload.size, sha256, errors), true))) {
     return { outcome: 'superseded', etag: upload.etag };
   }
@@ -497,24 +562,25 @@ async function copyStaging(deps: IndexUploadDeps, upload: ClaimedUpload, targetN
 }
 
 /**
- * Streams the upload's version through `reader`, measuring it; `afterChunk` runs after each chunk and after the
- * end, and stops the read by answering false. Answers the upload's sha256, or undefined when stopped.
+ * Streams the upload's version through `reader`, measuring it; `afterChunk` runs after each chunk (given the chunk
+ * and where it starts in the upload) and after the end (given none), and stops the read by answering false. Answers the upload's sha256, or undefined when stopped.
  */
 async function readThrough(
   upload: ClaimedUpload,
   reader: TraceStreamReader,
-  afterChunk: () => boolean | Promise<boolean>,
+  afterChunk: (chunk: Buffer | undefined, chunkStart: number) => boolean | Promise<boolean>,
 ): Promise<string | undefined> {
   const hash = createHash('sha256');
   let bytesRead = 0;
   for await (const chunk of await streamVersion(upload.staging, upload.etag)) {
     hash.update(chunk);
-    bytesRead += chunk.length;
     reader.push(chunk);
-    if (!(await afterChunk())) return undefined;
+    const chunkStart = bytesRead;
+    bytesRead += chunk.length;
+    if (!(await afterChunk(chunk, chunkStart))) return undefined;
   }
   reader.finish();
-  if (!(await afterChunk())) return undefined;
+  if (!(await afterChunk(undefined, bytesRead))) return undefined;
   if (bytesRead !== upload.size) throw new Error(`Read ${bytesRead} of ${upload.size} bytes of ${upload.staging.name}; retrying.`);
   return hash.digest('hex');
 }
@@ -522,6 +588,11 @@ async function readThrough(
 async function streamVersion(blob: BlockBlobClient, etag: string): Promise<AsyncIterable<Buffer>> {
   const download = await blob.download(0, undefined, { conditions: { ifMatch: etag }, maxRetryRequests: 5 });
   return (download.readableStreamBody ?? []) as AsyncIterable<Buffer>;
+}
+
+async function* streamRange(blob: BlockBlobClient, etag: string, from: number, to: number): AsyncIterable<Buffer> {
+  const download = await blob.download(from, to - from, { conditions: { ifMatch: etag }, maxRetryRequests: 5 });
+  yield* (download.readableStreamBody ?? []) as AsyncIterable<Buffer>;
 }
 
 async function sha256OfVersion(blob: BlockBlobClient, etag: string): Promise<string> {
@@ -536,14 +607,6 @@ async function deleteStaging(blob: BlockBlobClient, etag: string): Promise<void>
     await blob.delete({ conditions: { ifMatch: etag }, deleteSnapshots: 'include' });
   } catch (error) {
     if (!isGone(error)) throw error;
-  }
-}
-
-async function deleteFolder(container: ContainerClient, prefix: string): Promise<void> {
-  for await (const blob of container.listBlobsFlat({ prefix })) {
-    await container.deleteBlob(blob.name, { deleteSnapshots: 'include' }).catch((error: unknown) => {
-      if (!isGone(error)) throw error;
-    });
   }
 }
 

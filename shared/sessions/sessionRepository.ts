@@ -33,6 +33,10 @@ const SESSION_COLUMNS = [
   'sessions.dropped_event_count',
   'sessions.skipped_event_count',
   'sessions.validation_errors',
+  'sessions.redactions',
+  'sessions.redaction_counts',
+  'sessions.deleted_at',
+  'sessions.expired_at',
   'sessions.created_at',
   'sessions.updated_at',
 ] as const;
@@ -69,11 +73,12 @@ export function findVisibleSession(db: Db, viewer: SessionViewer, sessionId: str
 export async function listVisibleSessions(
   db: Db,
   viewer: SessionViewer,
-  filters: { suiteId?: string | undefined },
+  filters: { suiteId?: string | undefined; includeDeleted?: boolean },
   pagination: Pagination,
 ): Promise<{ rows: SessionRow[]; total: number }> {
   let base = db.selectFrom('sessions').where('sessions.user_id', '=', viewer.userId);
   if (filters.suiteId !== undefined) base = base.where('sessions.suite_id', '=', filters.suiteId);
+  if (!filters.includeDeleted) base = base.where('sessions.status', '<>', 'deleted');
   if (viewer.suiteIds !== null) base = base.where('sessions.suite_id', 'in', nonEmpty(viewer.suiteIds));
   const [count, rows] = await Promise.all([
     base.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
@@ -89,7 +94,7 @@ export async function listVisibleSessions(
 }
 
 /** `in ()` is not SQL; a key limited to no suite matches nothing (the nil UUID is never a suite id). */
-function nonEmpty(ids: string[]): string[] {
+export function nonEmpty(ids: string[]): string[] {
   return ids.length > 0 ? ids : ['00000000-0000-0000-0000-000000000000'];
 }
 
@@ -142,6 +147,8 @@ const UNMEASURED = {
   skipped_event_count: null,
   validation_errors: '[]',
   stored_bytes: 0,
+  redactions: 0,
+  redaction_counts: '{}',
 } satisfies Updateable<SessionsTable>;
 
 // ---- The indexer's reads and writes -------------------------------------------------------------------------
@@ -151,6 +158,7 @@ export function findSessionForIndexing(db: Db, sessionId: string) {
     .selectFrom('sessions')
     .select([
       'id',
+      'user_id',
       'status',
       'indexed_etag',
       'upload_attempt',
@@ -207,6 +215,8 @@ export type SessionIndexRecord = Pick<
   | 'skipped_event_count'
   | 'validation_errors'
   | 'stored_bytes'
+  | 'redactions'
+  | 'redaction_counts'
 > & { status: 'ready' | 'invalid' };
 
 /**

@@ -136,7 +136,9 @@ export const SessionSchema = z
       description:
         '`awaiting_upload` until the recording is uploaded; `processing` while it is indexed; then `ready`, or ' +
         '`invalid` with `validation_errors` (POST /v1/sessions/{id}/upload gives a URL to try again). A ready ' +
-        'session never changes.',
+        'session\'s trace never changes; it ends `expired` when retention deleted its files (see ' +
+        '`session_retention_days` in GET /v1/users/me/settings) or `deleted` when you deleted it. Both keep the ' +
+        'session\'s metadata (for billing history) and have no files.',
     }),
     format: z.enum(TRACE_FORMATS).nullable().openapi({ description: 'The format found, once indexed.' }),
     file_name: z.string().openapi({ description: 'The file name of the upload.' }),
@@ -180,6 +182,20 @@ export const SessionSchema = z
         `skipped. Each names its line, event index or zip entry. JSON Lines are UTF-8, at most ${MAX_LINE_BYTES} ` +
         'bytes a line; a last line cut short (a recorder stopped mid-write) is reported as such.',
     }),
+    redactions: Count.openapi({
+      description:
+        'Values masked at ingestion, when ready: what was typed into password fields (always), and what your ' +
+        'redaction settings name (card numbers by default). Neither the trace nor the original keeps them.',
+    }),
+    redaction_counts: z
+      .record(z.string(), z.number().int().min(0))
+      .nullable()
+      .openapi({
+        description: 'The masked values by rule (`password`, `card_number`, `email`, `custom:<name>`), when ready.',
+        example: { password: 26 },
+      }),
+    deleted_at: z.iso.datetime().nullable().openapi({ description: 'When it was deleted (status `deleted`).' }),
+    expired_at: z.iso.datetime().nullable().openapi({ description: 'When retention deleted its files (status `expired`).' }),
     created_at: z.iso.datetime(),
     updated_at: z.iso.datetime(),
   })
@@ -206,6 +222,19 @@ export const SessionPageSchema = pageSchema(SessionSchema).openapi('SessionPage'
 
 export const SessionListQuery = PaginationQuery.extend({
   suite_id: z.uuid().optional().openapi({ description: 'Only sessions of this suite.' }),
+  include_deleted: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((value) => value === 'true')
+    .openapi({ description: '`true` lists deleted sessions too (status `deleted`; they are left out by default).' }),
+});
+
+export const DeleteSessionQuery = z.object({
+  cascade: z
+    .enum(['true', 'false'])
+    .optional()
+    .transform((value) => value === 'true')
+    .openapi({ description: '`true` deletes the session\'s examples with it; without it, a session with examples is a 409.' }),
 });
 
 export const SessionParams = z.object({ id: z.uuid().openapi({ description: 'The session id.' }) });

@@ -50,7 +50,9 @@ type Db = Kysely<Database>;
 
 export function toSessionResponse(row: SessionRow): SessionResponse {
   const ready = row.status === 'ready';
-  const measured = <T>(value: T): T | null => (ready ? value : null);
+  // An expired or deleted session that had been indexed keeps what was measured (its files are gone).
+  const indexed = ready || ((row.status === 'expired' || row.status === 'deleted') && row.canonical_sha256 !== null);
+  const measured = <T>(value: T): T | null => (indexed ? value : null);
   return {
     id: row.id,
     suite_id: row.suite_id,
@@ -70,7 +72,7 @@ export function toSessionResponse(row: SessionRow): SessionResponse {
     first_event_at: measured(row.first_event_at?.toISOString() ?? null),
     last_event_at: measured(row.last_event_at?.toISOString() ?? null),
     duration_seconds:
-      ready && row.first_event_ts !== null && row.last_event_ts !== null
+      indexed && row.first_event_ts !== null && row.last_event_ts !== null
         ? (row.last_event_ts - row.first_event_ts) / MICROSECONDS_PER_SECOND
         : null,
     screenshot_count: measured(row.screenshot_count),
@@ -85,7 +87,11 @@ export function toSessionResponse(row: SessionRow): SessionResponse {
           original: row.original_file_name ? `${SESSIONS_CONTAINER}/${originalBlobName(row.id, row.original_file_name)}` : null,
         }
       : null,
-    validation_errors: row.status === 'ready' || row.status === 'invalid' ? row.validation_errors : [],
+    validation_errors: row.status === 'awaiting_upload' || row.status === 'processing' ? [] : row.validation_errors,
+    redactions: measured(row.redactions),
+    redaction_counts: measured(row.redaction_counts),
+    deleted_at: row.deleted_at?.toISOString() ?? null,
+    expired_at: row.expired_at?.toISOString() ?? null,
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   };
@@ -340,6 +346,6 @@ export async function getSession(db: Db, auth: AuthContext, sessionId: string): 
 }
 
 export async function listSessions(db: Db, auth: AuthContext, query: SessionListInput): Promise<Page<SessionResponse>> {
-  const { rows, total } = await listVisibleSessions(db, viewerOf(auth), { suiteId: query.suite_id }, query);
+  const { rows, total } = await listVisibleSessions(db, viewerOf(auth), { suiteId: query.suite_id, includeDeleted: query.include_deleted }, query);
   return toPage(rows.map(toSessionResponse), total, query);
 }

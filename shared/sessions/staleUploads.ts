@@ -1,3 +1,4 @@
+import type { ContainerClient } from '@azure/storage-blob';
 import { indexSessionUpload, type IndexUploadDeps } from './indexSessionUpload.js';
 import { stagingBlobName } from './sessionBlob.js';
 import { findStaleProcessingSessions, markUploadAbandoned } from './sessionRepository.js';
@@ -24,4 +25,27 @@ export async function settleStaleUploads(deps: IndexUploadDeps): Promise<{ sessi
     }
   }
   return settled;
+}
+
+/** Staging uploads are kept this long at most: an upload URL lives 7 days at the most (SESSION_UPLOAD_URL_TTL_SECONDS). */
+export const STAGING_MAX_AGE_DAYS = 7;
+
+/**
+ * Removes staging blobs last written more than 7 days ago, committed or not: an upload that never completed (its
+ * blocks staged, never committed), or one the indexer never saw. Uncommitted blobs are listed with the account's
+ * own credentials (`include=uncommittedblobs`; an upload SAS cannot list). In Azure the storage lifecycle rule on
+ * `uploads/` does the same for committed blobs, and the service discards uncommitted blocks after a week.
+ */
+export async function removeAbandonedStaging(uploads: ContainerClient, now: Date = new Date()): Promise<string[]> {
+  const cutoff = now.getTime() - STAGING_MAX_AGE_DAYS * 86_400_000;
+  const removed: string[] = [];
+  for await (const blob of uploads.listBlobsFlat({ includeUncommitedBlobs: true })) {
+    const modified = blob.properties.lastModified?.getTime() ?? now.getTime();
+    if (modified >= cutoff) continue;
+    await uploads.deleteBlob(blob.name, { deleteSnapshots: 'include' }).catch((error: unknown) => {
+      if ((error as { statusCode?: unknown }).statusCode !== 404) throw error;
+    });
+    removed.push(blob.name);
+  }
+  return removed;
 }

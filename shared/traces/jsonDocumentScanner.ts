@@ -30,15 +30,21 @@ export class JsonDocumentError extends Error {
   }
 }
 
+/** Where a value is in the document: byte offsets, `end` exclusive. */
+export interface ValueSpan {
+  start: number;
+  end: number;
+}
+
 export interface JsonDocumentHandlers {
   /** A streamed array begins (`key` null: the document is a top-level array). */
   arrayStart?(key: string | null): void;
   /** The next element of a streamed array (`key` is null for a top-level array); `text` is its JSON. */
-  element(key: string | null, index: number, text: string): void;
+  element(key: string | null, index: number, text: string, span: ValueSpan): void;
   /** An element over maxElementBytes (or not UTF-8): it was skipped. */
   unreadableElement(key: string | null, index: number, reason: string): void;
   /** A member of the top-level object that is not streamed: its JSON text, or null when over maxMemberBytes. */
-  member(key: string, text: string | null): void;
+  member(key: string, text: string | null, span: ValueSpan): void;
 }
 
 export interface JsonDocumentOptions {
@@ -116,6 +122,8 @@ export class JsonDocumentScanner {
   #limit = 0;
   #oversized = false;
   #started = false;
+  /** Offset in the document of the value being read. */
+  #valueStart = 0;
   /** Offset of the next backslash in the chunk being read (-1: none left; -2: not looked for yet). */
   #nextBackslash = -2;
 
@@ -131,6 +139,14 @@ export class JsonDocumentScanner {
 
   get sizeBytes(): number {
     return this.#offset;
+  }
+
+  /**
+   * Bytes before this offset belong to values already handed over, skipped, or the structure between them: what
+   * a caller keeps of the input beyond it may still be part of a value it will be handed.
+   */
+  get settledBytes(): number {
+    return this.#state === State.InValue && !this.#oversized ? this.#valueStart : this.#offset;
   }
 
   push(chunk: Buffer): void {
@@ -154,7 +170,7 @@ export class JsonDocumentScanner {
 
   finish(): void {
     if (this.#state === State.InValue && this.#scalar) {
-      this.#endValue(); // a top-level scalar cannot happen, but a scalar element ends at the end of input
+      this.#endValue(this.#offset); // a top-level scalar cannot happen, but a scalar element ends at the end of input
     }
     if (this.#state === State.Start) throw new JsonDocumentError('The document is empty.', this.#offset);
     if (this.#state !== State.End) {
@@ -197,7 +213,7 @@ export class JsonDocumentScanner {
           return i + 1;
         }
         if (byte !== QUOTE) return this.#fail('Expected a member name (a string) in the top-level object.', i);
-        this.#beginValue(Target.Key, MAX_KEY_BYTES);
+        this.#beginValue(Target.Key, MAX_KEY_BYTES, i);
         return i; // the quote is read as part of the key
       case State.ObjectColon:
         if (byte !== COLON) return this.#fail(`Expected ":" after the member name "${this.#key}".`, i);
@@ -210,7 +226,7 @@ export class JsonDocumentScanner {
           this.#handlers.arrayStart?.(this.#key);
           return i + 1;
         }
-        this.#beginValue(Target.Member, this.#options.maxMemberBytes);
+        this.#beginValue(Target.Member, this.#options.maxMemberBytes, i);
         return i;
       case State.ObjectAfterValue:
         if (byte === COMMA) {
@@ -225,7 +241,7 @@ export class JsonDocumentScanner {
       case State.ArrayFirst:
       case State.ArrayNext:
         if (byte === CLOSE_BRACKET && this.#state === State.ArrayFirst) return this.#closeArray(i);
-        this.#beginValue(Target.Element, this.#options.maxElementBytes);
+        this.#beginValue(Target.Element, this.#options.maxElementBytes, i);
         return i;
       case State.ArrayAfter:
         if (byte === COMMA) {
@@ -246,7 +262,8 @@ export class JsonDocumentScanner {
     return i + 1;
   }
 
-  #beginValue(target: Target, limit: number): void {
+  #beginValue(target: Target, limit: number, chunkIndex: number): void {
+    this.#valueStart = this.#offset + chunkIndex;
     this.#valueTarget = target;
     this.#state = State.InValue;
     this.#depth = 0;
@@ -343,7 +360,7 @@ export class JsonDocumentScanner {
     }
     this.#hold(chunk, start, end === -1 ? length : end);
     if (end === -1) return length;
-    this.#endValue();
+    this.#endValue(this.#offset + end);
     return end;
   }
 
@@ -360,7 +377,9 @@ export class JsonDocumentScanner {
     this.#pieceBytes += to - from;
   }
 
-  #endValue(): void {
+  /** The value ends at `valueEnd` (exclusive), an offset in the document. */
+  #endValue(valueEnd: number): void {
+    const span = { start: this.#valueStart, end: valueEnd };
     const bytes = this.#oversized ? undefined : this.#pieces.length === 1 ? this.#pieces[0] : Buffer.concat(this.#pieces);
     this.#pieces = [];
     this.#pieceBytes = 0;
@@ -380,7 +399,7 @@ export class JsonDocumentScanner {
         return;
       }
       case Target.Member:
-        this.#handlers.member(this.#key as string, bytes && isUtf8(bytes) ? bytes.toString('utf8') : null);
+        this.#handlers.member(this.#key as string, bytes && isUtf8(bytes) ? bytes.toString('utf8') : null, span);
         this.#state = State.ObjectAfterValue;
         return;
       case Target.Element: {
@@ -391,7 +410,7 @@ export class JsonDocumentScanner {
         } else if (!isUtf8(bytes)) {
           this.#handlers.unreadableElement(this.#key, index, 'it is not valid UTF-8');
         } else {
-          this.#handlers.element(this.#key, index, bytes.toString('utf8'));
+          this.#handlers.element(this.#key, index, bytes.toString('utf8'), span);
         }
       }
     }

@@ -1,6 +1,7 @@
 import { JsonlObjectReader, MAX_LINE_BYTES } from '../jsonl/jsonlObjectReader.js';
 import { ChromeTraceConverter, CHROME_EVENT_ARRAYS, CHROME_METADATA_MEMBER } from './chromeTraceEvents.js';
-import { JsonDocumentError, JsonDocumentScanner } from './jsonDocumentScanner.js';
+import { JsonDocumentError, JsonDocumentScanner, type ValueSpan } from './jsonDocumentScanner.js';
+import { defaultRedactor, type ElementKind, type TraceRedactor } from './redaction/traceRedactor.js';
 import { convertRecorderEvent, convertTracepipeEvent } from './recorderEvents.js';
 import { RrwebConverter } from './rrwebEvents.js';
 import type { TraceFormat } from './traceFormats.js';
@@ -10,6 +11,10 @@ import type { TraceSummary } from './traceSummary.js';
  * Reads an upload that is one stream of bytes (every format but the zip bundle) into a TraceSummary: fed chunks of
  * any size, it converts each event to the canonical line and queues it in the summary, in memory bounded by the
  * line and element limits. Pure: no I/O, so that it is unit-tested on bytes and benchmarked apart from storage.
+ *
+ * Every element is redacted as it is parsed, before it is converted (redaction/traceRedactor.ts): an element in
+ * which something was masked is reported to `rewrite` with where it is in the upload and its masked JSON, so that
+ * the original can be stored with the same masks.
  */
 
 /** JSON documents: an element (one event) may be this long; longer ones are counted as dropped, not read. */
@@ -32,29 +37,54 @@ export interface TraceStreamReader {
    * is, in time order, with LF endings. Only a recorder trace can be; other formats answer false.
    */
   readonly identical: boolean;
+  /** Bytes of the upload before this offset are settled: no `rewrite` will name them any more. */
+  readonly settledBytes: number;
+}
+
+export interface StreamRedaction {
+  /** The trace's redactor; by default passwords and the default content rules (card numbers). */
+  redactor?: TraceRedactor;
+  /** The upload's bytes in `span` are to be stored as `text` (the element, masked) in the original. */
+  rewrite?(span: ValueSpan, text: string): void;
 }
 
 const ABSOLUTE: TraceClock = { origin: 0, clock: 'absolute' };
 
-export function createTraceStreamReader(format: StreamFormat, summary: TraceSummary): TraceStreamReader {
+export function createTraceStreamReader(
+  format: StreamFormat,
+  summary: TraceSummary,
+  redaction: StreamRedaction = {},
+): TraceStreamReader {
+  const redactor = redaction.redactor ?? defaultRedactor();
+  /** The element redacted; one in which something was masked is reported for the original. */
+  const redact = <T>(kind: ElementKind, value: T, text: string, span: ValueSpan): { value: T; masked: boolean } => {
+    const redacted = redactor.redact(kind, value, text);
+    if (redacted.masked) redaction.rewrite?.(span, JSON.stringify(redacted.value));
+    return redacted;
+  };
   switch (format) {
     case 'recorder-jsonl':
     case 'tracepipe-jsonl':
-      return jsonLinesReader(format, summary);
+      return jsonLinesReader(format, summary, redact);
     case 'chrome-trace':
-      return chromeTraceReader(summary);
+      return chromeTraceReader(summary, redact);
     case 'rrweb':
-      return rrwebReader(summary);
+      return rrwebReader(summary, redact);
   }
 }
 
-function jsonLinesReader(format: 'recorder-jsonl' | 'tracepipe-jsonl', summary: TraceSummary): TraceStreamReader {
+type Redact = <T>(kind: ElementKind, value: T, text: string, span: ValueSpan) => { value: T; masked: boolean };
+
+function jsonLinesReader(format: 'recorder-jsonl' | 'tracepipe-jsonl', summary: TraceSummary, redact: Redact): TraceStreamReader {
   let identical = format === 'recorder-jsonl';
   let lastTime = -Infinity;
   const reader = new JsonlObjectReader(
     {
-      object: (line, value, text, exact) => {
-        const converted = format === 'recorder-jsonl' ? convertRecorderEvent(value, text) : convertTracepipeEvent(value);
+      object: (line, value, text, span, exact) => {
+        const redacted = redact('recorder', value, text, span);
+        // A line kept byte for byte is only one in which nothing was masked.
+        const raw = redacted.masked ? null : text;
+        const converted = format === 'recorder-jsonl' ? convertRecorderEvent(redacted.value, raw) : convertTracepipeEvent(redacted.value);
         if (identical) {
           identical = exact && converted.ok && converted.record.text === text && converted.record.time >= lastTime;
           if (converted.ok) lastTime = converted.record.time;
@@ -78,6 +108,9 @@ function jsonLinesReader(format: 'recorder-jsonl' | 'tracepipe-jsonl', summary: 
     get identical() {
       return identical;
     },
+    get settledBytes() {
+      return reader.settledBytes;
+    },
   };
 }
 
@@ -86,14 +119,17 @@ interface JsonDocumentReaderOptions {
   /** Only a top-level array is accepted (rrweb); else a top-level object with streamed arrays may be too. */
   arrayOnly: boolean;
   what: string;
-  convert(index: number, value: unknown): void;
-  member?(key: string, text: string | null): void;
+  convert(index: number, value: unknown, text: string, span: ValueSpan): void;
+  member?(key: string, text: string | null, span: ValueSpan): void;
   /** Called once the whole document has been read without a structural error; `sawArray` if events were there. */
   atEnd(sawArray: boolean): void;
 }
 
 /** A JSON document's elements through `convert`; a broken document ends with one error where it broke. */
-function jsonDocumentReader(summary: TraceSummary, options: JsonDocumentReaderOptions): Pick<TraceStreamReader, 'push' | 'finish'> {
+function jsonDocumentReader(
+  summary: TraceSummary,
+  options: JsonDocumentReaderOptions,
+): Pick<TraceStreamReader, 'push' | 'finish' | 'settledBytes'> {
   let nextIndex = 0;
   let broken = false;
   let sawArray = false;
@@ -102,7 +138,7 @@ function jsonDocumentReader(summary: TraceSummary, options: JsonDocumentReaderOp
       arrayStart: () => {
         sawArray = true;
       },
-      element: (_key, index, text) => {
+      element: (_key, index, text, span) => {
         nextIndex = index + 1;
         let value: unknown;
         try {
@@ -111,14 +147,14 @@ function jsonDocumentReader(summary: TraceSummary, options: JsonDocumentReaderOp
           summary.error({ index }, `The event is not valid JSON: ${(error as Error).message.slice(0, 200)}`);
           return;
         }
-        options.convert(index, value);
+        options.convert(index, value, text, span);
       },
       unreadableElement: (_key, index, reason) => {
         nextIndex = index + 1;
         if (reason.startsWith('it is longer')) summary.drop(); // no input event is that long
         else summary.error({ index }, `The event cannot be read: ${reason}.`);
       },
-      member: (key, text) => options.member?.(key, text),
+      member: (key, text, span) => options.member?.(key, text, span),
     },
     { streamedKeys: options.streamedKeys, maxElementBytes: MAX_JSON_ELEMENT_BYTES, maxMemberBytes: MAX_JSON_MEMBER_BYTES },
   );
@@ -151,22 +187,40 @@ function jsonDocumentReader(summary: TraceSummary, options: JsonDocumentReaderOp
       }
       options.atEnd(sawArray);
     },
+    get settledBytes() {
+      // Nothing after a structural error is read, so nothing after it will be rewritten.
+      return broken ? Number.MAX_SAFE_INTEGER : scanner.settledBytes;
+    },
   };
 }
 
-function chromeTraceReader(summary: TraceSummary): TraceStreamReader {
+/** A member of the top-level object (Chrome's metadata...), redacted like an element when it can be read. */
+function redactMember(redact: Redact, text: string | null, span: ValueSpan): string | null {
+  if (text === null) return null;
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    return text; // not JSON: the document's own error says so
+  }
+  const redacted = redact('document', value, text, span);
+  return redacted.masked ? JSON.stringify(redacted.value) : text;
+}
+
+function chromeTraceReader(summary: TraceSummary, redact: Redact): TraceStreamReader {
   const converter = new ChromeTraceConverter();
   const document = jsonDocumentReader(summary, {
     streamedKeys: CHROME_EVENT_ARRAYS,
     arrayOnly: false,
     what: 'A Chrome trace',
-    convert: (index, value) => {
-      const converted = converter.convert(value);
+    convert: (index, value, text, span) => {
+      const converted = converter.convert(redact('document', value, text, span).value);
       if (converted === 'dropped') summary.drop();
       else summary.add({ index }, converted);
     },
-    member: (key, text) => {
-      if (key === CHROME_METADATA_MEMBER) converter.readMetadata(text);
+    member: (key, text, span) => {
+      const redacted = redactMember(redact, text, span);
+      if (key === CHROME_METADATA_MEMBER) converter.readMetadata(redacted);
     },
     atEnd: (sawArray) => {
       if (!sawArray) summary.fileError('The Chrome trace has no `traceEvents` array.');
@@ -178,17 +232,26 @@ function chromeTraceReader(summary: TraceSummary): TraceStreamReader {
       }
     },
   });
-  return { anchoredAtEnd: true, identical: false, push: document.push, finish: document.finish, clock: () => converter.origin() };
+  return {
+    anchoredAtEnd: true,
+    identical: false,
+    push: document.push,
+    finish: document.finish,
+    clock: () => converter.origin(),
+    get settledBytes() {
+      return document.settledBytes;
+    },
+  };
 }
 
-function rrwebReader(summary: TraceSummary): TraceStreamReader {
+function rrwebReader(summary: TraceSummary, redact: Redact): TraceStreamReader {
   const converter = new RrwebConverter();
   const document = jsonDocumentReader(summary, {
     streamedKeys: new Set(),
     arrayOnly: true,
     what: 'An rrweb recording',
-    convert: (index, value) => {
-      const converted = converter.convert(value);
+    convert: (index, value, text, span) => {
+      const converted = converter.convert(redact('rrweb', value, text, span).value);
       if (converted === 'dropped') summary.drop();
       else for (const event of converted) summary.add({ index }, event);
     },
@@ -196,5 +259,14 @@ function rrwebReader(summary: TraceSummary): TraceStreamReader {
       if (summary.eventCount === 0 && summary.errorCount === 0) summary.fileError('The rrweb recording has no input events.');
     },
   });
-  return { anchoredAtEnd: false, identical: false, push: document.push, finish: document.finish, clock: () => ABSOLUTE };
+  return {
+    anchoredAtEnd: false,
+    identical: false,
+    push: document.push,
+    finish: document.finish,
+    clock: () => ABSOLUTE,
+    get settledBytes() {
+      return document.settledBytes;
+    },
+  };
 }

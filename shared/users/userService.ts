@@ -2,6 +2,8 @@ import type { Kysely } from 'kysely';
 import type Stripe from 'stripe';
 import type { EntraIdentity } from '../auth/entraTokens.js';
 import { ensureStripeCustomer } from '../billing/customers.js';
+import { getConfig } from '../config.js';
+import { writeDefaultSettings } from '../privacy/userSettings.js';
 import { getStripe } from '../billing/stripeClient.js';
 import type { Database } from '../db/schema.js';
 import { ApiError } from '../errors/apiError.js';
@@ -41,6 +43,8 @@ export async function registerUser(
     displayName: body?.display_name ?? identity.name ?? identity.email ?? 'Tracepipe user',
     email: body?.email ?? identity.email ?? null,
   });
+  // Before Stripe: a retry after Stripe was down finds the settings written, and writes nothing twice.
+  if (row.created) await writeDefaultSettings(db, getConfig().privacy, row.id);
   if (stripe && !row.stripe_customer_id) await ensureStripeCustomer(db, stripe, row);
   return { user: toUserResponse(row), created: row.created };
 }

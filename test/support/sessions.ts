@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { BlobServiceClient, ContainerClient } from '@azure/storage-blob';
+import { BlockBlobClient, type BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import type { Kysely } from 'kysely';
 import pg from 'pg';
 import { expect, inject } from 'vitest';
@@ -7,7 +7,7 @@ import type { Database } from '../../shared/db/schema.js';
 import type { IndexUploadDeps } from '../../shared/sessions/indexSessionUpload.js';
 import { GMAIL_SUITE_ID } from '../../shared/seed/catalog.js';
 import { callApi, type ApiResponse } from './http.js';
-import type { TestUser } from './users.js';
+import { createTestUser, type TestUser } from './users.js';
 
 /**
  * A session row in the state a test needs, written straight to the database (the upload and indexing path has
@@ -166,5 +166,26 @@ export function stagingNameOf(session: { upload: { url: string } }): string {
 export async function sessionBlobNames(sessions: ContainerClient, sessionId: string): Promise<string[]> {
   const names: string[] = [];
   for await (const blob of sessions.listBlobsFlat({ prefix: `${sessionId}/` })) names.push(blob.name.slice(sessionId.length + 1));
+  return names.sort();
+}
+
+/** Uploads `bytes` through a new session's upload URL (the user's own, or a new user's) and waits for indexing. */
+export async function uploadAndIndex(
+  bytes: Buffer,
+  body: Record<string, unknown> = {},
+  user?: TestUser,
+): Promise<SessionBody> {
+  const owner = user ?? (await createTestUser());
+  const session = await createSessionViaApi(owner, { suite_id: GMAIL_SUITE_ID, ...body });
+  await new BlockBlobClient(session.upload.url).upload(bytes, bytes.length);
+  return waitUntilIndexed(owner, session.id);
+}
+
+/** Every blob name under a session's folder in `sessions` and `uploads`, and an example's in `examples`. */
+export async function blobsOf(blobs: BlobServiceClient, id: string): Promise<string[]> {
+  const names: string[] = [];
+  for (const container of ['sessions', 'uploads', 'examples', 'datasets']) {
+    for await (const blob of blobs.getContainerClient(container).listBlobsFlat({ prefix: `${id}/` })) names.push(`${container}/${blob.name}`);
+  }
   return names.sort();
 }
