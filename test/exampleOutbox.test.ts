@@ -44,16 +44,23 @@ describe('the example job outbox', () => {
     const { id: exampleId, session_id: sessionId } = await createExampleViaApi(user);
     expect(await queuedJobFor(exampleId)).toBe(true); // the API sent it; now replay a failed send
     const job = { example_id: exampleId, session_id: sessionId };
-    await db.insertInto('example_job_outbox').values({ example_id: exampleId, payload: JSON.stringify(job) }).execute();
 
-    const warnings: string[] = [];
-    await dispatchJob(db, unreachableQueue(), exampleId, job, (message) => warnings.push(message));
-    expect(warnings[0]).toContain(exampleId);
-    const kept = await db.selectFrom('example_job_outbox').selectAll().where('example_id', '=', exampleId).executeTakeFirst();
-    expect(kept?.attempts).toBe(0);
+    // The API host's own drain timer (every 30 s) may send the row between two steps here; then the job it sent is
+    // taken off the queue and the failed send is replayed.
+    let postponed: { attempts: number; last_error: string | null; next_attempt_at: Date } | undefined;
+    for (let round = 0; round < 3 && !postponed; round++) {
+      await db.insertInto('example_job_outbox').values({ example_id: exampleId, payload: JSON.stringify(job) }).execute();
+      const warnings: string[] = [];
+      await dispatchJob(db, unreachableQueue(), exampleId, job, (message) => warnings.push(message));
+      expect(warnings[0]).toContain(exampleId);
+      const kept = await db.selectFrom('example_job_outbox').selectAll().where('example_id', '=', exampleId).executeTakeFirst();
+      if (kept) expect(kept.attempts).toBe(0);
 
-    await drainJobOutbox(db, unreachableQueue());
-    const postponed = await db.selectFrom('example_job_outbox').selectAll().where('example_id', '=', exampleId).executeTakeFirstOrThrow();
+      await drainJobOutbox(db, unreachableQueue());
+      postponed = await db.selectFrom('example_job_outbox').selectAll().where('example_id', '=', exampleId).executeTakeFirst();
+      if (!postponed) expect(await queuedJobFor(exampleId)).toBe(true);
+    }
+    if (!postponed) throw new Error('The host drained the outbox row first three times in a row.');
     expect(postponed.attempts).toBe(1);
     expect(postponed.last_error).toBeTruthy();
     expect(postponed.next_attempt_at.getTime()).toBeGreaterThan(Date.now() + 20_000);
@@ -61,7 +68,7 @@ describe('the example job outbox', () => {
     await db.updateTable('example_job_outbox').set({ next_attempt_at: new Date(0) }).where('example_id', '=', exampleId).execute();
     const queue = QueueServiceClient.fromConnectionString(inject('storageConnectionString')).getQueueClient('example-jobs');
     const drained = await drainJobOutbox(db, queue);
-    expect(drained.sent).toBeGreaterThanOrEqual(1);
+    expect(drained.failed).toBe(0); // sent here, or by the host's timer a moment before: either way, once
     expect(await db.selectFrom('example_job_outbox').select('example_id').where('example_id', '=', exampleId).execute()).toEqual([]);
     expect(await queuedJobFor(exampleId)).toBe(true);
   });
