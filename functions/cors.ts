@@ -18,7 +18,7 @@ app.hook.postInvocation((context) => {
   const result = (context.result ?? {}) as HttpResponseInit;
   const kept: unknown = result.headers;
   const mutable = typeof kept === 'object' && kept !== null && typeof (kept as Headers).set === 'function';
-  const headers = mutable ? (kept as Headers) : new Headers(kept as HeadersInit | undefined);
+  const headers = mutable ? (kept as Headers) : new Headers(kept as ConstructorParameters<typeof Headers>[0]);
   for (const [name, value] of Object.entries(cors)) {
     if (name === 'Vary') headers.append(name, value);
     else headers.set(name, value);
