@@ -357,8 +357,6 @@ function entraDatabaseUrlProblems(databaseUrl: string): string[] {
   return problems;
 }
 
-export type ConfigEnv = z.input<typeof configSchema>;
-
 /** Every setting the schema knows (infra/main.bicep may set no other, see test/infra.test.ts). */
 export const CONFIG_SETTING_NAMES: readonly string[] = Object.keys(configSchema.shape);
 

@@ -37,11 +37,6 @@ async function keySetFor(settings: EntraSettings): Promise<ReturnType<typeof cre
   return keySet;
 }
 
-/** For tests that point the verifier at a fresh JWKS. */
-export function forgetEntraKeySets(): void {
-  keySets = new Map();
-}
-
 function firstString(...values: unknown[]): string | undefined {
   for (const value of values) {
     if (typeof value === 'string' && value.trim()) return value.trim();

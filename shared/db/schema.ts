@@ -681,80 +681,27 @@ export interface Database {
   storage_sample_rollups: StorageSampleRollupsTable;
 }
 
-export type UserRow = Selectable<UsersTable>;
-export type NewUser = Insertable<UsersTable>;
-export type UserUpdate = Updateable<UsersTable>;
-
-export type ApiKeyRow = Selectable<ApiKeysTable>;
-export type NewApiKey = Insertable<ApiKeysTable>;
-export type ApiKeyUpdate = Updateable<ApiKeysTable>;
-
-export type RateLimitCounterRow = Selectable<RateLimitCountersTable>;
-export type NewRateLimitCounter = Insertable<RateLimitCountersTable>;
-export type RateLimitCounterUpdate = Updateable<RateLimitCountersTable>;
-
-export type SuiteRow = Selectable<SuitesTable>;
 export type NewSuite = Insertable<SuitesTable>;
-export type SuiteUpdate = Updateable<SuitesTable>;
 
-export type ActionRow = Selectable<ActionsTable>;
 export type NewAction = Insertable<ActionsTable>;
-export type ActionUpdate = Updateable<ActionsTable>;
 
-export type ActionParameterRow = Selectable<ActionParametersTable>;
 export type NewActionParameter = Insertable<ActionParametersTable>;
-export type ActionParameterUpdate = Updateable<ActionParametersTable>;
 
-export type McpServerRow = Selectable<McpServersTable>;
 export type NewMcpServer = Insertable<McpServersTable>;
-export type McpServerUpdate = Updateable<McpServersTable>;
 
-export type ToolRow = Selectable<ToolsTable>;
 export type NewTool = Insertable<ToolsTable>;
-export type ToolUpdate = Updateable<ToolsTable>;
 
-export type ToolParameterRow = Selectable<ToolParametersTable>;
 export type NewToolParameter = Insertable<ToolParametersTable>;
-export type ToolParameterUpdate = Updateable<ToolParametersTable>;
 
-export type ActionToolMapRow = Selectable<ActionToolMapsTable>;
 export type NewActionToolMap = Insertable<ActionToolMapsTable>;
-export type ActionToolMapUpdate = Updateable<ActionToolMapsTable>;
 
-export type ActionToolMappingRow = Selectable<ActionToolMappingsTable>;
 export type NewActionToolMapping = Insertable<ActionToolMappingsTable>;
-export type ActionToolMappingUpdate = Updateable<ActionToolMappingsTable>;
 
-export type ActionToolParameterMappingRow = Selectable<ActionToolParameterMappingsTable>;
 export type NewActionToolParameterMapping = Insertable<ActionToolParameterMappingsTable>;
-export type ActionToolParameterMappingUpdate = Updateable<ActionToolParameterMappingsTable>;
 
-export type ModelRow = Selectable<ModelsTable>;
 export type NewModel = Insertable<ModelsTable>;
-export type ModelUpdate = Updateable<ModelsTable>;
 
-export type SessionRow = Selectable<SessionsTable>;
-export type NewSession = Insertable<SessionsTable>;
 export type SessionUpdate = Updateable<SessionsTable>;
-
-export type ExampleRow = Selectable<ExamplesTable>;
-export type NewExample = Insertable<ExamplesTable>;
-export type ExampleUpdate = Updateable<ExamplesTable>;
-
-export type TokenUsageRow = Selectable<TokenUsageTable>;
-export type NewTokenUsage = Insertable<TokenUsageTable>;
-export type TokenUsageUpdate = Updateable<TokenUsageTable>;
-
-export type StorageSampleRow = Selectable<StorageSamplesTable>;
-export type NewStorageSample = Insertable<StorageSamplesTable>;
-export type StorageSampleUpdate = Updateable<StorageSamplesTable>;
-
-export type InvoiceRow = Selectable<InvoicesTable>;
-export type NewInvoice = Insertable<InvoicesTable>;
-export type InvoiceUpdate = Updateable<InvoicesTable>;
-
-export type StripeWebhookEventRow = Selectable<StripeWebhookEventsTable>;
-export type NewStripeWebhookEvent = Insertable<StripeWebhookEventsTable>;
 
 export type BillingSubscriptionRow = Selectable<BillingSubscriptionsTable>;
 export type NewBillingSubscription = Insertable<BillingSubscriptionsTable>;

@@ -25,8 +25,6 @@ export type CanonicalMessage =
   | { role: 'assistant'; content: string | null; tool_calls?: CanonicalToolCall[]; weight?: 0 | 1 }
   | { role: 'tool'; tool_call_id: string; content: string };
 
-export type AssistantMessage = Extract<CanonicalMessage, { role: 'assistant' }>;
-export type ToolMessage = Extract<CanonicalMessage, { role: 'tool' }>;
 
 /**
  * Tool call ids become Anthropic `tool_use` ids, which allow only these characters (`^[a-zA-Z0-9_-]+$`, the

@@ -78,15 +78,6 @@ export function formatIsoTimestamp(time: number): string {
   return `${iso.slice(0, 23)}${micros}+00:00`;
 }
 
-/** An ISO string for the API (Date's own form, microseconds dropped), from microseconds since the epoch. */
-export function toDate(time: number): Date {
-  return new Date(Math.floor(time / MICROSECONDS_PER_MILLISECOND));
-}
-
-export function isWithinCanonicalRange(time: number): boolean {
-  return time >= MIN_TIME && time <= MAX_TIME;
-}
-
 function daysInMonth(year: number, month: number): number {
   if (month === 2) return (year % 4 === 0 && year % 100 !== 0) || year % 400 === 0 ? 29 : 28;
   return month === 4 || month === 6 || month === 9 || month === 11 ? 30 : 31;
