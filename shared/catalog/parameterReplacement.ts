@@ -10,6 +10,12 @@ import { duplicatesOf } from './catalogViolations.js';
  * parameter it is mapped to: that would leave a map that its own validation rules would refuse.
  */
 
+/** These rules as the PATCH of an action and of a tool documents them. */
+export const PARAMETER_REPLACEMENT_RULES =
+  'Changes the name and/or description, and/or replaces the parameter list, in one transaction. Parameters are ' +
+  'matched by name: one that keeps its name keeps its id. A parameter that an action-tool map uses may not be ' +
+  'removed or change type (409). Needs `catalog:write`.';
+
 export interface ExistingParameter {
   id: string;
   name: string;
