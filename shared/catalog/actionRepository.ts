@@ -2,8 +2,6 @@ import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { Database } from '../db/schema.js';
 import { offsetOf, type Pagination } from '../http/pagination.js';
-import type { ParameterInput } from './catalogFieldSchemas.js';
-import type { ExistingParameter } from './parameterReplacement.js';
 
 /** Kysely<Database> or a transaction of it (Transaction extends Kysely). */
 type Db = Kysely<Database>;
@@ -94,55 +92,6 @@ export async function insertAction(
 ): Promise<string> {
   const row = await db.insertInto('actions').values(values).returning('id').executeTakeFirstOrThrow();
   return row.id;
-}
-
-export async function insertActionParameters(
-  db: Db,
-  actionId: string,
-  parameters: Array<{ position: number; parameter: ParameterInput }>,
-): Promise<void> {
-  if (parameters.length === 0) return;
-  await db
-    .insertInto('action_parameters')
-    .values(
-      parameters.map(({ position, parameter }) => ({
-        action_id: actionId,
-        name: parameter.name,
-        type: parameter.type,
-        required: parameter.required,
-        description: parameter.description ?? null,
-        position,
-      })),
-    )
-    .execute();
-}
-
-export async function updateActionParameter(
-  db: Db,
-  parameterId: string,
-  position: number,
-  parameter: ParameterInput,
-): Promise<void> {
-  await db
-    .updateTable('action_parameters')
-    .set({ type: parameter.type, required: parameter.required, description: parameter.description ?? null, position })
-    .where('id', '=', parameterId)
-    .execute();
-}
-
-export async function deleteActionParameters(db: Db, parameterIds: string[]): Promise<void> {
-  if (parameterIds.length === 0) return;
-  await db.deleteFrom('action_parameters').where('id', 'in', parameterIds).execute();
-}
-
-/** The action's parameters, locked: a map being created meanwhile waits, then sees the new types. */
-export function lockActionParameters(db: Db, actionId: string): Promise<ExistingParameter[]> {
-  return db
-    .selectFrom('action_parameters')
-    .select(['id', 'name'])
-    .where('action_id', '=', actionId)
-    .forUpdate()
-    .execute();
 }
 
 export async function updateAction(

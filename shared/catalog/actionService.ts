@@ -4,24 +4,19 @@ import { ApiError } from '../errors/apiError.js';
 import { toPage, type Page, type Pagination } from '../http/pagination.js';
 import {
   deleteAction as deleteActionRow,
-  deleteActionParameters,
   findAction,
   insertAction,
-  insertActionParameters,
   listActions as listActionRows,
   lockAction,
-  lockActionParameters,
   updateAction as updateActionRow,
-  updateActionParameter,
   type ActionRow,
 } from './actionRepository.js';
 import type { ActionResponse, CreateActionInput, UpdateActionInput } from './actionSchemas.js';
-import { duplicateParameterError, withCatalogViolations } from './catalogViolations.js';
+import { suiteNotFound, withCatalogViolations } from './catalogViolations.js';
 import { isoTimestamp } from './isoTimestamp.js';
-import { mappedParameterConflict, planParameterReplacement } from './parameterReplacement.js';
-import { findParameterUses } from './parameterUseRepository.js';
-import { suiteNotFound } from './parentNotFound.js';
-import { suiteExists, suiteExistsLocked } from './suiteRepository.js';
+import { insertParameters } from './parameterRepository.js';
+import { replaceParameters } from './parameterReplacement.js';
+import { suiteExists } from './suiteRepository.js';
 
 /* Actions: the canonical actions of a suite, each with an ordered list of typed parameters. */
 
@@ -69,15 +64,17 @@ export async function getAction(db: Db, suiteId: string, actionId: string): Prom
 
 /**
  * Inserts an action with its parameters inside the caller's transaction (also used when a suite is created with
- * its actions). A duplicate action name or parameter name fails the whole transaction with a 409.
+ * its actions). A duplicate action name or parameter name fails the whole transaction with a 409; a suite that does not
+ * exist fails the insert's foreign key, a 404 (catalogViolations.ts).
  */
 export async function insertActionWithParameters(trx: Db, suiteId: string, input: CreateActionInput): Promise<string> {
   const actionId = await withCatalogViolations({ entity: 'action', values: { field: 'name', name: input.name } }, () =>
     insertAction(trx, { suite_id: suiteId, name: input.name, description: input.description ?? null }),
   );
   await withCatalogViolations({ entity: 'action', parameterNames: input.parameters.map((p) => p.name) }, () =>
-    insertActionParameters(
+    insertParameters(
       trx,
+      'action',
       actionId,
       input.parameters.map((parameter, position) => ({ position, parameter })),
     ),
@@ -88,8 +85,6 @@ export async function insertActionWithParameters(trx: Db, suiteId: string, input
 /** POST /v1/suites/{suite_id}/actions: the action and its parameters in one transaction. */
 export async function createAction(db: Db, suiteId: string, input: CreateActionInput): Promise<ActionResponse> {
   return db.transaction().execute(async (trx) => {
-    // Key-share locked: the suite cannot be deleted before the action is committed.
-    if (!(await suiteExistsLocked(trx, suiteId))) throw suiteNotFound();
     const actionId = await insertActionWithParameters(trx, suiteId, input);
     return getAction(trx, suiteId, actionId);
   });
@@ -104,18 +99,7 @@ export async function updateAction(
 ): Promise<ActionResponse> {
   return db.transaction().execute(async (trx) => {
     if (!(await lockAction(trx, suiteId, actionId))) throw actionNotFound();
-    if (input.parameters) {
-      const existing = await lockActionParameters(trx, actionId);
-      const uses = await findParameterUses(trx, 'action', actionId);
-      const plan = planParameterReplacement(existing, input.parameters, uses);
-      if (plan.duplicateNames.length > 0) throw duplicateParameterError('action', plan.duplicateNames);
-      if (plan.conflicts.length > 0) throw mappedParameterConflict('action', plan.conflicts);
-      await withCatalogViolations({ entity: 'parameter' }, () => deleteActionParameters(trx, plan.deleteIds));
-      for (const change of plan.updates) {
-        await updateActionParameter(trx, change.id, change.position, change.parameter);
-      }
-      await insertActionParameters(trx, actionId, plan.inserts);
-    }
+    if (input.parameters) await replaceParameters(trx, 'action', actionId, input.parameters);
     // The rename comes last: if the new name is taken, the parameter changes above roll back with it.
     await withCatalogViolations({ entity: 'action', values: { field: 'name', name: input.name } }, () =>
       updateActionRow(trx, actionId, { name: input.name, description: input.description }),

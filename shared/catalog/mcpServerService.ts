@@ -2,9 +2,8 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { toPage, type Page } from '../http/pagination.js';
 import { insertToolWithParameters, toToolResponse } from './toolService.js';
-import { withCatalogViolations } from './catalogViolations.js';
 import { isoTimestamp } from './isoTimestamp.js';
-import { mcpServerNotFound } from './parentNotFound.js';
+import { mcpServerNotFound, withCatalogViolations } from './catalogViolations.js';
 import type {
   CreateMcpServerInput,
   McpServerListFilters,

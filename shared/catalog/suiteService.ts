@@ -2,9 +2,8 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { toPage, type Page } from '../http/pagination.js';
 import { insertActionWithParameters, toActionResponse } from './actionService.js';
-import { withCatalogViolations } from './catalogViolations.js';
 import { isoTimestamp } from './isoTimestamp.js';
-import { suiteNotFound } from './parentNotFound.js';
+import { suiteNotFound, withCatalogViolations } from './catalogViolations.js';
 import type {
   CreateSuiteInput,
   SuiteListFilters,

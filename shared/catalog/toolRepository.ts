@@ -2,8 +2,6 @@ import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { Database } from '../db/schema.js';
 import { offsetOf, type Pagination } from '../http/pagination.js';
-import type { ParameterInput } from './catalogFieldSchemas.js';
-import type { ExistingParameter } from './parameterReplacement.js';
 
 /** Kysely<Database> or a transaction of it (Transaction extends Kysely). */
 type Db = Kysely<Database>;
@@ -105,55 +103,6 @@ export async function insertTool(
 ): Promise<string> {
   const row = await db.insertInto('tools').values(values).returning('id').executeTakeFirstOrThrow();
   return row.id;
-}
-
-export async function insertToolParameters(
-  db: Db,
-  toolId: string,
-  parameters: Array<{ position: number; parameter: ParameterInput }>,
-): Promise<void> {
-  if (parameters.length === 0) return;
-  await db
-    .insertInto('tool_parameters')
-    .values(
-      parameters.map(({ position, parameter }) => ({
-        tool_id: toolId,
-        name: parameter.name,
-        type: parameter.type,
-        required: parameter.required,
-        description: parameter.description ?? null,
-        position,
-      })),
-    )
-    .execute();
-}
-
-export async function updateToolParameter(
-  db: Db,
-  parameterId: string,
-  position: number,
-  parameter: ParameterInput,
-): Promise<void> {
-  await db
-    .updateTable('tool_parameters')
-    .set({ type: parameter.type, required: parameter.required, description: parameter.description ?? null, position })
-    .where('id', '=', parameterId)
-    .execute();
-}
-
-export async function deleteToolParameters(db: Db, parameterIds: string[]): Promise<void> {
-  if (parameterIds.length === 0) return;
-  await db.deleteFrom('tool_parameters').where('id', 'in', parameterIds).execute();
-}
-
-/** The tool's parameters, locked: a map being created meanwhile waits, then sees the new types. */
-export function lockToolParameters(db: Db, toolId: string): Promise<ExistingParameter[]> {
-  return db
-    .selectFrom('tool_parameters')
-    .select(['id', 'name'])
-    .where('tool_id', '=', toolId)
-    .forUpdate()
-    .execute();
 }
 
 export async function updateTool(

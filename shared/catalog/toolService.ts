@@ -4,26 +4,21 @@ import { ApiError } from '../errors/apiError.js';
 import { toPage, type Page, type Pagination } from '../http/pagination.js';
 import {
   deleteTool as deleteToolRow,
-  deleteToolParameters,
   findTool,
   insertTool,
-  insertToolParameters,
   listAllTools,
   listTools as listToolRows,
   lockTool,
-  lockToolParameters,
   updateTool as updateToolRow,
-  updateToolParameter,
   type ToolRow,
 } from './toolRepository.js';
 import type { CreateToolInput, McpToolList, ToolResponse, UpdateToolInput } from './toolSchemas.js';
-import { duplicateParameterError, withCatalogViolations } from './catalogViolations.js';
+import { mcpServerNotFound, withCatalogViolations } from './catalogViolations.js';
 import { isoTimestamp } from './isoTimestamp.js';
 import { toMcpToolList } from './mcpToolsFormat.js';
-import { mappedParameterConflict, planParameterReplacement } from './parameterReplacement.js';
-import { findParameterUses } from './parameterUseRepository.js';
-import { mcpServerNotFound } from './parentNotFound.js';
-import { mcpServerExists, mcpServerExistsLocked } from './mcpServerRepository.js';
+import { insertParameters } from './parameterRepository.js';
+import { replaceParameters } from './parameterReplacement.js';
+import { mcpServerExists } from './mcpServerRepository.js';
 
 /* Tools: the tools of an MCP server, each with an ordered list of typed parameters. */
 
@@ -71,15 +66,17 @@ export async function getTool(db: Db, mcpServerId: string, toolId: string): Prom
 
 /**
  * Inserts a tool with its parameters inside the caller's transaction (also used when a server is created with
- * its tools). A duplicate tool name or parameter name fails the whole transaction with a 409.
+ * its tools). A duplicate tool name or parameter name fails the whole transaction with a 409; a server that
+ * does not exist fails the insert's foreign key, a 404 (catalogViolations.ts).
  */
 export async function insertToolWithParameters(trx: Db, mcpServerId: string, input: CreateToolInput): Promise<string> {
   const toolId = await withCatalogViolations({ entity: 'tool', values: { field: 'name', name: input.name } }, () =>
     insertTool(trx, { mcp_server_id: mcpServerId, name: input.name, description: input.description ?? null }),
   );
   await withCatalogViolations({ entity: 'tool', parameterNames: input.parameters.map((p) => p.name) }, () =>
-    insertToolParameters(
+    insertParameters(
       trx,
+      'tool',
       toolId,
       input.parameters.map((parameter, position) => ({ position, parameter })),
     ),
@@ -90,8 +87,6 @@ export async function insertToolWithParameters(trx: Db, mcpServerId: string, inp
 /** POST /v1/mcp-servers/{mcp_server_id}/tools: the tool and its parameters in one transaction. */
 export async function createTool(db: Db, mcpServerId: string, input: CreateToolInput): Promise<ToolResponse> {
   return db.transaction().execute(async (trx) => {
-    // Key-share locked: the server cannot be deleted before the tool is committed.
-    if (!(await mcpServerExistsLocked(trx, mcpServerId))) throw mcpServerNotFound();
     const toolId = await insertToolWithParameters(trx, mcpServerId, input);
     return getTool(trx, mcpServerId, toolId);
   });
@@ -106,18 +101,7 @@ export async function updateTool(
 ): Promise<ToolResponse> {
   return db.transaction().execute(async (trx) => {
     if (!(await lockTool(trx, mcpServerId, toolId))) throw toolNotFound();
-    if (input.parameters) {
-      const existing = await lockToolParameters(trx, toolId);
-      const uses = await findParameterUses(trx, 'tool', toolId);
-      const plan = planParameterReplacement(existing, input.parameters, uses);
-      if (plan.duplicateNames.length > 0) throw duplicateParameterError('tool', plan.duplicateNames);
-      if (plan.conflicts.length > 0) throw mappedParameterConflict('tool', plan.conflicts);
-      await withCatalogViolations({ entity: 'parameter' }, () => deleteToolParameters(trx, plan.deleteIds));
-      for (const change of plan.updates) {
-        await updateToolParameter(trx, change.id, change.position, change.parameter);
-      }
-      await insertToolParameters(trx, toolId, plan.inserts);
-    }
+    if (input.parameters) await replaceParameters(trx, 'tool', toolId, input.parameters);
     // The rename comes last: if the new name is taken, the parameter changes above roll back with it.
     await withCatalogViolations({ entity: 'tool', values: { field: 'name', name: input.name } }, () =>
       updateToolRow(trx, toolId, { name: input.name, description: input.description }),
