@@ -9,6 +9,7 @@ import * as realRecordings from './0007_real_recordings.js';
 import * as datasets from './0008_datasets.js';
 import * as billingTrust from './0009_billing_trust.js';
 import * as dataLifecycle from './0010_data_lifecycle.js';
+import * as keySuitesNonEmpty from './0013_key_suites_non_empty.js';
 
 /**
  * Every migration, by name, in the order they apply. A static list rather than Kysely's FileMigrationProvider so
@@ -26,4 +27,5 @@ export const migrations: Record<string, Migration> = {
   '0008_datasets': datasets,
   '0009_billing_trust': billingTrust,
   '0010_data_lifecycle': dataLifecycle,
+  '0013_key_suites_non_empty': keySuitesNonEmpty,
 };

@@ -337,6 +337,22 @@ describe('reading examples', () => {
     expect(list.items.map((item) => item.id)).toEqual([gmail.id]);
     expect((await callApi(`/v1/examples/${github.id}`, { key })).status).toBe(404);
   });
+
+  it('answers a key limited to a suite without examples with empty lists and 404s, never an error', async () => {
+    const user = await createTestUser();
+    const gmail = await newExample(user, GMAIL_SUITE_ID);
+    const limited = await callApi('/v1/api-keys', { method: 'POST', key: user.key, body: { suite_ids: [GITHUB_SUITE_ID] } });
+    const key = (limited.json as { key: string }).key;
+    for (const path of ['/v1/examples', `/v1/examples?session_id=${gmail.session_id}`, '/v1/sessions']) {
+      const list = await callApi(path, { key });
+      expect(list.status, path).toBe(200);
+      expect(list.json, path).toMatchObject({ items: [], total: 0 });
+    }
+    expect((await callApi(`/v1/examples/${gmail.id}`, { key })).status).toBe(404);
+    expect((await callApi(`/v1/examples/${gmail.id}`, { method: 'DELETE', key })).status).toBe(404);
+    expect((await callApi(`/v1/sessions/${gmail.session_id}`, { key })).status).toBe(404);
+    expect((await callApi(`/v1/examples/${gmail.id}`, { key: user.key })).status).toBe(200);
+  });
 });
 
 describe('downloading large messages by URL', () => {

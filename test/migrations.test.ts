@@ -36,6 +36,7 @@ const ALL_MIGRATIONS = [
   '0008_datasets',
   '0009_billing_trust',
   '0010_data_lifecycle',
+  '0013_key_suites_non_empty',
 ];
 const LATEST = ALL_MIGRATIONS[ALL_MIGRATIONS.length - 1] as string;
 const BEFORE_LATEST = ALL_MIGRATIONS[ALL_MIGRATIONS.length - 2] as string;
@@ -70,6 +71,7 @@ const TABLES_BY_MIGRATION: Record<string, string[]> = {
     'stripe_price_meters',
   ],
   '0010_data_lifecycle': ['storage_sample_rollups', 'user_erasures', 'user_settings'],
+  '0013_key_suites_non_empty': [],
 };
 
 /** Tables a later migration drops (0009 replaces example_storage_totals with the storage ledger). */
@@ -224,6 +226,23 @@ describe('migrations, up and down', () => {
     } finally {
       await sql`drop table suites`.execute(db);
     }
+  });
+
+  it('revokes an API key limited to an empty suite list, keeping it limited to no suite, before checking the lists', async () => {
+    await migrateTo(db, '0010_data_lifecycle');
+    const { rows } = await sql<{ id: string }>`
+      with u as (insert into users (display_name) values ('empty key owner') returning id)
+      insert into api_keys (user_id, prefix, key_hash, suite_ids)
+      select id, 'p', ${'c'.repeat(64)}, '{}'::uuid[] from u returning api_keys.id`.execute(db);
+
+    await migrateToLatest(db);
+    const key = await db
+      .selectFrom('api_keys')
+      .select(['suite_ids', 'revoked_at'])
+      .where('id', '=', rows[0]!.id)
+      .executeTakeFirstOrThrow();
+    expect(key.suite_ids).toEqual(['00000000-0000-0000-0000-000000000000']);
+    expect(key.revoked_at).toBeInstanceOf(Date);
   });
 
   it('refuses a migration name it does not know', async () => {
@@ -407,6 +426,21 @@ describe('constraints of the schema', () => {
       code: '23514',
       constraint: 'api_keys_key_hash_hex',
     });
+  });
+
+  it('limits an API key to every suite (null) or to a non-empty list of suites (23514)', async () => {
+    const userId = await newUser();
+    const suiteId = await newSuite();
+    const key = (suiteIds: string[] | null) =>
+      db
+        .insertInto('api_keys')
+        .values({ user_id: userId, prefix: 'p', key_hash: randomUUID().replaceAll('-', '').repeat(2), suite_ids: suiteIds })
+        .returning('suite_ids')
+        .executeTakeFirstOrThrow();
+
+    expect(await key(null)).toEqual({ suite_ids: null });
+    expect(await key([suiteId])).toEqual({ suite_ids: [suiteId] });
+    expect(await violationOf(key([]))).toEqual({ code: '23514', constraint: 'api_keys_suite_ids_non_empty' });
   });
 
   it('rejects a sha256 that is not 64 lowercase hex characters, and a ready session without its measures', async () => {

@@ -1,19 +1,14 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
+import { inVisibleSuites, type Viewer } from '../auth/suiteAccess.js';
 import type { Database } from '../db/schema.js';
 import { storedBytesNow, unsampledHoursQuery } from './storageRepository.js';
 
 type Db = Kysely<Database>;
 
-export interface UsageWindow {
-  userId: string;
-  /** null: every suite. */
-  suiteIds: string[] | null;
+/** Whose usage (the owner, in the suites the key may see), over [start, end). */
+export interface UsageWindow extends Viewer {
   start: Date;
   end: Date;
-}
-
-function suiteFilter(column: string, suiteIds: string[] | null) {
-  return suiteIds === null ? sql`true` : sql`${sql.ref(column)} = any(${suiteIds}::uuid[])`;
 }
 
 const DAY_MS = 86_400_000;
@@ -25,14 +20,14 @@ const DAY_MS = 86_400_000;
 function tokensBetween(window: Omit<UsageWindow, 'start' | 'end'>, from: Date, to: Date) {
   const direct = (a: Date, b: Date) => sql`
     (select coalesce(sum(input_tokens + output_tokens), 0)::bigint from token_usage
-     where user_id = ${window.userId} and recorded_at >= ${a} and recorded_at < ${b} and ${suiteFilter('suite_id', window.suiteIds)})`;
+     where user_id = ${window.userId} and recorded_at >= ${a} and recorded_at < ${b} and ${inVisibleSuites('suite_id', window.suiteIds)})`;
   const firstWholeDay = new Date(Math.ceil(from.getTime() / DAY_MS) * DAY_MS);
   const endWholeDay = new Date(Math.floor(to.getTime() / DAY_MS) * DAY_MS);
   if (firstWholeDay >= endWholeDay) return direct(from, to);
   return sql`(
     (select coalesce(sum(input_tokens + output_tokens), 0)::bigint from token_usage_daily
       where user_id = ${window.userId} and day >= ${firstWholeDay.toISOString().slice(0, 10)}::date
-        and day < ${endWholeDay.toISOString().slice(0, 10)}::date and ${suiteFilter('suite_id', window.suiteIds)})
+        and day < ${endWholeDay.toISOString().slice(0, 10)}::date and ${inVisibleSuites('suite_id', window.suiteIds)})
     + ${direct(from, firstWholeDay)} + ${direct(endWholeDay, to)})`;
 }
 
@@ -43,7 +38,7 @@ function tokensByModel(window: UsageWindow) {
     from token_usage_daily d
     join models m on m.id = d.model_id
     where d.user_id = ${window.userId} and d.day >= ${window.start.toISOString().slice(0, 10)}::date
-      and d.day < ${window.end.toISOString().slice(0, 10)}::date and ${suiteFilter('d.suite_id', window.suiteIds)}
+      and d.day < ${window.end.toISOString().slice(0, 10)}::date and ${inVisibleSuites('d.suite_id', window.suiteIds)}
     group by m.provider, m.name`;
 }
 
@@ -58,7 +53,7 @@ const SYNC_STATE = sql`t.stripe_timestamp as carried_to, t.stripe_sent_at is not
  */
 function tokenExceptions(window: UsageWindow, pendingOfEarlierMonths: boolean) {
   const { userId, start, end } = window;
-  const suites = suiteFilter('suite_id', window.suiteIds);
+  const suites = inVisibleSuites('suite_id', window.suiteIds);
   return sql`
     with rows as (
       select id from token_usage
@@ -179,10 +174,10 @@ export async function readMonthOfUsage(
     select
       (select count(*) from sessions
         where user_id = ${userId} and status <> 'awaiting_upload' and created_at >= ${start} and created_at < ${end}
-          and ${suiteFilter('suite_id', window.suiteIds)}) as sessions_uploaded,
+          and ${inVisibleSuites('suite_id', window.suiteIds)}) as sessions_uploaded,
       (select count(*) from examples
         where user_id = ${userId} and status = 'COMPLETED' and completed_at >= ${start} and completed_at < ${end}
-          and ${suiteFilter('suite_id', window.suiteIds)}) as examples_generated,
+          and ${inVisibleSuites('suite_id', window.suiteIds)}) as examples_generated,
       ${storedBytesNow(userId)} as stored_bytes,
       ${jsonRows(tokensByModel(window))} as tokens_by_model,
       ${jsonRows(tokenExceptions(window, options.pendingOfEarlierMonths))} as token_exceptions,
@@ -202,7 +197,3 @@ export async function readMonthOfUsage(
   };
 }
 
-export async function suiteExists(db: Db, suiteId: string): Promise<boolean> {
-  const row = await db.selectFrom('suites').select('id').where('id', '=', suiteId).executeTakeFirst();
-  return row !== undefined;
-}

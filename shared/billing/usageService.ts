@@ -16,7 +16,8 @@ import { BILLED_RESOLUTIONS } from './meterEvents.js';
 import { isBillingEnabled } from './paymentMethodRequirement.js';
 import { BYTES_PER_GB, configuredUnitPrices, KB_PER_GB, lineAmount, storageMeterValue } from './pricing.js';
 import { spanOf, subscriptionsOfUser } from './subscriptionRepository.js';
-import { readMonthOfUsage, suiteExists, type UsageRowState } from './usageRepository.js';
+import { suiteExists } from '../catalog/suiteRepository.js';
+import { readMonthOfUsage, type UsageRowState } from './usageRepository.js';
 import type { UsageQueryInput, UsageResponse } from './usageSchemas.js';
 
 /*

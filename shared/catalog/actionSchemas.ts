@@ -1,22 +1,51 @@
-import { PaginationQuery } from '../http/pagination.js';
-import type { z } from '../openapi/zod.js';
-import { parameterizedChildSchemas } from './parameterizedChildSchemas.js';
+import { PaginationQuery, pageSchema } from '../http/pagination.js';
+import { z } from '../openapi/zod.js';
+import {
+  changesSomething,
+  Description,
+  IdentifierName,
+  NOTHING_TO_CHANGE,
+  ParameterListInput,
+  ParameterListReplacement,
+  ParameterSchema,
+  Timestamp,
+} from './catalogFieldSchemas.js';
 
-export const {
-  Schema: ActionSchema,
-  PageSchema: ActionPageSchema,
-  CreateBody: CreateActionBody,
-  UpdateBody: UpdateActionBody,
-  CollectionParams: SuiteActionsParams,
-  ItemParams: SuiteActionParams,
-} = parameterizedChildSchemas({
-  name: 'Action',
-  parentField: 'suite_id',
-  description: 'A canonical action of a suite (what a user does in the application), with its typed parameters.',
-  nameDoc: { description: 'Unique within the suite (case-sensitive).' },
-  parentIdDoc: 'The suite id.',
-  childIdDoc: 'The action id.',
-});
+export const ActionSchema = z
+  .object({
+    id: z.uuid(),
+    suite_id: z.uuid(),
+    name: z.string(),
+    description: z.string().nullable(),
+    parameters: z.array(ParameterSchema),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .openapi('Action', {
+    description: 'A canonical action of a suite (what a user does in the application), with its typed parameters.',
+  });
+
+export const ActionPageSchema = pageSchema(ActionSchema).openapi('ActionPage');
+
+export const CreateActionBody = z
+  .object({
+    name: IdentifierName.openapi({ description: 'Unique within the suite (case-sensitive).' }),
+    description: Description.optional(),
+    parameters: ParameterListInput.default([]),
+  })
+  .openapi('CreateActionRequest');
+
+export const UpdateActionBody = z
+  .object({
+    name: IdentifierName.optional(),
+    description: Description.optional(),
+    parameters: ParameterListReplacement,
+  })
+  .refine(changesSomething, NOTHING_TO_CHANGE)
+  .openapi('UpdateActionRequest');
+
+export const SuiteActionsParams = z.object({ suite_id: z.uuid().openapi({ description: 'The suite id.' }) });
+export const SuiteActionParams = SuiteActionsParams.extend({ id: z.uuid().openapi({ description: 'The action id.' }) });
 
 export const ActionListQuery = PaginationQuery;
 

@@ -88,6 +88,16 @@ export const ParameterListInput = z
       `At most ${CATALOG_LIMITS.parametersPerActionOrTool} parameters, in order; two with the same name are a 409.`,
   });
 
+/** The parameters of a PATCH of an action or a tool: the same rules for both. */
+export const ParameterListReplacement = ParameterListInput.optional().openapi({
+  description:
+    'Replaces the whole parameter list. A parameter that keeps its name keeps its id, and so its place in ' +
+    'action-tool maps; a mapped parameter cannot be dropped (409) nor change type (409).',
+});
+
+/** The `name` filter of a list of suites or MCP servers. */
+export const NameFilter = z.string().trim().min(1).max(CATALOG_LIMITS.nameMaxLength).optional();
+
 export type ParameterInput = z.infer<typeof ParameterInputSchema>;
 export type ParameterResponse = z.infer<typeof ParameterSchema>;
 

@@ -2,9 +2,9 @@ import { constraintViolationOf } from '../db/constraintViolation.js';
 import { ApiError } from '../errors/apiError.js';
 
 /*
- * Turns the constraint violations of catalog writes into the caller's 409s. The database is the one that enforces
- * uniqueness and references (migrations/0002_catalog.ts), so two concurrent requests cannot both get past a
- * check made in code; this module only says what a violated constraint means.
+ * Turns the constraint violations of catalog writes into the caller's 409s (and 404s). The database is the one
+ * that enforces uniqueness and references (migrations/0002_catalog.ts), so two concurrent requests cannot both
+ * get past a check made in code; this module only says what a violated constraint means.
  */
 
 const UNIQUE_MESSAGES: Record<string, string> = {
@@ -19,6 +19,25 @@ const UNIQUE_MESSAGES: Record<string, string> = {
 const PARAMETER_OWNER_BY_CONSTRAINT: Record<string, 'action' | 'tool'> = {
   action_parameters_action_id_name_key: 'action',
   tool_parameters_tool_id_name_key: 'tool',
+};
+
+/* The 404s of the parents, which the parent's service and its children's service both give. */
+export function suiteNotFound(): ApiError {
+  return ApiError.notFound('No suite with this id.');
+}
+
+export function mcpServerNotFound(): ApiError {
+  return ApiError.notFound('No MCP server with this id.');
+}
+
+/*
+ * An action or a tool written below a parent that does not exist fails its foreign key: the parent's 404. The
+ * check also key-share locks the parent row, so that it cannot be deleted before the child is committed
+ * (https://www.postgresql.org/docs/current/explicit-locking.html#LOCKING-ROWS).
+ */
+const MISSING_PARENT_BY_CONSTRAINT: Record<string, () => ApiError> = {
+  actions_suite_id_fkey: suiteNotFound,
+  tools_mcp_server_id_fkey: mcpServerNotFound,
 };
 
 const REFERRER_NAMES: Record<string, string> = {
@@ -69,6 +88,8 @@ export function catalogViolationError(error: unknown, context: ViolationContext)
     return ApiError.conflict(message, { ...context.values });
   }
   if (violation.kind === 'foreign_key') {
+    const missingParent = MISSING_PARENT_BY_CONSTRAINT[violation.constraint ?? ''];
+    if (missingParent) return missingParent();
     const referrer = REFERRER_NAMES[violation.table ?? ''] ?? violation.table ?? 'other records';
     return ApiError.conflict(
       `This ${context.entity} is still referenced by ${referrer}; it cannot be deleted or replaced until they are.`,

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { offsetOf, type Pagination } from '../http/pagination.js';
-import { childrenJson, TOOL_TABLES } from './parameterizedChildRepository.js';
+import { toolsOfServerJson } from './toolRepository.js';
 
 type Db = Kysely<Database>;
 
@@ -19,7 +19,7 @@ export function findMcpServerWithTools(db: Db, mcpServerId: string) {
   return db
     .selectFrom('mcp_servers')
     .select(MCP_SERVER_COLUMNS)
-    .select(childrenJson(TOOL_TABLES, 'tools'))
+    .select(toolsOfServerJson)
     .where('mcp_servers.id', '=', mcpServerId)
     .executeTakeFirst();
 }

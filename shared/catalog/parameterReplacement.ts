@@ -1,7 +1,16 @@
-import type { ParameterType } from '../db/schema.js';
+import type { Kysely } from 'kysely';
+import type { Database, ParameterType } from '../db/schema.js';
 import { ApiError } from '../errors/apiError.js';
 import type { ParameterInput } from './catalogFieldSchemas.js';
-import { duplicatesOf } from './catalogViolations.js';
+import { duplicateParameterError, duplicatesOf, withCatalogViolations } from './catalogViolations.js';
+import {
+  deleteParameters,
+  findParameterUses,
+  insertParameters,
+  lockParameters,
+  updateParameter,
+  type ParameterOwner,
+} from './parameterRepository.js';
 
 /*
  * PATCH of an action or a tool replaces its parameter list. Parameters are matched by name: one that keeps its
@@ -9,6 +18,12 @@ import { duplicatesOf } from './catalogViolations.js';
  * inserted. A parameter that a map uses may not disappear, nor change to a type that no longer matches the
  * parameter it is mapped to: that would leave a map that its own validation rules would refuse.
  */
+
+/** These rules as the PATCH of an action and of a tool documents them. */
+export const PARAMETER_REPLACEMENT_RULES =
+  'Changes the name and/or description, and/or replaces the parameter list, in one transaction. Parameters are ' +
+  'matched by name: one that keeps its name keeps its id. A parameter that an action-tool map uses may not be ' +
+  'removed or change type (409). Needs `catalog:write`.';
 
 export interface ExistingParameter {
   id: string;
@@ -89,4 +104,26 @@ export function mappedParameterConflict(owner: 'action' | 'tool', conflicts: Par
       'delete those maps first, or keep the parameters with their types.',
     { field: 'parameters', mapped_parameters: conflicts },
   );
+}
+
+/**
+ * Replaces the parameter list of an action or a tool in the caller's transaction, which has locked the owner:
+ * the whole new list is checked first (duplicate names, parameters that maps use), then carried out.
+ */
+export async function replaceParameters(
+  trx: Kysely<Database>,
+  owner: ParameterOwner,
+  ownerId: string,
+  wanted: ParameterInput[],
+): Promise<void> {
+  const existing = await lockParameters(trx, owner, ownerId);
+  const uses = await findParameterUses(trx, owner, ownerId);
+  const plan = planParameterReplacement(existing, wanted, uses);
+  if (plan.duplicateNames.length > 0) throw duplicateParameterError(owner, plan.duplicateNames);
+  if (plan.conflicts.length > 0) throw mappedParameterConflict(owner, plan.conflicts);
+  await withCatalogViolations({ entity: 'parameter' }, () => deleteParameters(trx, owner, plan.deleteIds));
+  for (const change of plan.updates) {
+    await updateParameter(trx, owner, change.id, change.position, change.parameter);
+  }
+  await insertParameters(trx, owner, ownerId, plan.inserts);
 }

@@ -1,7 +1,7 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { offsetOf, type Pagination } from '../http/pagination.js';
-import { ACTION_TABLES, childrenJson } from './parameterizedChildRepository.js';
+import { actionsOfSuiteJson } from './actionRepository.js';
 
 type Db = Kysely<Database>;
 
@@ -18,7 +18,7 @@ export function findSuiteWithActions(db: Db, suiteId: string) {
   return db
     .selectFrom('suites')
     .select(SUITE_COLUMNS)
-    .select(childrenJson(ACTION_TABLES, 'actions'))
+    .select(actionsOfSuiteJson)
     .where('suites.id', '=', suiteId)
     .executeTakeFirst();
 }

@@ -1,22 +1,49 @@
-import { PaginationQuery } from '../http/pagination.js';
+import { PaginationQuery, pageSchema } from '../http/pagination.js';
 import { z } from '../openapi/zod.js';
-import { parameterizedChildSchemas } from './parameterizedChildSchemas.js';
+import {
+  changesSomething,
+  Description,
+  IdentifierName,
+  NOTHING_TO_CHANGE,
+  ParameterListInput,
+  ParameterListReplacement,
+  ParameterSchema,
+  Timestamp,
+} from './catalogFieldSchemas.js';
 
-export const {
-  Schema: ToolSchema,
-  PageSchema: ToolPageSchema,
-  CreateBody: CreateToolBody,
-  UpdateBody: UpdateToolBody,
-  CollectionParams: ServerToolsParams,
-  ItemParams: ServerToolParams,
-} = parameterizedChildSchemas({
-  name: 'Tool',
-  parentField: 'mcp_server_id',
-  description: 'A tool of an MCP server, with its typed parameters.',
-  nameDoc: { description: 'Unique within the MCP server (case-sensitive).', example: 'send_email' },
-  parentIdDoc: 'The MCP server id.',
-  childIdDoc: 'The tool id.',
-});
+export const ToolSchema = z
+  .object({
+    id: z.uuid(),
+    mcp_server_id: z.uuid(),
+    name: z.string(),
+    description: z.string().nullable(),
+    parameters: z.array(ParameterSchema),
+    created_at: Timestamp,
+    updated_at: Timestamp,
+  })
+  .openapi('Tool', { description: 'A tool of an MCP server, with its typed parameters.' });
+
+export const ToolPageSchema = pageSchema(ToolSchema).openapi('ToolPage');
+
+export const CreateToolBody = z
+  .object({
+    name: IdentifierName.openapi({ description: 'Unique within the MCP server (case-sensitive).', example: 'send_email' }),
+    description: Description.optional(),
+    parameters: ParameterListInput.default([]),
+  })
+  .openapi('CreateToolRequest');
+
+export const UpdateToolBody = z
+  .object({
+    name: IdentifierName.optional(),
+    description: Description.optional(),
+    parameters: ParameterListReplacement,
+  })
+  .refine(changesSomething, NOTHING_TO_CHANGE)
+  .openapi('UpdateToolRequest');
+
+export const ServerToolsParams = z.object({ mcp_server_id: z.uuid().openapi({ description: 'The MCP server id.' }) });
+export const ServerToolParams = ServerToolsParams.extend({ id: z.uuid().openapi({ description: 'The tool id.' }) });
 
 /** One tool as MCP `tools/list` describes it: https://modelcontextprotocol.io/specification/2025-06-18/server/tools */
 export const McpToolSchema = z

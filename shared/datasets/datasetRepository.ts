@@ -1,4 +1,5 @@
 import { sql, type Insertable, type Kysely, type Selectable, type Updateable } from 'kysely';
+import { inVisibleSuites } from '../auth/suiteAccess.js';
 import type { Database, DatasetsTable, DatasetStatus } from '../db/schema.js';
 import { offsetOf, type Pagination } from '../http/pagination.js';
 
@@ -59,7 +60,7 @@ export async function deleteUserDataset(db: Db, userId: string, id: string): Pro
  */
 function matchingExamples(db: Db, dataset: DatasetRow) {
   let query = db.selectFrom('examples').where('user_id', '=', dataset.user_id).where('status', '=', 'COMPLETED');
-  if (dataset.allowed_suite_ids) query = query.where('suite_id', '=', sql<string>`any(${dataset.allowed_suite_ids}::uuid[])`);
+  query = query.where(inVisibleSuites('suite_id', dataset.allowed_suite_ids));
   if (dataset.suite_id) query = query.where('suite_id', '=', dataset.suite_id);
   if (dataset.session_ids) query = query.where('session_id', '=', sql<string>`any(${dataset.session_ids}::uuid[])`);
   if (dataset.model_id) query = query.where('model_id', '=', dataset.model_id);

@@ -14,7 +14,7 @@ import { lockVisibleExample, markExampleDeleted, markExamplePurged } from './exa
  */
 export async function deleteExample(db: Kysely<Database>, stores: FileStores, auth: AuthContext, exampleId: string): Promise<void> {
   await db.transaction().execute(async (trx) => {
-    const example = await lockVisibleExample(trx, { userId: auth.userId, suiteIds: auth.suiteIds }, exampleId);
+    const example = await lockVisibleExample(trx, auth, exampleId);
     if (!example) throw ApiError.notFound('No such example.');
     if (example.deleted_at) return;
     if (example.status === 'PROCESSING') throw processing([example.id]);

@@ -1,8 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { closeStoredObjects } from '../billing/storageRepository.js';
 import type { Database } from '../db/schema.js';
-import type { ExampleViewer } from './exampleRepository.js';
-import { nonEmpty } from '../sessions/sessionRepository.js';
+import { inVisibleSuites, type Viewer } from '../auth/suiteAccess.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -13,14 +12,15 @@ type Db = Kysely<Database> | Transaction<Database>;
  * listing.
  */
 
-export function lockVisibleExample(trx: Transaction<Database>, viewer: ExampleViewer, exampleId: string) {
-  let query = trx
+export function lockVisibleExample(trx: Transaction<Database>, viewer: Viewer, exampleId: string) {
+  return trx
     .selectFrom('examples')
     .select(['id', 'status', 'deleted_at', 'purged_at'])
     .where('id', '=', exampleId)
-    .where('user_id', '=', viewer.userId);
-  if (viewer.suiteIds) query = query.where('suite_id', 'in', nonEmpty(viewer.suiteIds));
-  return query.forUpdate().executeTakeFirst();
+    .where('user_id', '=', viewer.userId)
+    .where(inVisibleSuites('suite_id', viewer.suiteIds))
+    .forUpdate()
+    .executeTakeFirst();
 }
 
 /** The examples of a session that are not deleted, locked (so none starts processing meanwhile). */

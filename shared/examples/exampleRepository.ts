@@ -1,15 +1,10 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
+import { inVisibleSuites, type Viewer } from '../auth/suiteAccess.js';
 import type { Database, ExampleStatus, JsonObject } from '../db/schema.js';
 import { offsetOf } from '../http/pagination.js';
 import type { ExampleListInput } from './exampleSchemas.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
-
-/** Who is looking: examples are the owner's, and a suite-limited key sees only its suites'. */
-export interface ExampleViewer {
-  userId: string;
-  suiteIds: string[] | null;
-}
 
 const EXAMPLE_COLUMNS = [
   'id',
@@ -87,15 +82,21 @@ export async function insertExampleWithJob(trx: Transaction<Database>, example: 
 
 export type ExampleRow = Awaited<ReturnType<typeof insertExampleWithJob>>;
 
-export async function findVisibleExample(db: Db, viewer: ExampleViewer, id: string) {
-  let query = db.selectFrom('examples').select(EXAMPLE_COLUMNS).where('id', '=', id).where('user_id', '=', viewer.userId);
-  if (viewer.suiteIds) query = query.where('suite_id', 'in', viewer.suiteIds);
-  return query.executeTakeFirst();
+export async function findVisibleExample(db: Db, viewer: Viewer, id: string) {
+  return db
+    .selectFrom('examples')
+    .select(EXAMPLE_COLUMNS)
+    .where('id', '=', id)
+    .where('user_id', '=', viewer.userId)
+    .where(inVisibleSuites('suite_id', viewer.suiteIds))
+    .executeTakeFirst();
 }
 
-export async function listVisibleExamples(db: Db, viewer: ExampleViewer, filters: ExampleListInput) {
-  let query = db.selectFrom('examples').where('user_id', '=', viewer.userId);
-  if (viewer.suiteIds) query = query.where('suite_id', 'in', viewer.suiteIds);
+export async function listVisibleExamples(db: Db, viewer: Viewer, filters: ExampleListInput) {
+  let query = db
+    .selectFrom('examples')
+    .where('user_id', '=', viewer.userId)
+    .where(inVisibleSuites('suite_id', viewer.suiteIds));
   if (filters.session_id) query = query.where('session_id', '=', filters.session_id);
   if (filters.suite_id) query = query.where('suite_id', '=', filters.suite_id);
   if (filters.model_id) query = query.where('model_id', '=', filters.model_id);

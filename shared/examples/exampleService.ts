@@ -18,7 +18,6 @@ import {
   insertExampleWithJob,
   listVisibleExamples,
   type ExampleRow,
-  type ExampleViewer,
 } from './exampleRepository.js';
 import type { CreateExampleBody, ExampleListInput, ExampleResponse } from './exampleSchemas.js';
 
@@ -55,10 +54,6 @@ export function toExampleResponse(row: ExampleRow): ExampleResponse {
     completed_at: row.completed_at?.toISOString() ?? null,
     deleted_at: row.deleted_at?.toISOString() ?? null,
   };
-}
-
-function viewerOf(auth: AuthContext): ExampleViewer {
-  return { userId: auth.userId, suiteIds: auth.suiteIds };
 }
 
 function fieldError(field: string, message: string): ApiError {
@@ -102,7 +97,7 @@ export async function createExample(
     if (existing) return replay(existing, fingerprint);
   }
 
-  const session = await findVisibleSession(db, viewerOf(auth), body.session_id);
+  const session = await findVisibleSession(db, auth, body.session_id);
   if (!session) throw ApiError.notFound('No such session.');
   if (session.status !== 'ready') {
     throw ApiError.conflict(`The session is ${session.status}; examples need a ready session.`, {
@@ -193,12 +188,12 @@ export async function listExamples(
   auth: AuthContext,
   filters: ExampleListInput,
 ): Promise<Page<ExampleResponse>> {
-  const { rows, total } = await listVisibleExamples(db, viewerOf(auth), filters);
+  const { rows, total } = await listVisibleExamples(db, auth, filters);
   return toPage(rows.map(toExampleResponse), total, filters);
 }
 
 export async function getExample(db: Kysely<Database>, auth: AuthContext, id: string): Promise<ExampleRow> {
-  const row = await findVisibleExample(db, viewerOf(auth), id);
+  const row = await findVisibleExample(db, auth, id);
   if (!row) throw ApiError.notFound('No such example.');
   return row;
 }

@@ -25,7 +25,7 @@ export async function deleteSession(
   options: { cascade: boolean },
 ): Promise<void> {
   const examples = await db.transaction().execute(async (trx) => {
-    const session = await lockVisibleSession(trx, { userId: auth.userId, suiteIds: auth.suiteIds }, sessionId);
+    const session = await lockVisibleSession(trx, auth, sessionId);
     if (!session) throw ApiError.notFound('No such session.');
     if (session.status === 'processing') {
       throw ApiError.conflict('The session is being indexed; delete it once it is ready or invalid.', { session_status: session.status });

@@ -1,6 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { nonEmpty, type SessionViewer } from './sessionRepository.js';
+import { inVisibleSuites, type Viewer } from '../auth/suiteAccess.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -11,16 +11,15 @@ type Db = Kysely<Database> | Transaction<Database>;
  */
 
 /** The viewer's session, locked for the rest of the transaction; undefined when it is not theirs (a 404). */
-export function lockVisibleSession(trx: Transaction<Database>, viewer: SessionViewer, sessionId: string) {
-  let query = trx
+export function lockVisibleSession(trx: Transaction<Database>, viewer: Viewer, sessionId: string) {
+  return trx
     .selectFrom('sessions')
     .select(['id', 'status', 'purged_at'])
     .where('id', '=', sessionId)
-    .where('user_id', '=', viewer.userId);
-  if (viewer.suiteIds !== null) {
-    query = query.where('suite_id', 'in', nonEmpty(viewer.suiteIds));
-  }
-  return query.forUpdate().executeTakeFirst();
+    .where('user_id', '=', viewer.userId)
+    .where(inVisibleSuites('suite_id', viewer.suiteIds))
+    .forUpdate()
+    .executeTakeFirst();
 }
 
 /** Marks sessions deleted now (those already deleted keep their time); an indexing claim they held is dropped. */

@@ -1,4 +1,5 @@
 import type { Insertable, Kysely, Updateable } from 'kysely';
+import { inVisibleSuites, type Viewer } from '../auth/suiteAccess.js';
 import type { Database, SessionsTable } from '../db/schema.js';
 import { offsetOf, type Pagination } from '../http/pagination.js';
 
@@ -41,12 +42,6 @@ const SESSION_COLUMNS = [
   'sessions.updated_at',
 ] as const;
 
-/** Who is asking: the owner, and the suites their key is limited to (null: all). */
-export interface SessionViewer {
-  userId: string;
-  suiteIds: string[] | null;
-}
-
 export function insertSession(db: Db, values: Insertable<SessionsTable>) {
   return db.insertInto('sessions').values(values).returning(SESSION_COLUMNS).executeTakeFirstOrThrow();
 }
@@ -59,27 +54,29 @@ export async function deleteUnindexedSession(db: Db, sessionId: string): Promise
 }
 
 /** The session if it is the viewer's and in a suite their key may see; otherwise undefined (a 404). */
-export function findVisibleSession(db: Db, viewer: SessionViewer, sessionId: string) {
-  let query = db
+export function findVisibleSession(db: Db, viewer: Viewer, sessionId: string) {
+  return db
     .selectFrom('sessions')
     .select(SESSION_COLUMNS)
     .where('sessions.id', '=', sessionId)
-    .where('sessions.user_id', '=', viewer.userId);
-  if (viewer.suiteIds !== null) query = query.where('sessions.suite_id', 'in', nonEmpty(viewer.suiteIds));
-  return query.executeTakeFirst();
+    .where('sessions.user_id', '=', viewer.userId)
+    .where(inVisibleSuites('sessions.suite_id', viewer.suiteIds))
+    .executeTakeFirst();
 }
 
 /** The viewer's sessions, newest first (id breaks ties), served by sessions_user_idx / sessions_user_suite_idx. */
 export async function listVisibleSessions(
   db: Db,
-  viewer: SessionViewer,
+  viewer: Viewer,
   filters: { suiteId?: string | undefined; includeDeleted?: boolean },
   pagination: Pagination,
 ): Promise<{ rows: SessionRow[]; total: number }> {
-  let base = db.selectFrom('sessions').where('sessions.user_id', '=', viewer.userId);
+  let base = db
+    .selectFrom('sessions')
+    .where('sessions.user_id', '=', viewer.userId)
+    .where(inVisibleSuites('sessions.suite_id', viewer.suiteIds));
   if (filters.suiteId !== undefined) base = base.where('sessions.suite_id', '=', filters.suiteId);
   if (!filters.includeDeleted) base = base.where('sessions.status', '<>', 'deleted');
-  if (viewer.suiteIds !== null) base = base.where('sessions.suite_id', 'in', nonEmpty(viewer.suiteIds));
   const [count, rows] = await Promise.all([
     base.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
     base
@@ -93,11 +90,6 @@ export async function listVisibleSessions(
   return { rows, total: Number(count.total) };
 }
 
-/** `in ()` is not SQL; a key limited to no suite matches nothing (the nil UUID is never a suite id). */
-export function nonEmpty(ids: string[]): string[] {
-  return ids.length > 0 ? ids : ['00000000-0000-0000-0000-000000000000'];
-}
-
 /**
  * A new upload URL for a session whose upload has not arrived or was invalid: the next attempt number (so the
  * old URL's blob, if it ever comes, is ignored), the session back to `awaiting_upload` with nothing measured.
@@ -105,11 +97,11 @@ export function nonEmpty(ids: string[]): string[] {
  */
 export function startNextUploadAttempt(
   db: Db,
-  viewer: SessionViewer,
+  viewer: Viewer,
   sessionId: string,
   changes: Pick<Updateable<SessionsTable>, 'upload_file_name' | 'requested_format' | 'skip_invalid_lines'>,
 ) {
-  let query = db
+  return db
     .updateTable('sessions')
     .set((eb) => ({
       ...changes,
@@ -120,9 +112,10 @@ export function startNextUploadAttempt(
     }))
     .where('id', '=', sessionId)
     .where('user_id', '=', viewer.userId)
-    .where('status', 'in', ['awaiting_upload', 'invalid']);
-  if (viewer.suiteIds !== null) query = query.where('suite_id', 'in', nonEmpty(viewer.suiteIds));
-  return query.returning(SESSION_COLUMNS).executeTakeFirst();
+    .where('status', 'in', ['awaiting_upload', 'invalid'])
+    .where(inVisibleSuites('suite_id', viewer.suiteIds))
+    .returning(SESSION_COLUMNS)
+    .executeTakeFirst();
 }
 
 /** What an indexing result sets; everything measured is cleared first by a new attempt. */

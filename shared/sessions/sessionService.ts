@@ -35,7 +35,6 @@ import {
   listVisibleSessions,
   startNextUploadAttempt,
   type SessionRow,
-  type SessionViewer,
 } from './sessionRepository.js';
 import {
   MultipartFieldsSchema,
@@ -95,10 +94,6 @@ export function toSessionResponse(row: SessionRow): SessionResponse {
     created_at: row.created_at.toISOString(),
     updated_at: row.updated_at.toISOString(),
   };
-}
-
-function viewerOf(auth: AuthContext): SessionViewer {
-  return { userId: auth.userId, suiteIds: auth.suiteIds };
 }
 
 function unknownSuite(suiteId: string): ApiError {
@@ -210,11 +205,11 @@ export async function issueNewUploadUrl(
   sessionId: string,
   input: NewUploadInput,
 ): Promise<SessionResponse & { upload: SessionUpload }> {
-  const current = await findVisibleSession(db, viewerOf(auth), sessionId);
+  const current = await findVisibleSession(db, auth, sessionId);
   if (!current) throw ApiError.notFound('No such session.');
   const format = input.format ?? ((current.requested_format as TraceFormat | null) ?? undefined);
   const fileName = input.file_name !== undefined || input.format !== undefined ? uploadFileName(input.file_name, format) : current.upload_file_name;
-  const row = await startNextUploadAttempt(db, viewerOf(auth), sessionId, {
+  const row = await startNextUploadAttempt(db, auth, sessionId, {
     upload_file_name: fileName,
     requested_format: format ?? null,
     skip_invalid_lines: input.skip_invalid_lines ?? current.skip_invalid_lines,
@@ -335,17 +330,17 @@ export async function findSessionByTraceUrl(db: Db, auth: AuthContext, url: stri
     }
   }
   if (!sessionId) return undefined;
-  const row = await findVisibleSession(db, viewerOf(auth), sessionId);
+  const row = await findVisibleSession(db, auth, sessionId);
   return row ? toSessionResponse(row) : undefined;
 }
 
 export async function getSession(db: Db, auth: AuthContext, sessionId: string): Promise<SessionResponse> {
-  const row = await findVisibleSession(db, viewerOf(auth), sessionId);
+  const row = await findVisibleSession(db, auth, sessionId);
   if (!row) throw ApiError.notFound('No such session.');
   return toSessionResponse(row);
 }
 
 export async function listSessions(db: Db, auth: AuthContext, query: SessionListInput): Promise<Page<SessionResponse>> {
-  const { rows, total } = await listVisibleSessions(db, viewerOf(auth), { suiteId: query.suite_id, includeDeleted: query.include_deleted }, query);
+  const { rows, total } = await listVisibleSessions(db, auth, { suiteId: query.suite_id, includeDeleted: query.include_deleted }, query);
   return toPage(rows.map(toSessionResponse), total, query);
 }
