@@ -208,4 +208,3 @@ export async function findToolsOfMap(db: Db, mapId: string) {
     .execute();
 }
 
-export type MapToolRow = Awaited<ReturnType<typeof findToolsOfMap>>[number];

@@ -24,7 +24,6 @@ export function findMcpServerWithTools(db: Db, mcpServerId: string) {
     .executeTakeFirst();
 }
 
-export type McpServerWithToolsRow = NonNullable<Awaited<ReturnType<typeof findMcpServerWithTools>>>;
 
 export async function listMcpServers(db: Db, filters: { name?: string | undefined }, pagination: Pagination) {
   let base = db.selectFrom('mcp_servers');

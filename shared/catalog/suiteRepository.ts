@@ -23,7 +23,6 @@ export function findSuiteWithActions(db: Db, suiteId: string) {
     .executeTakeFirst();
 }
 
-export type SuiteWithActionsRow = NonNullable<Awaited<ReturnType<typeof findSuiteWithActions>>>;
 
 export async function listSuites(db: Db, filters: { name?: string | undefined }, pagination: Pagination) {
   let base = db.selectFrom('suites');

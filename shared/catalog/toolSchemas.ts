@@ -82,6 +82,5 @@ export const ToolListQuery = PaginationQuery.extend({
 
 export type ToolResponse = z.infer<typeof ToolSchema>;
 export type McpToolList = z.infer<typeof McpToolListSchema>;
-export type ToolListFilters = z.infer<typeof ToolListQuery>;
 export type CreateToolInput = z.infer<typeof CreateToolBody>;
 export type UpdateToolInput = z.infer<typeof UpdateToolBody>;
