@@ -1,0 +1,171 @@
+/**
+ * The bytes of an upload into staged blocks of its staging blob, through the session's upload URL with the Azure
+ * SDK's BlockBlobClient (stageBlock, then commitBlockList: https://learn.microsoft.com/rest/api/storageservices/put-block
+ * and put-block-list). The source is read once, in order (so its sha256 comes for free), cut into blocks of
+ * `blockSize`, and up to `concurrency` blocks are in flight at once. Memory is bounded by construction: at most
+ * `concurrency + 1` block buffers exist, reused, and reading waits for a free one.
+ *
+ * Blocks already staged (the resume record) are read and hashed but not sent again. Block ids are the block's
+ * index, so a resumed upload stages the same ids and the commit lists them in order. A 403 from storage (the URL
+ * expired mid-upload) renews the URL once for the whole upload and retries the block.
+ */
+import { createHash } from 'node:crypto';
+import { RestError, type BlockBlobClient } from '@azure/storage-blob';
+
+export interface StagedUploadOptions {
+  source: AsyncIterable<Buffer>;
+  blockSize: number;
+  concurrency: number;
+  /** Blocks staged before, by index: the digest of their bytes, or "" when the source's identity vouches for them. */
+  staged: ReadonlyMap<number, string>;
+  /** Whether a staged block's bytes must be checked against its digest (a folder's zip, made again). */
+  checkStaged: boolean;
+  blob(): BlockBlobClient;
+  /** A fresh URL for the same blob (the old one expired); resolves once blob() answers with it. */
+  renew(): Promise<void>;
+  /** Called as each block is staged, before it counts as done. */
+  onStaged(index: number, digest: string): void;
+  onProgress(bytesDone: number): void;
+  signal: AbortSignal;
+}
+
+export interface StagedUploadResult {
+  size: number;
+  sha256: string;
+  blockIds: string[];
+  blocksUploaded: number;
+  blocksReused: number;
+  bytesUploaded: number;
+}
+
+/** Equal-length ids, as Put Block List requires of one blob's blocks. */
+export function blockIdOf(index: number): string {
+  return Buffer.from(`tracepipe-${String(index).padStart(6, '0')}`).toString('base64');
+}
+
+function isExpiredUrl(error: unknown): boolean {
+  return error instanceof RestError && error.statusCode === 403;
+}
+
+export async function stageAndCommit(options: StagedUploadOptions): Promise<StagedUploadResult> {
+  const { blockSize, concurrency, signal } = options;
+  const whole = createHash('sha256');
+  const free: Buffer[] = [];
+  let allocated = 0;
+  const waiting: Array<() => void> = [];
+  const inFlight = new Set<Promise<void>>();
+  let failure: unknown;
+  let renewing: Promise<void> | undefined;
+  let renewed = false;
+  const result: StagedUploadResult = { size: 0, sha256: '', blockIds: [], blocksUploaded: 0, blocksReused: 0, bytesUploaded: 0 };
+  let bytesDone = 0;
+
+  const release = (buffer: Buffer) => {
+    free.push(buffer);
+    waiting.shift()?.();
+  };
+  const acquire = async (): Promise<Buffer> => {
+    for (;;) {
+      const buffer = free.pop();
+      if (buffer) return buffer;
+      if (allocated < concurrency + 1) {
+        allocated += 1;
+        return Buffer.allocUnsafe(blockSize);
+      }
+      await new Promise<void>((resolveFree) => waiting.push(resolveFree));
+    }
+  };
+
+  const stage = async (index: number, buffer: Buffer, length: number, digest: string) => {
+    for (;;) {
+      try {
+        // The block's own bytes: the SDK sends the body it is given, whatever the length says.
+        await options.blob().stageBlock(blockIdOf(index), buffer.subarray(0, length), length, { abortSignal: signal });
+        break;
+      } catch (error) {
+        if (!isExpiredUrl(error) || renewed || signal.aborted) throw error;
+        renewing ??= options.renew().then(() => void (renewed = true));
+        await renewing;
+      }
+    }
+    options.onStaged(index, digest);
+    result.blocksUploaded += 1;
+    result.bytesUploaded += length;
+    bytesDone += length;
+    options.onProgress(bytesDone);
+  };
+
+  const dispatch = async (index: number, buffer: Buffer, length: number) => {
+    const bytes = buffer.subarray(0, length);
+    whole.update(bytes);
+    const known = options.staged.get(index);
+    const digest = options.checkStaged ? createHash('sha256').update(bytes).digest('hex') : '';
+    result.blockIds.push(blockIdOf(index));
+    if (known !== undefined && known === digest) {
+      result.blocksReused += 1;
+      bytesDone += length;
+      options.onProgress(bytesDone);
+      release(buffer);
+      return;
+    }
+    while (inFlight.size >= concurrency) await Promise.race(inFlight);
+    if (failure !== undefined) throw failure;
+    const task: Promise<void> = stage(index, buffer, length, digest)
+      .catch((error: unknown) => {
+        failure ??= error;
+      })
+      .finally(() => {
+        inFlight.delete(task);
+        release(buffer);
+      });
+    inFlight.add(task);
+  };
+
+  let index = 0;
+  let buffer = await acquire();
+  let filled = 0;
+  try {
+    for await (const chunk of options.source) {
+      signal.throwIfAborted();
+      if (failure !== undefined) throw failure;
+      let offset = 0;
+      while (offset < chunk.length) {
+        const taken = chunk.copy(buffer, filled, offset);
+        offset += taken;
+        filled += taken;
+        result.size += taken;
+        if (filled === blockSize) {
+          await dispatch(index, buffer, filled);
+          index += 1;
+          buffer = await acquire();
+          filled = 0;
+        }
+      }
+    }
+    if (filled > 0) await dispatch(index, buffer, filled);
+    await Promise.all(inFlight);
+    if (failure !== undefined) throw failure;
+    signal.throwIfAborted();
+  } finally {
+    // Whatever happened, nothing is left running behind the caller's back.
+    await Promise.allSettled(inFlight);
+  }
+  result.sha256 = whole.digest('hex');
+  await commit(options, result.blockIds, () => renewed, async () => {
+    renewing ??= options.renew().then(() => void (renewed = true));
+    await renewing;
+  });
+  return result;
+}
+
+async function commit(options: StagedUploadOptions, blockIds: string[], wasRenewed: () => boolean, renew: () => Promise<void>) {
+  for (;;) {
+    try {
+      await options.blob().commitBlockList(blockIds, { abortSignal: options.signal });
+      return;
+    } catch (error) {
+      if (!isExpiredUrl(error) || wasRenewed() || options.signal.aborted) throw error;
+      await renew();
+    }
+  }
+}
