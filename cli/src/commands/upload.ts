@@ -146,7 +146,7 @@ export async function uploadCommand(ctx: CommandContext, path: string, options: 
       log('the upload URL expired; continuing with a fresh one');
     };
     if (Date.parse(current.expires_at) - Date.now() < RENEW_MARGIN_MS) await renew();
-    const progress = uploadProgress(opened.size, 0);
+    const progress = uploadProgress(opened.size);
     try {
       staged = await interruptible((signal) =>
         stageAndCommit({
@@ -161,7 +161,7 @@ export async function uploadCommand(ctx: CommandContext, path: string, options: 
             current.blocks[index] = digest;
             save();
           },
-          onProgress: (bytes) => progress.update(bytes),
+          onProgress: (done, sent) => progress.update(done, sent),
           signal,
         }),
       );

@@ -6,7 +6,8 @@ import cliProgress from 'cli-progress';
 import { formatBytes } from '../output.js';
 
 export interface Progress {
-  update(bytesDone: number): void;
+  /** Bytes done (staged by this run or before it), and bytes this run sent (for the rate). */
+  update(bytesDone: number, bytesSent: number): void;
   stop(): void;
 }
 
@@ -17,7 +18,7 @@ function rateOf(bytes: number, startedAt: number): string {
   return `${(bytes / MB / seconds).toFixed(1)} MB/s`;
 }
 
-export function uploadProgress(total: number, resumedBytes: number, stream: NodeJS.WriteStream = process.stderr): Progress {
+export function uploadProgress(total: number, stream: NodeJS.WriteStream = process.stderr): Progress {
   const startedAt = Date.now();
   if (stream.isTTY) {
     const bar = new cliProgress.SingleBar(
@@ -29,21 +30,20 @@ export function uploadProgress(total: number, resumedBytes: number, stream: Node
       },
       cliProgress.Presets.shades_classic,
     );
-    bar.start(total, resumedBytes, { done: formatBytes(resumedBytes), size: formatBytes(total), rate: '-' });
+    bar.start(total, 0, { done: formatBytes(0), size: formatBytes(total), rate: '-' });
     return {
-      update: (bytesDone) =>
-        bar.update(bytesDone, { done: formatBytes(bytesDone), rate: rateOf(bytesDone - resumedBytes, startedAt) }),
+      update: (bytesDone, bytesSent) => bar.update(bytesDone, { done: formatBytes(bytesDone), rate: rateOf(bytesSent, startedAt) }),
       stop: () => bar.stop(),
     };
   }
   let lastStep = -1;
   return {
-    update: (bytesDone) => {
+    update: (bytesDone, bytesSent) => {
       const percent = total === 0 ? 100 : Math.floor((bytesDone / total) * 100);
       const step = Math.floor(percent / 5);
       if (step === lastStep) return;
       lastStep = step;
-      stream.write(`uploaded ${percent}% (${formatBytes(bytesDone)} of ${formatBytes(total)}, ${rateOf(bytesDone - resumedBytes, startedAt)})\n`);
+      stream.write(`uploaded ${percent}% (${formatBytes(bytesDone)} of ${formatBytes(total)}, ${rateOf(bytesSent, startedAt)} sent)\n`);
     },
     stop: () => undefined,
   };

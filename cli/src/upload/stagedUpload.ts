@@ -25,7 +25,8 @@ export interface StagedUploadOptions {
   renew(): Promise<void>;
   /** Called as each block is staged, before it counts as done. */
   onStaged(index: number, digest: string): void;
-  onProgress(bytesDone: number): void;
+  /** Bytes done (staged now or before) and bytes sent by this run. */
+  onProgress(bytesDone: number, bytesUploaded: number): void;
   signal: AbortSignal;
 }
 
@@ -92,7 +93,7 @@ export async function stageAndCommit(options: StagedUploadOptions): Promise<Stag
     result.blocksUploaded += 1;
     result.bytesUploaded += length;
     bytesDone += length;
-    options.onProgress(bytesDone);
+    options.onProgress(bytesDone, result.bytesUploaded);
   };
 
   const dispatch = async (index: number, buffer: Buffer, length: number) => {
@@ -104,7 +105,7 @@ export async function stageAndCommit(options: StagedUploadOptions): Promise<Stag
     if (known !== undefined && known === digest) {
       result.blocksReused += 1;
       bytesDone += length;
-      options.onProgress(bytesDone);
+      options.onProgress(bytesDone, result.bytesUploaded);
       release(buffer);
       return;
     }
