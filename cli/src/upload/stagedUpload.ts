@@ -1,9 +1,10 @@
 /**
  * The bytes of an upload into staged blocks of its staging blob, through the session's upload URL with the Azure
  * SDK's BlockBlobClient (stageBlock, then commitBlockList: https://learn.microsoft.com/rest/api/storageservices/put-block
- * and put-block-list). The source is read once, in order (so its sha256 comes for free), cut into blocks of
+ * and put-block-list). The source is read once, in order (so its sha256 comes for free), straight into blocks of
  * `blockSize`, and up to `concurrency` blocks are in flight at once. Memory is bounded by construction: at most
- * `concurrency + 1` block buffers exist, reused, and reading waits for a free one.
+ * `concurrency + 1` block buffers exist, reused, and reading waits for a free one; a file is read into them with
+ * no buffers in between (a stream's chunks would be garbage waiting for V8 to collect it: RSS, not memory held).
  *
  * Blocks already staged (the resume record) are read and hashed but not sent again. Block ids are the block's
  * index, so a resumed upload stages the same ids and the commit lists them in order. A 403 from storage (the URL
@@ -11,9 +12,13 @@
  */
 import { createHash } from 'node:crypto';
 import { RestError, type BlockBlobClient } from '@azure/storage-blob';
+import { WholeFileHash } from './wholeFileHash.js';
+
+/** Fills a block buffer from the source: whole, or less only at the end (0 once it is done). */
+export type BlockReader = (buffer: Buffer) => Promise<number>;
 
 export interface StagedUploadOptions {
-  source: AsyncIterable<Buffer>;
+  source: BlockReader;
   blockSize: number;
   concurrency: number;
   /** Blocks staged before, by index: the digest of their bytes, or "" when the source's identity vouches for them. */
@@ -50,7 +55,7 @@ function isExpiredUrl(error: unknown): boolean {
 
 export async function stageAndCommit(options: StagedUploadOptions): Promise<StagedUploadResult> {
   const { blockSize, concurrency, signal } = options;
-  const whole = createHash('sha256');
+  const whole = new WholeFileHash();
   const free: Buffer[] = [];
   let allocated = 0;
   const waiting: Array<() => void> = [];
@@ -71,7 +76,8 @@ export async function stageAndCommit(options: StagedUploadOptions): Promise<Stag
       if (buffer) return buffer;
       if (allocated < concurrency + 1) {
         allocated += 1;
-        return Buffer.allocUnsafe(blockSize);
+        // Shared memory, so that the hashing thread reads the very bytes the upload sends.
+        return Buffer.from(new SharedArrayBuffer(blockSize));
       }
       await new Promise<void>((resolveFree) => waiting.push(resolveFree));
     }
@@ -98,7 +104,8 @@ export async function stageAndCommit(options: StagedUploadOptions): Promise<Stag
 
   const dispatch = async (index: number, buffer: Buffer, length: number) => {
     const bytes = buffer.subarray(0, length);
-    whole.update(bytes);
+    // Blocks reach the hashing thread in order; a buffer is reused only once hashed and staged.
+    const hashed = whole.update(buffer.buffer as SharedArrayBuffer, length);
     const known = options.staged.get(index);
     const digest = options.checkStaged ? createHash('sha256').update(bytes).digest('hex') : '';
     result.blockIds.push(blockIdOf(index));
@@ -106,12 +113,13 @@ export async function stageAndCommit(options: StagedUploadOptions): Promise<Stag
       result.blocksReused += 1;
       bytesDone += length;
       options.onProgress(bytesDone, result.bytesUploaded);
-      release(buffer);
+      void hashed.then(() => release(buffer));
       return;
     }
     while (inFlight.size >= concurrency) await Promise.race(inFlight);
     if (failure !== undefined) throw failure;
-    const task: Promise<void> = stage(index, buffer, length, digest)
+    const task: Promise<void> = Promise.all([stage(index, buffer, length, digest), hashed])
+      .then(() => undefined)
       .catch((error: unknown) => {
         failure ??= error;
       })
@@ -122,36 +130,29 @@ export async function stageAndCommit(options: StagedUploadOptions): Promise<Stag
     inFlight.add(task);
   };
 
-  let index = 0;
-  let buffer = await acquire();
-  let filled = 0;
   try {
-    for await (const chunk of options.source) {
+    for (let index = 0; ; index += 1) {
+      const buffer = await acquire();
       signal.throwIfAborted();
       if (failure !== undefined) throw failure;
-      let offset = 0;
-      while (offset < chunk.length) {
-        const taken = chunk.copy(buffer, filled, offset);
-        offset += taken;
-        filled += taken;
-        result.size += taken;
-        if (filled === blockSize) {
-          await dispatch(index, buffer, filled);
-          index += 1;
-          buffer = await acquire();
-          filled = 0;
-        }
+      const filled = await options.source(buffer);
+      result.size += filled;
+      if (filled === 0) {
+        release(buffer);
+        break;
       }
+      await dispatch(index, buffer, filled);
+      if (filled < blockSize) break;
     }
-    if (filled > 0) await dispatch(index, buffer, filled);
     await Promise.all(inFlight);
     if (failure !== undefined) throw failure;
     signal.throwIfAborted();
+    result.sha256 = await whole.digest();
   } finally {
     // Whatever happened, nothing is left running behind the caller's back.
     await Promise.allSettled(inFlight);
+    await whole.close();
   }
-  result.sha256 = whole.digest('hex');
   await commit(options, result.blockIds, () => renewed, async () => {
     renewing ??= options.renew().then(() => void (renewed = true));
     await renewing;

@@ -9,17 +9,69 @@
  * and each file's relative path, size and modification time. A changed file is another upload.
  */
 import { createHash } from 'node:crypto';
-import { createReadStream, type Stats } from 'node:fs';
-import { readdir, stat } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { open, readdir, stat } from 'node:fs/promises';
 import { basename, join, relative, resolve, sep } from 'node:path';
 import type { Readable } from 'node:stream';
 import yazl from 'yazl';
 import { CliError } from '../cliError.js';
+import type { BlockReader } from './stagedUpload.js';
 
 export interface OpenedSource {
-  stream: Readable;
-  /** Bytes the stream will give. */
+  /** Fills a buffer with the next bytes (fewer only at the end). */
+  read: BlockReader;
+  /** Bytes it will give. */
   size: number;
+  close(): Promise<void>;
+}
+
+/** A stream's bytes into the caller's buffers (the zip of a folder: chunks are copied, then dropped). */
+function streamReader(stream: Readable): { read: BlockReader; close(): Promise<void> } {
+  const chunks = stream[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
+  let leftover: Buffer | undefined;
+  let ended = false;
+  return {
+    read: async (buffer) => {
+      let filled = 0;
+      while (filled < buffer.length) {
+        if (!leftover || leftover.length === 0) {
+          if (ended) break;
+          const next = await chunks.next();
+          if (next.done) {
+            ended = true;
+            break;
+          }
+          leftover = next.value;
+        }
+        const taken = leftover.copy(buffer, filled);
+        filled += taken;
+        leftover = leftover.subarray(taken);
+      }
+      return filled;
+    },
+    close: async () => {
+      stream.destroy();
+    },
+  };
+}
+
+/** A file read straight into the caller's buffers, in order. */
+async function fileReader(path: string): Promise<{ read: BlockReader; close(): Promise<void> }> {
+  const handle = await open(path, 'r');
+  let position = 0;
+  return {
+    read: async (buffer) => {
+      let filled = 0;
+      while (filled < buffer.length) {
+        const { bytesRead } = await handle.read(buffer, filled, buffer.length - filled, position);
+        if (bytesRead === 0) break;
+        filled += bytesRead;
+        position += bytesRead;
+      }
+      return filled;
+    },
+    close: () => handle.close(),
+  };
 }
 
 export interface UploadSource {
@@ -84,7 +136,7 @@ async function folderSource(path: string): Promise<UploadSource> {
         const end = zip.end.bind(zip) as (options: object, callback: (size: number) => void) => void;
         end({}, (size: number) => {
           if (size < 0) reject(new Error('The zip size could not be computed.'));
-          else resolveOpened({ stream: zip.outputStream as Readable, size });
+          else resolveOpened({ ...streamReader(zip.outputStream as Readable), size });
         });
       }),
   };
@@ -106,7 +158,6 @@ export async function uploadSourceOf(given: string): Promise<UploadSource> {
     fileName: safeFileName(basename(path), 'upload'),
     format: undefined,
     identity: digest({ file: path, size: stats.size, mtimeMs: stats.mtimeMs, dev: stats.dev, ino: stats.ino }),
-    // 1 MiB reads: few system calls for a multi-GB file, little memory.
-    open: async () => ({ stream: createReadStream(path, { highWaterMark: 1024 * 1024 }), size: stats.size }),
+    open: async () => ({ ...(await fileReader(path)), size: stats.size }),
   };
 }
