@@ -7,7 +7,8 @@ import { EXIT_CODES } from '../cli/src/cliError.js';
 import { GMAIL_SUITE_ID } from '../shared/seed/catalog.js';
 import { PROJECT_ROOT } from './support/apiProcess.js';
 import { cliHome, resumeRecords, runCli, startCli, unzipTo, type CliRun } from './support/cli.js';
-import { stagingNameOf } from './support/sessions.js';
+import { addStoredExample, gmailConversation, jsonl } from './support/datasets.js';
+import { createSessionRow, stagingNameOf } from './support/sessions.js';
 import { createTestUser, type TestUser } from './support/users.js';
 
 /*
@@ -282,4 +283,38 @@ describe('exit codes and --json', () => {
     const usage = jsonOf(await runCli(['usage', '--json'], env));
     expect(usage).toMatchObject({ sessions_uploaded: expect.any(Number), estimated_cost: { currency: expect.any(String) } });
   });
+});
+
+describe('examples and datasets', () => {
+  it('creates an example by model name, downloads messages raw and as openai, builds a dataset and downloads it', async () => {
+    const user = await createTestUser();
+    const home = cliHome();
+    const env = envOf(user, home);
+    const sessionId = await createSessionRow(user.userId, GMAIL_SUITE_ID);
+    const created = await runCli(['examples', 'create', '--session', sessionId, '--model', 'openai/gpt-4o', '--json'], env);
+    expect(created.code, created.stderr).toBe(EXIT_CODES.ok);
+    expect(jsonOf(created)).toMatchObject({ session_id: sessionId, status: 'PENDING' });
+
+    const exampleIds: string[] = [];
+    for (let n = 1; n <= 3; n += 1) exampleIds.push(await addStoredExample(user, gmailConversation(n)));
+    const raw = join(home.dir, 'raw.jsonl');
+    const download = await runCli(['examples', 'download', exampleIds[0] as string, '-o', raw, '--json'], env);
+    expect(download.code, download.stderr).toBe(EXIT_CODES.ok);
+    expect(readFileSync(raw, 'utf8')).toBe(jsonl(gmailConversation(1)));
+    expect(jsonOf(download)).toMatchObject({ example_id: exampleIds[0], format: 'raw', size_bytes: statSync(raw).size });
+    const openai = await runCli(['examples', 'download', exampleIds[1] as string, '--format', 'openai'], env);
+    expect(openai.code, openai.stderr).toBe(EXIT_CODES.ok);
+    expect(JSON.parse(openai.stdout)).toMatchObject({ messages: expect.any(Array), tools: expect.any(Array) });
+
+    const dataset = await runCli(['datasets', 'create', '--name', 'cli', '--format', 'openai', '--suite', 'Gmail', '--wait', '--json'], env);
+    expect(dataset.code, dataset.stderr).toBe(EXIT_CODES.ok);
+    const built = jsonOf(dataset);
+    expect(built).toMatchObject({ status: 'ready', counts: { train: 3 } });
+    const train = join(home.dir, 'train.jsonl');
+    expect((await runCli(['datasets', 'download', built.id, '-o', train], env)).code).toBe(EXIT_CODES.ok);
+    expect(readFileSync(train, 'utf8').trimEnd().split('\n')).toHaveLength(3);
+    expect(createHash('sha256').update(readFileSync(train)).digest('hex')).toBe(built.files.train.sha256);
+    const got = await runCli(['datasets', 'get', built.id], env);
+    expect(got.stdout).toMatch(/status:\s+ready/);
+  }, 120_000);
 });

@@ -8,7 +8,9 @@ import { rename, rm } from 'node:fs/promises';
 import { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import { networkErrorOf } from './api.js';
+import { apiErrorOf, networkErrorOf, type Api } from './api.js';
+import type { CommandContext } from './context.js';
+import { formatBytes } from './output.js';
 
 export async function saveBody(body: ReadableStream<Uint8Array> | null, target: string | undefined, where: string): Promise<number> {
   let bytes = 0;
@@ -33,4 +35,28 @@ export async function saveBody(body: ReadableStream<Uint8Array> | null, target: 
     throw networkErrorOf(error, where);
   }
   return bytes;
+}
+
+/**
+ * A download command's whole path: the request (openapi-fetch with `parseAs: 'stream'`), its error as the API's,
+ * the body saved, and a line saying where it went (JSON with --json) when it went to a file.
+ */
+export async function downloadTo(
+  ctx: CommandContext,
+  api: Api,
+  request: () => Promise<{ data?: ReadableStream<Uint8Array> | null; error?: unknown; response: Response }>,
+  output: string | undefined,
+  summary: Record<string, unknown>,
+): Promise<void> {
+  let result;
+  try {
+    result = await request();
+  } catch (error) {
+    throw networkErrorOf(error, api.baseUrl);
+  }
+  if (!result.response.ok) throw apiErrorOf(result.response, result.error);
+  const bytes = await saveBody(result.data ?? null, output, api.baseUrl);
+  if (output === undefined || output === '-') return;
+  if (ctx.out.json) ctx.out.write(`${JSON.stringify({ ...summary, file: output, size_bytes: bytes })}\n`);
+  else ctx.out.log(`wrote ${formatBytes(bytes)} to ${output}`);
 }

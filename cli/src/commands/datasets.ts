@@ -1,9 +1,9 @@
 /** `tracepipe datasets create|get|download`. */
 import type { Schemas } from '../../../clients/typescript/src/index.js';
-import { apiErrorOf, networkErrorOf, resolveModelId, resolveSuiteId, unwrap } from '../api.js';
+import { resolveModelId, resolveSuiteId, unwrap } from '../api.js';
 import { CliError } from '../cliError.js';
 import type { CommandContext } from '../context.js';
-import { saveBody } from '../download.js';
+import { downloadTo } from '../download.js';
 import { interruptible } from '../interrupt.js';
 import { formatBytes, printFields, printResult } from '../output.js';
 import { pollUntil } from '../waitFor.js';
@@ -86,16 +86,11 @@ export async function downloadDatasetCommand(ctx: CommandContext, id: string, op
   const name = `${options.file.replace(/\.jsonl$/, '')}.jsonl`;
   if (name !== 'train.jsonl' && name !== 'validation.jsonl') throw CliError.usage('--file must be train or validation.');
   const api = ctx.api();
-  let result;
-  try {
-    result = await api.client.GET('/v1/datasets/{id}/files/{name}', { params: { path: { id, name } }, parseAs: 'stream' });
-  } catch (error) {
-    throw networkErrorOf(error, api.baseUrl);
-  }
-  if (!result.response.ok) throw apiErrorOf(result.response, result.error);
-  const bytes = await saveBody(result.data ?? null, options.output, api.baseUrl);
-  if (options.output !== undefined && options.output !== '-') {
-    if (ctx.out.json) ctx.out.write(`${JSON.stringify({ dataset_id: id, file: options.output, name, size_bytes: bytes })}\n`);
-    else ctx.out.log(`wrote ${formatBytes(bytes)} to ${options.output}`);
-  }
+  await downloadTo(
+    ctx,
+    api,
+    () => api.client.GET('/v1/datasets/{id}/files/{name}', { params: { path: { id, name } }, parseAs: 'stream' }),
+    options.output,
+    { dataset_id: id, name },
+  );
 }

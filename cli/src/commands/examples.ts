@@ -1,11 +1,11 @@
 /** `tracepipe examples create|get|download`. */
 import type { Schemas } from '../../../clients/typescript/src/index.js';
-import { apiErrorOf, networkErrorOf, resolveModelId, unwrap } from '../api.js';
+import { resolveModelId, unwrap } from '../api.js';
 import { CliError } from '../cliError.js';
 import type { CommandContext } from '../context.js';
-import { saveBody } from '../download.js';
+import { downloadTo } from '../download.js';
 import { interruptible } from '../interrupt.js';
-import { formatBytes, printFields, printResult } from '../output.js';
+import { printFields, printResult } from '../output.js';
 import { pollUntil } from '../waitFor.js';
 
 type Example = Schemas['Example'];
@@ -78,20 +78,13 @@ export async function downloadExampleCommand(ctx: CommandContext, id: string, op
     throw CliError.usage(`--format must be one of ${MESSAGE_FORMATS.join(', ')}.`);
   }
   const api = ctx.api();
-  let result;
-  try {
-    result = await api.client.GET('/v1/examples/{id}/messages', {
-      params: { path: { id }, query: { format: options.format as (typeof MESSAGE_FORMATS)[number] } },
-      parseAs: 'stream',
-    });
-  } catch (error) {
-    throw networkErrorOf(error, api.baseUrl);
-  }
-  if (!result.response.ok) throw apiErrorOf(result.response, result.error);
-  const bytes = await saveBody(result.data ?? null, options.output, api.baseUrl);
-  if (options.output !== undefined && options.output !== '-') {
-    if (ctx.out.json) ctx.out.write(`${JSON.stringify({ example_id: id, format: options.format, file: options.output, size_bytes: bytes })}\n`);
-    else ctx.out.log(`wrote ${formatBytes(bytes)} to ${options.output}`);
-  }
+  const format = options.format as (typeof MESSAGE_FORMATS)[number];
+  await downloadTo(
+    ctx,
+    api,
+    () => api.client.GET('/v1/examples/{id}/messages', { params: { path: { id }, query: { format } }, parseAs: 'stream' }),
+    options.output,
+    { example_id: id, format },
+  );
 }
 

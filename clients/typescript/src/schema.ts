@@ -1937,7 +1937,7 @@ export interface components {
              */
             input_events: string;
         };
-        /** @description Optional: the format, file name and skip_invalid_lines of the next upload (else the session's own). */
+        /** @description Optional: the format, file name and skip_invalid_lines of the next upload (else the session's own), or `renew` to keep the current upload. */
         NewSessionUploadRequest: {
             /**
              * @description The recording's format: `recorder-jsonl` (the Tracepipe recorder: one JSON object per line with `timestamp`, ISO 8601 with an offset, and `action`; `suite`, `tab`, `url`, `selector`, `additional_info` kept), `tracepipe-jsonl` (numeric `ts` in microseconds since the epoch and `type` or `name`; other fields go to `additional_info`), `chrome-trace` (Chrome's Trace Event Format, `{"traceEvents":[...]}` or an array: `EventDispatch` input events become events, everything else is dropped and counted; wall time from the metadata's `startTime` or `trace-capture-datetime`, else the clock is relative), `recorder-bundle` (a .zip of the recorder's folder: `input/*.json`, one event each, and `screenshot/<timestamp>/` with one JSON and one png/jpeg/webp image) or `rrweb` (a JSON array of rrweb events: mouse and touch moves, mouse interactions, scroll, viewport, input, drag). Left out, it is recognised from the content; named, the content must match.
@@ -1952,6 +1952,8 @@ export interface components {
             file_name?: string;
             /** @description Keep the valid events of a trace that has some invalid ones (each skipped one is still listed in `validation_errors` and counted in `skipped_event_count`). Default false: one invalid event makes the session `invalid`. */
             skip_invalid_lines?: boolean;
+            /** @description true: a fresh URL for the same staging blob (the current attempt) instead of a new one, so that blocks staged through an expired URL can still be committed (a resumed upload). Only while `awaiting_upload` (409 otherwise); `format`, `file_name` and `skip_invalid_lines` cannot change with it (422). Default false. */
+            renew?: boolean;
         };
         SessionPage: {
             items: components["schemas"]["Session"][];
