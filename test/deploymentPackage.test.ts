@@ -91,8 +91,8 @@ describe('the deployment package, as azd builds it', () => {
     expect(missing.slice(0, 20)).toEqual([]);
   });
 
-  it('holds nothing of the tests, the local host, the benchmarks, the infra or the sources', () => {
-    const unwanted = /^(dist\/)?(test|dev|bench|infra|scripts)\/|^(functions|shared|migrations)\/|^\.ci\/|^local\.settings|^\.funcignore$/;
+  it('holds nothing of the tests, the local host, the benchmarks, the infra, the CLI, the client or the sources', () => {
+    const unwanted = /^(dist\/)?(test|dev|bench|infra|scripts|cli|clients)\/|^(functions|shared|migrations)\/|^\.ci\/|^local\.settings|^\.funcignore$/;
     expect([...paths].filter((path) => unwanted.test(path)).slice(0, 20)).toEqual([]);
     expect([...paths].some((path) => path.startsWith('dist/functions/'))).toBe(true);
     expect([...paths].some((path) => path.startsWith('dist/shared/'))).toBe(true);

@@ -350,6 +350,41 @@ describe('POST /v1/sessions/{id}/upload', () => {
   });
 });
 
+describe('POST /v1/sessions/{id}/upload with renew', () => {
+  it('signs the same staging blob again, so blocks staged through the first URL are committed through the second', async () => {
+    const user = await createTestUser();
+    const session = await createSessionViaApi(user);
+    const blockId = Buffer.from('block-000000').toString('base64');
+    await new BlockBlobClient(session.upload.url).stageBlock(blockId, Buffer.from(SMALL), Buffer.byteLength(SMALL));
+
+    const renewed = await callApi(`/v1/sessions/${session.id}/upload`, { method: 'POST', key: user.key, body: { renew: true } });
+    expect(renewed.status, renewed.text).toBe(200);
+    const { upload } = renewed.json as { upload: { url: string } };
+    expect(new URL(upload.url).pathname).toBe(new URL(session.upload.url).pathname);
+    await new BlockBlobClient(upload.url).commitBlockList([blockId]);
+    expect(await waitUntilIndexed(user, session.id)).toMatchObject({ status: 'ready', event_count: 4, sha256: sha256(SMALL) });
+
+    const late = await callApi(`/v1/sessions/${session.id}/upload`, { method: 'POST', key: user.key, body: { renew: true } });
+    expect(late.status).toBe(409);
+    expect(late.json).toMatchObject({ error: { code: 'conflict', details: { session_status: 'ready' } } });
+  });
+
+  it('keeps the upload as it is: a new file name with renew is 422, another user\'s session 404', async () => {
+    const user = await createTestUser();
+    const session = await createSessionViaApi(user);
+    const changed = await callApi(`/v1/sessions/${session.id}/upload`, {
+      method: 'POST',
+      key: user.key,
+      body: { renew: true, file_name: 'other.jsonl' },
+    });
+    expect(changed.status).toBe(422);
+    expect(changed.json).toMatchObject({ error: { code: 'validation_error', details: { fields: [{ field: 'file_name' }] } } });
+    expect((await getSessionViaApi(user, session.id)).json).toMatchObject({ status: 'awaiting_upload', file_name: session.file_name });
+    const stranger = await createTestUser();
+    expect((await callApi(`/v1/sessions/${session.id}/upload`, { method: 'POST', key: stranger.key, body: { renew: true } })).status).toBe(404);
+  });
+});
+
 describe('POST /v1/sessions (multipart/form-data)', () => {
   it.each([
     ['fields before the file', (file: FormPart) => [{ name: 'suite_id', value: GMAIL_SUITE_ID }, { name: 'description', value: 'multipart' }, file]],

@@ -63,9 +63,21 @@ export const CreateSessionJsonBody = z
   });
 
 export const NewUploadBody = z
-  .object({ format: Format.optional(), file_name: FileName.optional(), skip_invalid_lines: SkipInvalidLines.optional() })
+  .object({
+    format: Format.optional(),
+    file_name: FileName.optional(),
+    skip_invalid_lines: SkipInvalidLines.optional(),
+    renew: z.boolean().optional().openapi({
+      description:
+        'true: a fresh URL for the same staging blob (the current attempt) instead of a new one, so that blocks ' +
+        'staged through an expired URL can still be committed (a resumed upload). Only while `awaiting_upload` ' +
+        '(409 otherwise); `format`, `file_name` and `skip_invalid_lines` cannot change with it (422). Default false.',
+    }),
+  })
   .openapi('NewSessionUploadRequest', {
-    description: 'Optional: the format, file name and skip_invalid_lines of the next upload (else the session\'s own).',
+    description:
+      'Optional: the format, file name and skip_invalid_lines of the next upload (else the session\'s own), or ' +
+      '`renew` to keep the current upload.',
   });
 
 export const CreateSessionMultipartBody = z

@@ -207,6 +207,7 @@ export async function issueNewUploadUrl(
 ): Promise<SessionResponse & { upload: SessionUpload }> {
   const current = await findVisibleSession(db, auth, sessionId);
   if (!current) throw ApiError.notFound('No such session.');
+  if (input.renew) return renewUploadUrl(current, input);
   const format = input.format ?? ((current.requested_format as TraceFormat | null) ?? undefined);
   const fileName = input.file_name !== undefined || input.format !== undefined ? uploadFileName(input.file_name, format) : current.upload_file_name;
   const row = await startNextUploadAttempt(db, auth, sessionId, {
@@ -220,6 +221,27 @@ export async function issueNewUploadUrl(
     });
   }
   return { ...toSessionResponse(row), ...(await signUpload(sessionId, row.upload_attempt, fileName)) };
+}
+
+/**
+ * The same staging blob signed again (POST /v1/sessions/{id}/upload with `renew`): a client resuming a staged-block
+ * upload whose URL expired keeps its blocks, which belong to that blob (a new attempt's blob would start empty).
+ * Only while awaiting the upload. Should the upload arrive between this read and the signing, the new URL writes
+ * the blob the indexer claims by ETag, exactly as the old URL could until it expired.
+ */
+async function renewUploadUrl(current: SessionRow, input: NewUploadInput): Promise<SessionResponse & { upload: SessionUpload }> {
+  if (current.status !== 'awaiting_upload') {
+    throw ApiError.conflict(`The session is ${current.status}; an upload URL is renewed only while the session awaits its upload.`, {
+      session_status: current.status,
+    });
+  }
+  const changed = (['format', 'file_name', 'skip_invalid_lines'] as const).filter((field) => input[field] !== undefined);
+  if (changed.length > 0) {
+    throw ApiError.validation('A renewed URL keeps the upload as it is.', {
+      fields: changed.map((field) => ({ location: 'body', field, message: 'Not allowed with renew.' })),
+    });
+  }
+  return { ...toSessionResponse(current), ...(await signUpload(current.id, current.upload_attempt, current.upload_file_name)) };
 }
 
 /**
