@@ -398,7 +398,13 @@ export interface paths {
         get: operations["getExample"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete an example and its messages
+         * @description Deletes `examples/<id>/` (the messages) and marks the example deleted (`deleted_at`): it is left out of GET /v1/examples unless `include_deleted=true`, and its messages are a 409. Its status and token usage stay (usage already recorded was billed), and it stops counting as stored at once. 409 while the pipelines service is processing it (`details.reason: example_processing`). A repeated DELETE is 204 too (and removes any file still there); someone else's example is 404.
+         *
+         *     **Scope:** `api`.
+         */
+        delete: operations["deleteExample"];
         options?: never;
         head?: never;
         patch?: never;
@@ -661,7 +667,7 @@ export interface paths {
         };
         /**
          * List your sessions
-         * @description Your sessions, newest first, optionally of one suite. A key limited to some suites sees only theirs.
+         * @description Your sessions, newest first, optionally of one suite. A key limited to some suites sees only theirs. Deleted sessions are left out unless `include_deleted=true`; expired ones (retention removed their files) are listed.
          *
          *     **Scope:** `api`.
          */
@@ -718,7 +724,13 @@ export interface paths {
         get: operations["getSession"];
         put?: never;
         post?: never;
-        delete?: never;
+        /**
+         * Delete a session and its files
+         * @description Deletes the session's files: the canonical trace, its screenshots and manifest, the original, and any staging upload. The session stays as `deleted` with its metadata (for billing history), left out of GET /v1/sessions unless `include_deleted=true`; it stops counting as stored at once. 409 while examples of it exist (`details.reason: session_has_examples`) unless `cascade=true`, which deletes them too (as DELETE /v1/examples/{id}); 409 while one of them is being processed, or while the session is being indexed. A repeated DELETE is 204 too (and removes any file still there); someone else's session is 404.
+         *
+         *     **Scope:** `api`.
+         */
+        delete: operations["deleteSession"];
         options?: never;
         head?: never;
         patch?: never;
@@ -924,6 +936,60 @@ export interface paths {
          *     **Scope:** `api`.
          */
         get: operations["getCurrentUser"];
+        put?: never;
+        post?: never;
+        /**
+         * Erase your account and all its data
+         * @description Bearer token only (the storefront; an API key is refused), with `{"confirm": "<your user id>"}`. Erases every session, example and file of the account (traces, originals, screenshots, staging uploads, messages), revokes every API key, deletes A2P tasks and settings, and anonymises the user row. Kept for accounting: the user id with its Stripe customer id, invoices, token usage and storage samples, and the sessions' and examples' rows without their content (README, "Erasing an account"). Idempotent: a repeated call, or one after a failure half way, finishes the erasure from where it stopped and answers 204; once finished the token names no account and the call is 204 with nothing to do. A wrong `confirm` is a 422 and erases nothing.
+         */
+        delete: operations["eraseCurrentUser"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/users/me/settings": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Your retention and redaction settings
+         * @description How long session files and example messages are kept (days after creation, or null: kept), and what is masked at ingestion besides passwords (always): card numbers (on by default), e-mail addresses, your own patterns.
+         *
+         *     **Scope:** `api`.
+         */
+        get: operations["getUserSettings"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /**
+         * Change your retention and redaction settings
+         * @description Retention days are whole numbers from 1 to 3650, or null (kept); out of range is a 422 naming the field. A pattern RE2 cannot compile (or that matches the empty string) is a 422 with the reason, naming `redaction.patterns.<n>.pattern`. A shorter retention applies at the next daily run (GET /v1/users/me/retention-preview shows what it will delete); redaction rules apply to uploads indexed from then on.
+         *
+         *     **Scope:** `api`.
+         */
+        patch: operations["updateUserSettings"];
+        trace?: never;
+    };
+    "/v1/users/me/retention-preview": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What the next retention run would delete
+         * @description A dry run of the daily retention run with your settings as they are now: the sessions whose files it would delete (they become `expired`) and the examples it would delete, with counts and the oldest 100 of each. Nothing is changed.
+         *
+         *     **Scope:** `api`.
+         */
+        get: operations["previewRetention"];
         put?: never;
         post?: never;
         delete?: never;
@@ -1440,6 +1506,11 @@ export interface components {
             updated_at: string;
             /** Format: date-time */
             completed_at: string | null;
+            /**
+             * Format: date-time
+             * @description When it was deleted (DELETE, with its session, by retention or erasure): its messages are gone, its status and usage stay.
+             */
+            deleted_at: string | null;
         };
         /** @enum {string} */
         ExampleStatus: "PENDING" | "PROCESSING" | "COMPLETED" | "FAILED";
@@ -1811,10 +1882,10 @@ export interface components {
              */
             storage_path: string;
             /**
-             * @description `awaiting_upload` until the recording is uploaded; `processing` while it is indexed; then `ready`, or `invalid` with `validation_errors` (POST /v1/sessions/{id}/upload gives a URL to try again). A ready session never changes.
+             * @description `awaiting_upload` until the recording is uploaded; `processing` while it is indexed; then `ready`, or `invalid` with `validation_errors` (POST /v1/sessions/{id}/upload gives a URL to try again). A ready session's trace never changes; it ends `expired` when retention deleted its files (see `session_retention_days` in GET /v1/users/me/settings) or `deleted` when you deleted it. Both keep the session's metadata (for billing history) and have no files.
              * @enum {string}
              */
-            status: "awaiting_upload" | "processing" | "ready" | "invalid";
+            status: "awaiting_upload" | "processing" | "ready" | "invalid" | "expired" | "deleted";
             /**
              * @description The format found, once indexed.
              * @enum {string|null}
@@ -1876,6 +1947,27 @@ export interface components {
             files: components["schemas"]["SessionFiles"];
             /** @description The first 20 problems, in the order found: why the session is invalid, or what was skipped. Each names its line, event index or zip entry. JSON Lines are UTF-8, at most 1048576 bytes a line; a last line cut short (a recorder stopped mid-write) is reported as such. */
             validation_errors: components["schemas"]["SessionValidationError"][];
+            /** @description Values masked at ingestion, when ready: what was typed into password fields (always), and what your redaction settings name (card numbers by default). Neither the trace nor the original keeps them. */
+            redactions: number | null;
+            /**
+             * @description The masked values by rule (`password`, `card_number`, `email`, `custom:<name>`), when ready.
+             * @example {
+             *       "password": 26
+             *     }
+             */
+            redaction_counts: {
+                [key: string]: number;
+            } | null;
+            /**
+             * Format: date-time
+             * @description When it was deleted (status `deleted`).
+             */
+            deleted_at: string | null;
+            /**
+             * Format: date-time
+             * @description When retention deleted its files (status `expired`).
+             */
+            expired_at: string | null;
             /** Format: date-time */
             created_at: string;
             /** Format: date-time */
@@ -2220,6 +2312,119 @@ export interface components {
             display_name?: string;
             /** Format: email */
             email?: string;
+        };
+        UserSettings: {
+            /**
+             * @description Days after its creation that a session's files (trace, original, screenshots) are kept; then the daily retention run deletes them and the session becomes `expired`. null: kept. Default from configuration (90 unless set).
+             * @example 90
+             */
+            session_retention_days: number | null;
+            /**
+             * @description Days after its creation that an example's messages are kept; then they are deleted. null: kept.
+             * @example null
+             */
+            example_retention_days: number | null;
+            redaction: components["schemas"]["RedactionSettings"];
+            /**
+             * Format: date-time
+             * @description Last change; null while the defaults apply.
+             */
+            updated_at: string | null;
+        };
+        RedactionSettings: {
+            /**
+             * @description Always on: what is typed into a password field (recognised from the selector, `type=password`, a current-password/new-password autocomplete, or the recorder's field metadata) never reaches the trace.
+             * @enum {boolean}
+             */
+            passwords: true;
+            /** @description Mask e-mail addresses in every text of the trace. Default false. */
+            email_addresses: boolean;
+            /** @description Mask payment card numbers (13-19 digits, Luhn-checked, first digit 2-6). Default true. */
+            card_numbers: boolean;
+            /** @description Your own patterns, at most 20, applied after the rules above. */
+            patterns: components["schemas"]["RedactionPattern"][];
+        };
+        RedactionPattern: {
+            /**
+             * @description Names the mask, `[REDACTED:<name>]`, and the count in `redaction_counts` (`custom:<name>`).
+             * @example order_number
+             */
+            name: string;
+            /**
+             * @description An RE2 regular expression (https://github.com/google/re2/wiki/Syntax), at most 256 characters. RE2 has no backreferences or lookaround and matches in time linear in the text, so no pattern can stall indexing. A pattern that matches the empty string is refused.
+             * @example ORD-[0-9]{8}
+             */
+            pattern: string;
+        };
+        /**
+         * @description Any of the fields; those left out keep their value. `redaction.patterns` replaces the whole list. Unknown fields are refused. New rules apply to uploads indexed from then on; stored traces are not rewritten.
+         * @example {
+         *       "session_retention_days": 30,
+         *       "redaction": {
+         *         "email_addresses": true
+         *       }
+         *     }
+         */
+        UpdateUserSettings: {
+            session_retention_days?: number | null;
+            example_retention_days?: number | null;
+            redaction?: {
+                email_addresses?: boolean;
+                card_numbers?: boolean;
+                patterns?: components["schemas"]["RedactionPattern"][];
+            };
+        };
+        RetentionPreview: {
+            /**
+             * Format: date-time
+             * @description The time the preview was made for: the next run deletes at least this.
+             */
+            as_of: string;
+            sessions: {
+                /** @description Sessions whose files the next run deletes (they become `expired`). */
+                count: number;
+                /** @description The bytes they hold (what stops being billed). */
+                stored_bytes: number;
+                /** @description The oldest 100. */
+                items: {
+                    /** Format: uuid */
+                    id: string;
+                    /** @enum {string} */
+                    status: "ready" | "invalid" | "awaiting_upload";
+                    /** Format: date-time */
+                    created_at: string;
+                    /** Format: date-time */
+                    expires_at: string;
+                    stored_bytes: number;
+                }[];
+            };
+            examples: {
+                /** @description Examples the next run deletes (their messages go). */
+                count: number;
+                /** @description The oldest 100. */
+                items: {
+                    /** Format: uuid */
+                    id: string;
+                    /** Format: uuid */
+                    session_id: string;
+                    /** Format: date-time */
+                    created_at: string;
+                    /** Format: date-time */
+                    expires_at: string;
+                }[];
+            };
+        };
+        /**
+         * @example {
+         *       "confirm": "6f1c2d3e-4a5b-4c6d-8e7f-9a0b1c2d3e4f"
+         *     }
+         */
+        EraseUser: {
+            /**
+             * Format: uuid
+             * @description Your user id (GET /v1/users/me), to say that you mean it.
+             */
+            confirm: string;
         };
     };
     responses: never;
@@ -4501,6 +4706,8 @@ export interface operations {
                 suite_id?: string;
                 model_id?: string;
                 status?: components["schemas"]["ExampleStatus"];
+                /** @description `true` lists deleted examples too (they are left out by default). */
+                include_deleted?: "true" | "false";
             };
             header?: never;
             path?: never;
@@ -4800,6 +5007,122 @@ export interface operations {
             };
             /** @description No such resource, or it belongs to someone else. */
             404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed but invalid values; `details.fields` names them. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the key's rate; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database, storage, Stripe) is down; retry later. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteExample: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                /** @description The example id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted (or already deleted). */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key is valid but its scopes or suite restriction do not allow this. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or it belongs to someone else. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The resource is in the wrong state for this, or is still referenced. */
+            409: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -6430,6 +6753,8 @@ export interface operations {
                 per_page?: number;
                 /** @description Only sessions of this suite. */
                 suite_id?: string;
+                /** @description `true` lists deleted sessions too (status `deleted`; they are left out by default). */
+                include_deleted?: "true" | "false";
             };
             header?: never;
             path?: never;
@@ -6849,6 +7174,125 @@ export interface operations {
             };
             /** @description No such resource, or it belongs to someone else. */
             404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed but invalid values; `details.fields` names them. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the key's rate; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database, storage, Stripe) is down; retry later. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    deleteSession: {
+        parameters: {
+            query?: {
+                /** @description `true` deletes the session's examples with it; without it, a session with examples is a 409. */
+                cascade?: "true" | "false";
+            };
+            header?: never;
+            path: {
+                /** @description The session id. */
+                id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted (or already deleted). */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key is valid but its scopes or suite restriction do not allow this. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description No such resource, or it belongs to someone else. */
+            404: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The resource is in the wrong state for this, or is still referenced. */
+            409: {
                 headers: {
                     "X-Request-Id": components["headers"]["X-Request-Id"];
                     "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
@@ -8408,6 +8852,352 @@ export interface operations {
                 };
                 content: {
                     "application/json": components["schemas"]["User"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key is valid but its scopes or suite restriction do not allow this. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the key's rate; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database, storage, Stripe) is down; retry later. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    eraseCurrentUser: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["EraseUser"];
+            };
+        };
+        responses: {
+            /** @description Erased (or nothing left to erase). */
+            204: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Malformed body, missing field or wrong content type. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over 1048576 bytes: refused on its Content-Length before it is read, or at the byte that crosses the limit. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed but invalid values; `details.fields` names them. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database, storage, Stripe) is down; retry later. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    getUserSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The settings in force. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserSettings"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key is valid but its scopes or suite restriction do not allow this. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the key's rate; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database, storage, Stripe) is down; retry later. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    updateUserSettings: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateUserSettings"];
+            };
+        };
+        responses: {
+            /** @description The settings now in force. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UserSettings"];
+                };
+            };
+            /** @description Malformed body, missing field or wrong content type. */
+            400: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Missing, unknown or revoked API key. */
+            401: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "WWW-Authenticate": components["headers"]["WWW-Authenticate"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The key is valid but its scopes or suite restriction do not allow this. */
+            403: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description The body is over 1048576 bytes: refused on its Content-Length before it is read, or at the byte that crosses the limit. */
+            413: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Well-formed but invalid values; `details.fields` names them. */
+            422: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description Over the key's rate; retry after `Retry-After` seconds. */
+            429: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+            /** @description A dependency (database, storage, Stripe) is down; retry later. */
+            503: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    "Retry-After": components["headers"]["Retry-After"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"];
+                };
+            };
+        };
+    };
+    previewRetention: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description What is past retention now. */
+            200: {
+                headers: {
+                    "X-Request-Id": components["headers"]["X-Request-Id"];
+                    "X-RateLimit-Limit": components["headers"]["X-RateLimit-Limit"];
+                    "X-RateLimit-Remaining": components["headers"]["X-RateLimit-Remaining"];
+                    "X-RateLimit-Reset": components["headers"]["X-RateLimit-Reset"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["RetentionPreview"];
                 };
             };
             /** @description Missing, unknown or revoked API key. */
