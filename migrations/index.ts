@@ -8,6 +8,7 @@ import * as a2p from './0006_a2p.js';
 import * as realRecordings from './0007_real_recordings.js';
 import * as datasets from './0008_datasets.js';
 import * as billingTrust from './0009_billing_trust.js';
+import * as webhooksBudgets from './0011_webhooks_budgets.js';
 
 /**
  * Every migration, by name, in the order they apply. A static list rather than Kysely's FileMigrationProvider so
@@ -24,4 +25,5 @@ export const migrations: Record<string, Migration> = {
   '0007_real_recordings': realRecordings,
   '0008_datasets': datasets,
   '0009_billing_trust': billingTrust,
+  '0011_webhooks_budgets': webhooksBudgets,
 };

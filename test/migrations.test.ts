@@ -35,6 +35,7 @@ const ALL_MIGRATIONS = [
   '0007_real_recordings',
   '0008_datasets',
   '0009_billing_trust',
+  '0011_webhooks_budgets',
 ];
 const LATEST = ALL_MIGRATIONS[ALL_MIGRATIONS.length - 1] as string;
 const BEFORE_LATEST = ALL_MIGRATIONS[ALL_MIGRATIONS.length - 2] as string;
@@ -68,6 +69,7 @@ const TABLES_BY_MIGRATION: Record<string, string[]> = {
     'stripe_meter_error_reports',
     'stripe_price_meters',
   ],
+  '0011_webhooks_budgets': ['budget_threshold_emissions', 'budgets', 'webhook_deliveries', 'webhook_endpoints', 'webhook_events'],
 };
 
 /** Tables a later migration drops (0009 replaces example_storage_totals with the storage ledger). */
