@@ -21,8 +21,8 @@ import {
   getDataset,
   listDatasets,
   openDatasetFileOf,
-  toDatasetResponse,
 } from '../shared/datasets/datasetService.js';
+import { toDatasetResponse } from '../shared/datasets/datasetResponse.js';
 import { getDb } from '../shared/db/index.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { jsonResponse, noContent } from '../shared/http/responses.js';

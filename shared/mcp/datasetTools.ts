@@ -1,6 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { CreateDatasetBodySchema, CreateDatasetFields, DATASET_FILE_NAMES, DatasetListQuery } from '../datasets/datasetSchemas.js';
-import { createDataset, getDataset, listDatasets, toDatasetResponse } from '../datasets/datasetService.js';
+import { toDatasetResponse } from '../datasets/datasetResponse.js';
+import { createDataset, getDataset, listDatasets } from '../datasets/datasetService.js';
 import { z } from '../openapi/zod.js';
 import { defineTool, describeFields, idArgument, PAGE_FIELD_DESCRIPTIONS } from './defineTool.js';
 import type { McpRequestContext } from './mcpContext.js';
