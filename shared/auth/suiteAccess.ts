@@ -5,7 +5,7 @@ import { ApiError } from '../errors/apiError.js';
  * A key may be limited to some suites. It then sees sessions and examples of those suites only: anything else
  * reads as absent (404, like another user's data), and creating in another suite is 403.
  */
-export function canSeeSuite(auth: AuthContext, suiteId: string): boolean {
+export function canSeeSuite(auth: Pick<AuthContext, 'suiteIds'>, suiteId: string): boolean {
   return auth.suiteIds === null || auth.suiteIds.includes(suiteId);
 }
 
