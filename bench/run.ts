@@ -9,6 +9,7 @@ const benchmarks: Record<string, () => Promise<Record<string, unknown>>> = {
   messages: async () => (await import('./messages.js')).runMessagesBenchmark(),
   'stripe-sync': async () => (await import('./stripeSync.js')).runStripeSyncBenchmark(),
   dataset: async () => (await import('./dataset.js')).runDatasetBenchmark(),
+  webhooks: async () => (await import('./webhooks.js')).runWebhooksBenchmark(),
 };
 
 const name = process.argv[2];
