@@ -1,11 +1,16 @@
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GMAIL_SUITE_ID } from '../shared/seed/catalog.js';
+import { PROJECT_ROOT } from './support/apiProcess.js';
+import { addStoredExample, buildDatasetViaApi, gmailConversation } from './support/datasets.js';
 import { inject } from 'vitest';
 import { invokeTimer } from './support/billingFixtures.js';
 import { useApiDatabaseClient } from './support/apiDatabase.js';
 import { createExampleViaApi } from './support/examples.js';
 import { callApi } from './support/http.js';
 import { waitForFreshWindow } from './support/rateLimitWindow.js';
-import { eventually } from './support/sessions.js';
+import { eventually, postSessionMultipart, waitUntilIndexed } from './support/sessions.js';
 import { createTestUser, type TestUser } from './support/users.js';
 import { signatureVerifies, startWebhookReceiver, type WebhookReceiver } from './support/webhookReceiver.js';
 
@@ -211,5 +216,30 @@ describe('events from state changes', () => {
     const enabled = await callApi(`/v1/webhook-endpoints/${endpoint.id}`, { method: 'PATCH', key: owner.key, body: { enabled: true } });
     expect(enabled.json).toMatchObject({ enabled: true, disabled_reason: null });
     expect((await callApi(`/v1/webhook-endpoints/${endpoint.id}/test`, { method: 'POST', key: owner.key })).status).toBe(200);
+  });
+
+  it('sends session.ready from the indexer and dataset.ready from the builder, each with the resource as GET returns it', async () => {
+    const owner = await createTestUser();
+    await createEndpoint(owner, { url: `${receiver.url}/work-${owner.userId}`, events: ['session.ready', 'session.invalid', 'dataset.ready'] });
+    const trace = readFileSync(resolve(PROJECT_ROOT, 'test/fixtures/samples/recorder-session.jsonl'));
+    const uploaded = await postSessionMultipart(owner, [
+      { name: 'suite_id', value: GMAIL_SUITE_ID },
+      { name: 'input_events', filename: 'recording.jsonl', content: trace },
+    ]);
+    expect(uploaded.status, uploaded.text).toBe(201);
+    const session = await waitUntilIndexed(owner, (uploaded.json as { id: string }).id);
+    expect(session.status).toBe('ready');
+    await addStoredExample(owner, gmailConversation(1));
+    const dataset = await buildDatasetViaApi(owner.key, { name: 'hooked', format: 'openai' });
+    expect(dataset.status).toBe('ready');
+
+    await invokeTimer(apiHost(), 'deliverWebhooks');
+    const got = await eventually('session.ready and dataset.ready', async () => {
+      const mine = receiver.received.filter((request) => request.path === `/work-${owner.userId}`);
+      return mine.length === 2 ? mine : undefined;
+    });
+    const byType = Object.fromEntries(got.map((request) => [request.event.type, request.event.data]));
+    expect(byType['session.ready']).toEqual((await callApi(`/v1/sessions/${session.id}`, { key: owner.key })).json);
+    expect(byType['dataset.ready']).toEqual((await callApi(`/v1/datasets/${dataset.id}`, { key: owner.key })).json);
   });
 });
