@@ -3,7 +3,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addressRefusal, endpointUrlRefusal, type HostResolver } from '../shared/webhooks/webhookAddressPolicy.js';
 import { deliverDueWebhooks, retryDelaySeconds, type WebhookDeliveryDeps } from '../shared/webhooks/webhookDeliverer.js';
-import { recordWebhookEvent } from '../shared/webhooks/webhookOutbox.js';
+import { purgeWebhookEvents, recordWebhookEvent } from '../shared/webhooks/webhookOutbox.js';
 import { generateWebhookSecret } from '../shared/webhooks/webhookSignature.js';
 import { useTestDatabase } from './support/database.js';
 import { signatureVerifies, startWebhookReceiver, type WebhookReceiver } from './support/webhookReceiver.js';
@@ -160,6 +160,23 @@ describe('delivering the outbox', () => {
     await run();
     const row = await db().selectFrom('webhook_endpoints').selectAll().where('id', '=', endpoint.id).executeTakeFirstOrThrow();
     expect(row).toMatchObject({ enabled: true, failing_since: null });
+  });
+});
+
+describe('the outbox\'s history', () => {
+  it('purges settled events after 30 days, and keeps one still being retried', async () => {
+    const userId = await addUser();
+    await addEndpoint(userId, `${receiver.url}/history`);
+    const settled = await emit(userId);
+    const retried = await emit(userId);
+    const recent = await emit(userId);
+    await db().updateTable('webhook_deliveries').set({ next_attempt_at: null, delivered_at: sql`now()` }).where('event_id', 'in', [settled, recent]).execute();
+    await db().updateTable('webhook_deliveries').set({ next_attempt_at: sql`now() + interval '1 hour'` }).where('event_id', '=', retried).execute();
+    await db().updateTable('webhook_events').set({ created_at: sql`now() - interval '31 days'` }).where('id', 'in', [settled, retried]).execute();
+    await purgeWebhookEvents(db());
+    const left = await db().selectFrom('webhook_events').select('id').where('user_id', '=', userId).execute();
+    expect(left.map((row) => row.id).sort()).toEqual([retried, recent].sort());
+    expect(await db().selectFrom('webhook_deliveries').select('id').where('event_id', '=', settled).execute()).toEqual([]);
   });
 });
 

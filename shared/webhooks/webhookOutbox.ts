@@ -62,3 +62,26 @@ async function insertEvent(trx: Transaction<Database>, userId: string, type: Web
     .returning('id')
     .executeTakeFirstOrThrow();
 }
+
+/** Events (and their deliveries) are kept this long for the deliveries list and redelivery, then purged. */
+export const WEBHOOK_EVENT_RETENTION_DAYS = 30;
+
+/** Purges events older than the retention whose deliveries are all settled (delivered or failed). */
+export async function purgeWebhookEvents(db: Kysely<Database>, olderThanDays = WEBHOOK_EVENT_RETENTION_DAYS): Promise<number> {
+  const result = await db
+    .deleteFrom('webhook_events')
+    .where('created_at', '<', sql<Date>`now() - make_interval(days => ${olderThanDays})`)
+    .where((eb) =>
+      eb.not(
+        eb.exists(
+          eb
+            .selectFrom('webhook_deliveries')
+            .select('webhook_deliveries.id')
+            .whereRef('webhook_deliveries.event_id', '=', 'webhook_events.id')
+            .where('webhook_deliveries.next_attempt_at', 'is not', null),
+        ),
+      ),
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
