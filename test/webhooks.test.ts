@@ -84,6 +84,10 @@ describe('webhook endpoints', () => {
     expect(patched.status).toBe(200);
     expect(patched.json).toMatchObject({ events: ['example.completed', 'example.failed'], enabled: false });
 
+    const unchanged = await callApi(`/v1/webhook-endpoints/${created.id}`, { method: 'PATCH', key: user.key, body: {} });
+    expect(unchanged.status).toBe(200);
+    expect(unchanged.json).toMatchObject({ enabled: false });
+
     expect((await callApi(`/v1/webhook-endpoints/${created.id}`, { method: 'DELETE', key: user.key })).status).toBe(204);
     expect((await callApi(`/v1/webhook-endpoints/${created.id}`, { key: user.key })).status).toBe(404);
   });

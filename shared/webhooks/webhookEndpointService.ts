@@ -117,15 +117,17 @@ export async function updateWebhookEndpoint(
   id: string,
   body: UpdateWebhookEndpointBody,
 ): Promise<WebhookEndpointResponse> {
-  await ownEndpoint(deps.db, auth, id);
+  const current = await ownEndpoint(deps.db, auth, id);
   if (body.url !== undefined) await assertUrlAllowed(deps, body.url);
-  const row = await updateUserEndpoint(deps.db, auth.userId, id, {
+  const changes = {
     ...(body.url !== undefined ? { url: body.url } : {}),
     ...(body.events !== undefined ? { events: body.events } : {}),
     ...(body.description !== undefined ? { description: body.description } : {}),
     // Enabling clears what disabling said, and the failure streak that led to it.
     ...(body.enabled !== undefined ? { enabled: body.enabled, disabled_reason: null, failing_since: null } : {}),
-  });
+  };
+  if (Object.keys(changes).length === 0) return toWebhookEndpointResponse(current);
+  const row = await updateUserEndpoint(deps.db, auth.userId, id, changes);
   if (!row) throw ApiError.notFound('No such webhook endpoint.');
   return toWebhookEndpointResponse(row);
 }
