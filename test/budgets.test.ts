@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { createDatabase } from '../shared/db/database.js';
@@ -180,5 +181,29 @@ describe('the budget against usage', () => {
       },
     });
     expect(response.text).toMatch(/budget_exceeded/);
+  });
+
+  it('refuses the A2P equivalents (process-trace, build-dataset) with the budget\'s reason, creating nothing', async () => {
+    const user = await createTestUser();
+    await putBudget(user, { monthly_limit: 0, hard_limit: true });
+    const send = (parts: unknown[]) =>
+      callApi('/v1/a2p', {
+        method: 'POST',
+        key: user.key,
+        headers: { 'A2A-Version': '' },
+        body: { jsonrpc: '2.0', id: 1, method: 'message/send', params: { message: { kind: 'message', messageId: randomUUID(), role: 'user', parts } } },
+      });
+    const trace = await send([
+      { kind: 'file', file: { bytes: Buffer.from('{}\n').toString('base64'), mimeType: 'application/jsonl', name: 'input_events.jsonl' } },
+      { kind: 'data', data: { suite_id: GMAIL_SUITE_ID, model_id: GPT_4O } },
+    ]);
+    const dataset = await send([{ kind: 'data', data: { skill: 'build-dataset', name: 'capped', format: 'openai' } }]);
+    for (const response of [trace, dataset]) {
+      expect(response.status).toBe(200);
+      expect(JSON.stringify(response.json)).toMatch(/budget is reached/);
+    }
+    const sessions = await db.selectFrom('sessions').select('id').where('user_id', '=', user.userId).execute();
+    const datasets = await db.selectFrom('datasets').select('id').where('user_id', '=', user.userId).execute();
+    expect([sessions, datasets]).toEqual([[], []]);
   });
 });
