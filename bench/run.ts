@@ -10,6 +10,7 @@ const benchmarks: Record<string, () => Promise<Record<string, unknown>>> = {
   'stripe-sync': async () => (await import('./stripeSync.js')).runStripeSyncBenchmark(),
   dataset: async () => (await import('./dataset.js')).runDatasetBenchmark(),
   'cli-upload': async () => (await import('./cliUpload.js')).runCliUploadBenchmark(),
+  webhooks: async () => (await import('./webhooks.js')).runWebhooksBenchmark(),
 };
 
 const name = process.argv[2];

@@ -21,8 +21,8 @@ import {
   getDataset,
   listDatasets,
   openDatasetFileOf,
-  toDatasetResponse,
 } from '../shared/datasets/datasetService.js';
+import { toDatasetResponse } from '../shared/datasets/datasetResponse.js';
 import { getDb } from '../shared/db/index.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { jsonResponse, noContent } from '../shared/http/responses.js';
@@ -50,8 +50,11 @@ defineRoute({
     'sizes, sha256 and a lint report of the format\'s documented rules, or `failed` with the reason and no files. ' +
     `No matching examples is a ready, empty dataset. Examples over ${MAX_CONVERSATION_BYTES} bytes, or whose ` +
     `messages are gone, are left out and reported. At most ${DATASET_LIMITS.buildsInProgress} of your datasets ` +
-    'build at once (409 beyond). An unknown `format` is 422.',
+    'build at once (409 beyond). An unknown `format` is 422. The files are stored and billed: like every paid ' +
+    'operation, a build needs billing in order (402 `payment_required`) and the monthly budget not exhausted ' +
+    '(402 `budget_exceeded`).',
   auth: 'apiKey',
+  billable: true,
   body: CreateDatasetBodySchema,
   responses: { 202: { description: 'The dataset, building.', schema: DatasetSchema } },
   errors: ['forbidden', 'conflict'],

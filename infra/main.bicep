@@ -195,7 +195,7 @@ var reservedConnections = 10
 // buildDataset).
 var scaledFunctionGroups = 3
 // Timer functions: a group each, on one instance at a time.
-var singletonFunctions = 11
+var singletonFunctions = 14
 // Connections per instance: what is left, shared by every instance that may run at once.
 var databasePoolMax = (postgresUserConnections[postgresSkuName] - reservedConnections) / (functionMaximumInstanceCount * scaledFunctionGroups + singletonFunctions)
 // </connection-budget>

@@ -9,6 +9,7 @@ import * as realRecordings from './0007_real_recordings.js';
 import * as datasets from './0008_datasets.js';
 import * as billingTrust from './0009_billing_trust.js';
 import * as dataLifecycle from './0010_data_lifecycle.js';
+import * as webhooksBudgets from './0011_webhooks_budgets.js';
 import * as keySuitesNonEmpty from './0013_key_suites_non_empty.js';
 
 /**
@@ -27,5 +28,6 @@ export const migrations: Record<string, Migration> = {
   '0008_datasets': datasets,
   '0009_billing_trust': billingTrust,
   '0010_data_lifecycle': dataLifecycle,
+  '0011_webhooks_budgets': webhooksBudgets,
   '0013_key_suites_non_empty': keySuitesNonEmpty,
 };

@@ -46,6 +46,13 @@ const billingSchedules = {
   BILLING_RECONCILE_SCHEDULE: timerSchedule('0 30 2 * * *'),
 };
 
+// Webhooks and budgets (issue 21): the deliverer runs often, since an event waits for it (shared/webhooks/
+// webhookDeliverer.ts says why a timer); budget thresholds are checked against usage every few minutes.
+const webhookSchedules = {
+  WEBHOOK_DELIVERY_SCHEDULE: timerSchedule('*/5 * * * * *'),
+  BUDGET_CHECK_SCHEDULE: timerSchedule('0 */5 * * * *'),
+};
+
 const billingSettings = {
   ...billingSchedules,
   // Another Stripe endpoint (stripe-mock, or the tests' fake): its host, port and protocol go to the SDK.
@@ -125,8 +132,10 @@ export function timerSchedules(env: Record<string, string | undefined> = process
   storageSample: string;
   periodClose: string;
   reconcile: string;
+  webhookDelivery: string;
+  budgetCheck: string;
 } {
-  const parsed = z.object(billingSchedules).safeParse(env);
+  const parsed = z.object({ ...billingSchedules, ...webhookSchedules }).safeParse(env);
   if (!parsed.success) {
     throw new ConfigError(
       parsed.error.issues.map((issue) => ({ setting: issue.path.join('.'), message: issue.message })),
@@ -137,6 +146,8 @@ export function timerSchedules(env: Record<string, string | undefined> = process
     storageSample: parsed.data.STORAGE_SAMPLE_SCHEDULE,
     periodClose: parsed.data.BILLING_PERIOD_CLOSE_SCHEDULE,
     reconcile: parsed.data.BILLING_RECONCILE_SCHEDULE,
+    webhookDelivery: parsed.data.WEBHOOK_DELIVERY_SCHEDULE,
+    budgetCheck: parsed.data.BUDGET_CHECK_SCHEDULE,
   };
 }
 const billingSchema = z.object(billingSettings);
@@ -290,6 +301,7 @@ const configSchema = z
     ...lifecycleSchedules,
     DEFAULT_SESSION_RETENTION_DAYS: retentionDays(90),
     DEFAULT_EXAMPLE_RETENTION_DAYS: retentionDays(null),
+    ...webhookSchedules,
   })
   .superRefine((env, ctx) => {
     if (!env.AZURE_STORAGE_CONNECTION_STRING && !env.AzureWebJobsStorage && !env.AZURE_STORAGE_ACCOUNT_URL) {

@@ -308,6 +308,8 @@ describe('billing settings', () => {
       storageSample: '0 1 * * * *',
       periodClose: '0 */10 * * * *',
       reconcile: '0 30 2 * * *',
+      webhookDelivery: '*/5 * * * * *',
+      budgetCheck: '0 */5 * * * *',
     });
   });
 

@@ -36,6 +36,7 @@ const ALL_MIGRATIONS = [
   '0008_datasets',
   '0009_billing_trust',
   '0010_data_lifecycle',
+  '0011_webhooks_budgets',
   '0013_key_suites_non_empty',
 ];
 const LATEST = ALL_MIGRATIONS[ALL_MIGRATIONS.length - 1] as string;
@@ -71,6 +72,7 @@ const TABLES_BY_MIGRATION: Record<string, string[]> = {
     'stripe_price_meters',
   ],
   '0010_data_lifecycle': ['storage_sample_rollups', 'user_erasures', 'user_settings'],
+  '0011_webhooks_budgets': ['budget_threshold_emissions', 'budgets', 'webhook_deliveries', 'webhook_endpoints', 'webhook_events'],
   '0013_key_suites_non_empty': [],
 };
 

@@ -566,6 +566,32 @@ describe('POST /v1/webhooks/stripe', () => {
     expect((await callApi('/v1/invoices', { key, baseUrl: url })).json).toMatchObject({ items: [{ status: 'paid' }] });
   });
 
+  it('announces invoice.finalized and invoice.paid to the owner\'s webhooks once each, with the invoice as GET /v1/invoices shows it', async () => {
+    const { userId, customerId, key } = await customerUser();
+    const endpoint = await api.db
+      .insertInto('webhook_endpoints')
+      .values({ user_id: userId, url: 'http://127.0.0.1:9/never-called', events: ['invoice.finalized', 'invoice.paid'], secret: 'whsec_test' })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    const start = Date.UTC(2026, 5, 1) / 1000;
+    const values = { id: `in_hook_${randomUUID().slice(0, 8)}`, periodStart: start, periodEnd: start + 86_400, tokens: 5, kbHours: 0, total: 77 };
+    const finalized = stripeEvent('invoice.finalized', invoice(customerId, { ...values, status: 'open' }), start + 90_000);
+    await deliver(finalized);
+    const open = ((await callApi('/v1/invoices', { key, baseUrl: url })).json as { items: unknown[] }).items[0];
+    // Stripe delivers at least once: the same event again announces nothing more.
+    expect((await deliver(finalized)).json).toMatchObject({ duplicate: true });
+    await deliver(stripeEvent('invoice.paid', invoice(customerId, { ...values, status: 'paid', paidAt: start + 99_000 }), start + 99_000));
+    const paid = ((await callApi('/v1/invoices', { key, baseUrl: url })).json as { items: unknown[] }).items[0];
+
+    const events = await api.db.selectFrom('webhook_events').select(['id', 'type', 'data']).where('user_id', '=', userId).orderBy('created_at').execute();
+    expect(events.map((event) => [event.type, event.data])).toEqual([
+      ['invoice.finalized', open],
+      ['invoice.paid', paid],
+    ]);
+    const deliveries = await api.db.selectFrom('webhook_deliveries').select('event_id').where('endpoint_id', '=', endpoint.id).execute();
+    expect(deliveries.map((delivery) => delivery.event_id).sort()).toEqual(events.map((event) => event.id).sort());
+  });
+
   it('reads invoice lines by the meter their price bills: a price made later on the same meter still counts', async () => {
     const { customerId, key } = await customerUser();
     const tokensMeter = [...api.fake.meters.values()].find((meter) => meter.event_name === 'tracepipe_tokens')!;

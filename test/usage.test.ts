@@ -109,6 +109,8 @@ describe('GET /v1/usage', () => {
       billing: { enabled: false, invoice_periods: [], carried_in: { tokens: 0, storage_gb_hours: 0 }, carried_out: { tokens: 0, storage_gb_hours: 0 } },
       // 1.7M tokens at 200 per million; the storage part is checked below.
       estimated_cost: { tokens: 340, storage: expect.any(Number), total: 340 + body.estimated_cost.storage, currency: 'usd' },
+      // No budget set: no limit; what counts against one is the same total.
+      budget: { limit: null, used: body.estimated_cost.total, remaining: null, state: 'ok', currency: 'usd' },
     });
     // At least the month's samples (the rest is what the ledger holds for the hours not sampled yet), and the
     // cost of exactly the KB-hours billed, at 0.005 per GB-hour.

@@ -1,5 +1,6 @@
 import { TaskState } from '@a2a-js/sdk';
 import type { ExecutionEventBus, RequestContext } from '@a2a-js/sdk/server';
+import { assertMayIncurCost, type CostCheckDeps } from '../billing/costPermission.js';
 import { CreateDatasetBodySchema, CreateDatasetFields } from '../datasets/datasetSchemas.js';
 import { createDataset } from '../datasets/datasetService.js';
 import type { JsonObject } from '../db/schema.js';
@@ -20,7 +21,10 @@ import { dataOf } from './traceRequest.js';
 const REQUIRED_FIELDS = ['name', 'format'] as const;
 const KNOWN_FIELDS = new Set([...Object.keys(CreateDatasetFields.shape), 'skill']);
 
-export async function runBuildDataset(deps: TaskProgressDeps, request: RequestContext, bus: ExecutionEventBus) {
+/** A dataset's files are stored, and storage is billed: the build passes the cost check (costPermission.ts). */
+type BuildDatasetDeps = TaskProgressDeps & { costCheck: CostCheckDeps };
+
+export async function runBuildDataset(deps: BuildDatasetDeps, request: RequestContext, bus: ExecutionEventBus) {
   const outcome = acceptsInput(request)
     ? await accept(deps, request)
     : takesNoMoreInput(request.task as NonNullable<RequestContext['task']>);
@@ -29,7 +33,7 @@ export async function runBuildDataset(deps: TaskProgressDeps, request: RequestCo
 
 const rejected = (text: string): Outcome => ({ state: TaskState.TASK_STATE_REJECTED, text, metadata: {} });
 
-async function accept(deps: TaskProgressDeps, request: RequestContext): Promise<Outcome> {
+async function accept(deps: BuildDatasetDeps, request: RequestContext): Promise<Outcome> {
   const earlier = (request.task?.metadata?.received ?? {}) as Record<string, unknown>;
   const given = dataOf(request.userMessage);
   const unknown = Object.keys(given).filter((key) => !KNOWN_FIELDS.has(key));
@@ -54,6 +58,7 @@ async function accept(deps: TaskProgressDeps, request: RequestContext): Promise<
     return rejected(`Invalid request: ${problems.join('; ')}.`);
   }
   try {
+    await assertMayIncurCost(deps.costCheck, callerOf(request.context).userId);
     const { dataset } = await createDataset(deps.db, deps.datasetBuilds, callerOf(request.context), parsed.data, deps.log);
     return {
       state: TaskState.TASK_STATE_WORKING,

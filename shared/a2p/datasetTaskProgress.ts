@@ -2,7 +2,7 @@ import { Artifact, type Part } from '@a2a-js/sdk';
 import { createDatasetFileLink } from '../datasets/datasetFiles.js';
 import { findDatasetById, type DatasetRow } from '../datasets/datasetRepository.js';
 import { DATASET_FILE_NAMES, type DatasetFileName } from '../datasets/datasetSchemas.js';
-import { toDatasetResponse } from '../datasets/datasetService.js';
+import { toDatasetResponse } from '../datasets/datasetResponse.js';
 import type { JsonValue } from '../db/schema.js';
 import { dataPart } from './agentMessages.js';
 import type { TaskProgressDeps } from './taskProgress.js';

@@ -11,7 +11,7 @@ import { ApiError } from '../errors/apiError.js';
 /** Who is asking, for queries of a caller's own data: the owner, and the suites their key is limited to. */
 export type Viewer = Pick<AuthContext, 'userId' | 'suiteIds'>;
 
-export function canSeeSuite(viewer: Viewer, suiteId: string): boolean {
+export function canSeeSuite(viewer: Pick<Viewer, 'suiteIds'>, suiteId: string): boolean {
   return viewer.suiteIds === null || viewer.suiteIds.includes(suiteId);
 }
 

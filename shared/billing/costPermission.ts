@@ -4,6 +4,7 @@ import type { Config } from '../config.js';
 import type { BillingSubscriptionRow, Database } from '../db/schema.js';
 import { ApiError } from '../errors/apiError.js';
 import { findBillingAccount } from './billingAccountRepository.js';
+import { assertWithinBudget } from './budgetService.js';
 import { isBillingEnabled } from './paymentMethodRequirement.js';
 import { currentSubscription, hasEnded, subscriptionsOfUser } from './subscriptionRepository.js';
 import { subscribeCustomer } from './subscriptions.js';
@@ -21,7 +22,10 @@ import { subscribeCustomer } from './subscriptions.js';
  * A user with a card who was never subscribed (the card was added before the prices were configured, or the
  * subscription call failed) is subscribed here and then allowed; a canceled subscription is not renewed behind
  * the customer's back: adding a card again (POST /v1/billing/setup-intent) subscribes anew.
- * Refusals are 402 `payment_required` with `details.reason`. Later checks (budgets) join here.
+ * Refusals are 402 `payment_required` with `details.reason`.
+ *
+ * Then, billing on or off, the budget (budgetService.ts): with a hard limit reached this month, 402
+ * `budget_exceeded` with the limit and the usage in `details`.
  */
 
 export interface CostCheckDeps {
@@ -68,6 +72,11 @@ const MESSAGES: Record<CostRefusal['reason'], string> = {
 };
 
 export async function assertMayIncurCost(deps: CostCheckDeps, userId: string): Promise<void> {
+  await assertPaymentInOrder(deps, userId);
+  await assertWithinBudget(deps.db, deps.config, userId, deps.now);
+}
+
+async function assertPaymentInOrder(deps: CostCheckDeps, userId: string): Promise<void> {
   const { db, config, stripe } = deps;
   if (!isBillingEnabled(config) || !stripe) return;
   const now = deps.now ?? new Date();

@@ -90,23 +90,37 @@ export async function markInvoiceDeleted(db: Db, stripeInvoiceId: string, at: Da
   await db.updateTable('invoices').set({ deleted_at: at }).where('stripe_invoice_id', '=', stripeInvoiceId).where('deleted_at', 'is', null).execute();
 }
 
+const INVOICE_COLUMNS = [
+  'id',
+  'period_start',
+  'period_end',
+  'tokens_consumed',
+  'storage_gb_hours',
+  'total_amount',
+  'currency',
+  'status',
+  'paid_at',
+  'stripe_invoice_url',
+] as const;
+
+/** The local copy of one Stripe invoice (not deleted), with its owner. */
+export async function findStoredInvoice(db: Db, stripeInvoiceId: string) {
+  return db
+    .selectFrom('invoices')
+    .select([...INVOICE_COLUMNS, 'user_id'])
+    .where('stripe_invoice_id', '=', stripeInvoiceId)
+    .where('deleted_at', 'is', null)
+    .executeTakeFirst();
+}
+
+export type StoredInvoiceRow = NonNullable<Awaited<ReturnType<typeof findStoredInvoice>>>;
+
 /** A user's invoices, newest period first (ties by id, for a stable order). */
 export async function listUserInvoices(db: Kysely<Database>, userId: string, pagination: Pagination) {
   const [items, count] = await Promise.all([
     db
       .selectFrom('invoices')
-      .select([
-        'id',
-        'period_start',
-        'period_end',
-        'tokens_consumed',
-        'storage_gb_hours',
-        'total_amount',
-        'currency',
-        'status',
-        'paid_at',
-        'stripe_invoice_url',
-      ])
+      .select(INVOICE_COLUMNS)
       .where('user_id', '=', userId)
       .where('deleted_at', 'is', null)
       .orderBy('period_start', 'desc')

@@ -4,7 +4,7 @@ import type { Database } from '../db/schema.js';
 import { toPage, type Page } from '../http/pagination.js';
 import { findUserIdByCustomer } from './billingAccountRepository.js';
 import { mirrorInvoice, priceOfLine } from './invoiceMirror.js';
-import { listUserInvoices, upsertMirroredInvoice } from './invoiceRepository.js';
+import { listUserInvoices, upsertMirroredInvoice, type StoredInvoiceRow } from './invoiceRepository.js';
 import type { InvoiceResponse, InvoicesQueryInput } from './invoiceSchemas.js';
 import { resolvePriceKinds, type PriceMeterDeps } from './priceMeters.js';
 import { callStripe } from './stripeOutage.js';
@@ -16,21 +16,22 @@ export async function listInvoices(
   query: InvoicesQueryInput,
 ): Promise<Page<InvoiceResponse>> {
   const { items, total } = await listUserInvoices(db, userId, query);
-  return toPage(
-    items.map((row) => ({
-      id: row.id,
-      billing_period: { start: row.period_start.toISOString(), end: row.period_end.toISOString() },
-      tokens_consumed: row.tokens_consumed,
-      storage_gb_hours: Number(row.storage_gb_hours),
-      total_amount: row.total_amount,
-      currency: row.currency,
-      status: row.status,
-      paid_at: row.paid_at ? row.paid_at.toISOString() : null,
-      stripe_invoice_url: row.stripe_invoice_url,
-    })),
-    total,
-    query,
-  );
+  return toPage(items.map(toInvoiceResponse), total, query);
+}
+
+/** An invoice as GET /v1/invoices (and the invoice.* webhook events) show it. */
+export function toInvoiceResponse(row: Omit<StoredInvoiceRow, 'user_id'>): InvoiceResponse {
+  return {
+    id: row.id,
+    billing_period: { start: row.period_start.toISOString(), end: row.period_end.toISOString() },
+    tokens_consumed: row.tokens_consumed,
+    storage_gb_hours: Number(row.storage_gb_hours),
+    total_amount: row.total_amount,
+    currency: row.currency,
+    status: row.status,
+    paid_at: row.paid_at ? row.paid_at.toISOString() : null,
+    stripe_invoice_url: row.stripe_invoice_url,
+  };
 }
 
 export type InvoiceEffect = 'applied' | 'stale' | 'ignored';

@@ -1,4 +1,5 @@
 import { z } from '../openapi/zod.js';
+import { BudgetStateSchema } from './budgetSchemas.js';
 
 export const UsageQuery = z.object({
   suite_id: z.uuid().optional().openapi({
@@ -92,6 +93,11 @@ export const UsageSchema = z
           'times its subscription price, rounded to a whole minor unit (cents for usd) as Stripe rounds each line. ' +
           'Without billing (no Stripe), what the usage would cost at the configured prices.',
       }),
+    budget: BudgetStateSchema.openapi({
+      description:
+        'This month against the account\'s budget (GET|PUT /v1/billing/budget): always the whole account and the ' +
+        'current month, whatever `suite_id` or `period` say; `used` is the unfiltered `estimated_cost.total`.',
+    }),
   })
   .openapi('Usage', {
     example: {
@@ -112,6 +118,7 @@ export const UsageSchema = z
         carried_out: { tokens: 0, storage_gb_hours: 0 },
       },
       estimated_cost: { tokens: 30, storage: 2, total: 32, currency: 'usd' },
+      budget: { limit: 5000, used: 32, remaining: 4968, state: 'ok', currency: 'usd' },
     },
   });
 

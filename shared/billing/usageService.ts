@@ -12,6 +12,8 @@ import {
   type Interval,
   type SubscriptionSpan,
 } from './billingPeriods.js';
+import { findBudget } from './budgetRepository.js';
+import { budgetStateOf } from './budgetRules.js';
 import { BILLED_RESOLUTIONS } from './meterEvents.js';
 import { isBillingEnabled } from './paymentMethodRequirement.js';
 import { BYTES_PER_GB, configuredUnitPrices, KB_PER_GB, lineAmount, storageMeterValue } from './pricing.js';
@@ -94,7 +96,7 @@ function allocate(
   return allocation;
 }
 
-/** GET /v1/usage (and the MCP and A2P usage tools): one calendar month, the current one by default. */
+/** GET /v1/usage (and the MCP and A2P usage tools): one calendar month, the current one by default, and the budget. */
 export async function getMonthlyUsage(
   db: Kysely<Database>,
   config: Config,
@@ -102,6 +104,25 @@ export async function getMonthlyUsage(
   query: UsageQueryInput,
   now: Date = new Date(),
 ): Promise<UsageResponse> {
+  const usage = await computeMonthlyUsage(db, config, auth, query, now);
+  // The budget is the whole account's, this month: the same figure when this view is that one, computed apart otherwise.
+  const wholeAccountNow = auth.suiteIds === null && query.suite_id === undefined && usage.billing_period.start === calendarMonthOf(now).start.toISOString();
+  const used = wholeAccountNow ? usage.estimated_cost.total : await accountMonthCost(db, config, auth.userId, now);
+  return { ...usage, budget: budgetStateOf(await findBudget(db, auth.userId), used, config.billing.currency) };
+}
+
+/** What this calendar month costs the whole account so far: `estimated_cost.total` of an unfiltered GET /v1/usage. */
+export async function accountMonthCost(db: Kysely<Database>, config: Config, userId: string, now: Date = new Date()): Promise<number> {
+  return (await computeMonthlyUsage(db, config, { userId, suiteIds: null }, {}, now)).estimated_cost.total;
+}
+
+async function computeMonthlyUsage(
+  db: Kysely<Database>,
+  config: Config,
+  auth: Pick<AuthContext, 'userId' | 'suiteIds'>,
+  query: UsageQueryInput,
+  now: Date,
+): Promise<Omit<UsageResponse, 'budget'>> {
   let suiteIds = auth.suiteIds;
   if (query.suite_id !== undefined) {
     // A suite the key may not see reads as absent, like another user's data.

@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { sendJob } from '../examples/exampleJobs.js';
 import { z } from '../openapi/zod.js';
+import { recordDatasetOutcomeEvent } from './datasetEvents.js';
 import { deleteDatasetFiles } from './datasetFiles.js';
 import { findStalledBuilds, failStalledBuild } from './datasetRepository.js';
 
@@ -39,7 +40,12 @@ export async function resumeStalledBuilds(
   for (const stalled of await findStalledBuilds(db, STALLED_BUILD_SECONDS, SWEEP_BATCH)) {
     if (stalled.build_attempts >= MAX_BUILD_ATTEMPTS) {
       const message = `The build did not finish in ${stalled.build_attempts} attempts; nothing was kept.`;
-      if (await failStalledBuild(db, stalled.id, stalled.build_attempts, message)) {
+      const gaveUp = await db.transaction().execute(async (trx) => {
+        const row = await failStalledBuild(trx, stalled.id, stalled.build_attempts, message);
+        if (row) await recordDatasetOutcomeEvent(trx, row);
+        return row !== undefined;
+      });
+      if (gaveUp) {
         await deleteDatasetFiles(blobs, stalled.id);
         failed++;
       }

@@ -12,6 +12,7 @@ import {
 import { createDatasetLinter, type DatasetLinter } from '../trainingFormats/lint/datasetLinter.js';
 import { MAX_LISTED_EXAMPLE_IDS } from '../trainingFormats/lint/lintReport.js';
 import { toTrainingRecord, trainingLine } from '../trainingFormats/trainingRecords.js';
+import { recordDatasetOutcomeEvent } from './datasetEvents.js';
 import { datasetFileBlob, deleteDatasetFiles } from './datasetFiles.js';
 import { readAhead } from './readAhead.js';
 import {
@@ -67,7 +68,7 @@ export async function buildDataset(deps: DatasetBuildDeps, datasetId: string): P
   };
   try {
     const outcome = await writeDataset(deps, dataset, keepLease);
-    const finished = await finishBuild(deps.db, datasetId, attempt, { status: 'ready', ...outcome });
+    const finished = await endBuild(deps, datasetId, attempt, { status: 'ready', ...outcome });
     if (!finished) throw new BuildSuperseded();
     deps.log(`Dataset ${datasetId}: ready, ${outcome.train_count} + ${outcome.validation_count} examples.`);
     return 'ready';
@@ -81,11 +82,20 @@ export async function buildDataset(deps: DatasetBuildDeps, datasetId: string): P
     await deleteDatasetFiles(deps.blobs, datasetId).catch((cleanup: unknown) =>
       deps.log(`Dataset ${datasetId}: its files could not be deleted after the failure: ${String(cleanup)}`),
     );
-    await finishBuild(deps.db, datasetId, attempt, { status: 'failed', error: failureReason(error) });
+    await endBuild(deps, datasetId, attempt, { status: 'failed', error: failureReason(error) });
     return 'failed';
   } finally {
     await clearWorkList(deps.db, datasetId);
   }
+}
+
+/** The build's end, and the owner's webhook event of it, in one transaction. */
+async function endBuild(deps: DatasetBuildDeps, datasetId: string, attempt: number, outcome: Parameters<typeof finishBuild>[3]) {
+  return deps.db.transaction().execute(async (trx) => {
+    const finished = await finishBuild(trx, datasetId, attempt, outcome);
+    if (finished) await recordDatasetOutcomeEvent(trx, finished);
+    return finished;
+  });
 }
 
 /** What the owner is told; the details are in the log. */

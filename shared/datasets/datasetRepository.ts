@@ -198,14 +198,14 @@ export async function findStalledBuilds(db: Db, quietSeconds: number, limit: num
     .execute();
 }
 
-/** Fails a building dataset that no builder could finish (whatever attempt holds it). */
-export async function failStalledBuild(db: Db, datasetId: string, attempts: number, error: string): Promise<boolean> {
-  const result = await db
+/** Fails a building dataset that no builder could finish (whatever attempt holds it): the row, or undefined. */
+export async function failStalledBuild(db: Db, datasetId: string, attempts: number, error: string): Promise<DatasetRow | undefined> {
+  return db
     .updateTable('datasets')
     .set({ status: 'failed', error, heartbeat_at: null, completed_at: sql<Date>`now()` })
     .where('id', '=', datasetId)
     .where('status', '=', 'building')
     .where('build_attempts', '=', attempts)
+    .returningAll()
     .executeTakeFirst();
-  return result.numUpdatedRows > 0n;
 }

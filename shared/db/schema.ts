@@ -642,6 +642,70 @@ export interface StorageSampleRollupsTable {
   created_at: DefaultedTimestamp;
 }
 
+/** Where a user's events go (see migrations/0011). */
+export interface WebhookEndpointsTable {
+  id: Generated<string>;
+  user_id: string;
+  url: string;
+  events: string[];
+  description: string | null;
+  /** The signing secret (`whsec_...`): kept as is, since every delivery signs with it. */
+  secret: string;
+  enabled: Generated<boolean>;
+  disabled_reason: string | null;
+  /** The first failed delivery since the last success; null while deliveries succeed. */
+  failing_since: Date | null;
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+/** The webhook outbox: one row per event, written with the state change it reports. */
+export interface WebhookEventsTable {
+  id: Generated<string>;
+  user_id: string;
+  type: string;
+  /** The resource as the REST API returns it. */
+  data: Jsonb<JsonValue>;
+  created_at: DefaultedTimestamp;
+}
+
+/** One event to one endpoint: its attempts and outcome. */
+export interface WebhookDeliveriesTable {
+  id: Generated<string>;
+  event_id: string;
+  endpoint_id: string;
+  attempts: Generated<number>;
+  /** When the deliverer tries next (a lease while an attempt runs); null once delivered or failed. */
+  next_attempt_at: ColumnType<Date | null, Date | string | null | undefined, Date | string | null>;
+  retry_until: Date | null;
+  last_status: number | null;
+  last_error: string | null;
+  latency_ms: number | null;
+  delivered_at: Date | null;
+  failed_at: Date | null;
+  created_at: DefaultedTimestamp;
+}
+
+export interface BudgetsTable {
+  user_id: string;
+  /** Minor units of `currency`; null means no limit. */
+  monthly_limit: number | null;
+  currency: string;
+  hard_limit: Generated<boolean>;
+  alert_thresholds: number[];
+  created_at: DefaultedTimestamp;
+  updated_at: DefaultedTimestamp;
+}
+
+/** A threshold crossed in a period: its key makes usage.budget_threshold once per period and threshold. */
+export interface BudgetThresholdEmissionsTable {
+  user_id: string;
+  period_start: Date;
+  threshold: number;
+  event_id: string | null;
+  emitted_at: DefaultedTimestamp;
+}
+
 export interface Database {
   users: UsersTable;
   api_keys: ApiKeysTable;
@@ -679,7 +743,14 @@ export interface Database {
   user_settings: UserSettingsTable;
   user_erasures: UserErasuresTable;
   storage_sample_rollups: StorageSampleRollupsTable;
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_events: WebhookEventsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  budgets: BudgetsTable;
+  budget_threshold_emissions: BudgetThresholdEmissionsTable;
 }
+
+export type BudgetRow = Selectable<BudgetsTable>;
 
 export type NewSuite = Insertable<SuitesTable>;
 

@@ -3,6 +3,7 @@ export const ERROR_STATUS = {
   bad_request: 400,
   unauthorized: 401,
   payment_required: 402,
+  budget_exceeded: 402,
   forbidden: 403,
   not_found: 404,
   conflict: 409,
@@ -46,6 +47,11 @@ export class ApiError extends Error {
   /** Billing is on and the account may not incur cost now (no active subscription, or no payment method). */
   static paymentRequired(message: string, details?: ErrorDetails): ApiError {
     return new ApiError('payment_required', message, details);
+  }
+
+  /** The user's hard monthly budget is reached: new paid work is refused (reads still work). */
+  static budgetExceeded(message: string, details: ErrorDetails): ApiError {
+    return new ApiError('budget_exceeded', message, details);
   }
 
   static forbidden(message: string, details?: ErrorDetails): ApiError {

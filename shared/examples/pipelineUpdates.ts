@@ -8,7 +8,9 @@ import { recordTokenUsage } from '../billing/tokenUsage.js';
 import { findExampleById, transitionExample, type ExampleRow } from './exampleRepository.js';
 import type { PipelineUpdateBody } from './exampleSchemas.js';
 import { findToolsOfMap } from '../catalog/actionToolMapRepository.js';
+import { recordWebhookEvent } from '../webhooks/webhookOutbox.js';
 import { canonicalizeMessagesBlob } from './canonicalMessagesBlob.js';
+import { toExampleResponse } from './exampleService.js';
 
 /** The moves the contract allows; repeating the current state is a no-op, anything else a 409. */
 const ALLOWED_FROM: Record<PipelineUpdateBody['status'], ExampleStatus[]> = {
@@ -25,7 +27,7 @@ function illegal(from: ExampleStatus, to: ExampleStatus): ApiError {
  * The pipelines service's report on an example (it works on every user's examples, hence no owner check).
  * COMPLETED is accepted only with usage and a valid messages.jsonl, which is stored in canonical form first (see
  * canonicalMessagesBlob.ts); usage is recorded once, in the same transaction as the move, so that a repeated or
- * concurrent COMPLETED never records it twice.
+ * concurrent COMPLETED never records it twice. So is the example.completed / example.failed webhook event.
  */
 export async function applyPipelineUpdate(
   db: Kysely<Database>,
@@ -70,6 +72,10 @@ export async function applyPipelineUpdate(
         inputTokens: row.input_tokens ?? 0,
         outputTokens: row.output_tokens ?? 0,
       });
+    }
+    // The owner's webhooks hear of the result with the move itself (an outbox row: nothing is lost to a crash).
+    if (row?.status === 'COMPLETED' || row?.status === 'FAILED') {
+      await recordWebhookEvent(trx, row.user_id, row.status === 'COMPLETED' ? 'example.completed' : 'example.failed', toExampleResponse(row));
     }
     return row;
   });

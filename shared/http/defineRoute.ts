@@ -73,7 +73,8 @@ export interface RouteDefinition<P extends Schema, Q extends Schema, B extends S
   rateLimit?: RateLimitBucket;
   /**
    * The operation costs money (storage, tokens): before the handler runs, the caller must be allowed to incur
-   * cost now (shared/billing/costPermission.ts), else 402 `payment_required`. Only with `auth: 'apiKey'`.
+   * cost now (shared/billing/costPermission.ts), else 402 `payment_required`, or `budget_exceeded` once a hard
+   * monthly budget is reached. Only with `auth: 'apiKey'`.
    */
   billable?: boolean;
   params?: P;
@@ -114,6 +115,9 @@ const ERROR_DESCRIPTIONS: Record<ErrorCode, string> = {
   payment_required:
     'Billing is on and the account may not incur cost now: no payment method, no active subscription, or a ' +
     'failed payment past its grace period (`details.reason`).',
+  budget_exceeded:
+    'The account\'s hard monthly budget is reached (GET|PUT /v1/billing/budget): new paid work is refused until ' +
+    'the next month or a higher limit; `details` has the `limit` and what is `used`, in minor units.',
   rate_limited: 'Over the key\'s rate; retry after `Retry-After` seconds.',
   headers_too_large: 'The request headers are over the host\'s limit.',
   internal_error: 'A bug on our side; the request id is in `details`.',
@@ -142,7 +146,10 @@ function documentedErrors(definition: AnyRoute): ErrorCode[] {
   // Every key holds a scope, but not always one that this operation accepts.
   if (definition.auth === 'apiKey') codes.add('forbidden');
   if (documentedBodyLimit(definition)) codes.add('payload_too_large');
-  if (definition.billable) codes.add('payment_required');
+  if (definition.billable) {
+    codes.add('payment_required');
+    codes.add('budget_exceeded');
+  }
   if (definition.body) codes.add('bad_request');
   if (definition.body || definition.query || definition.params) codes.add('validation_error');
   codes.add('unavailable');
@@ -196,8 +203,11 @@ function registerOpenApiPath(definition: AnyRoute): void {
       : { description: doc.description };
   }
   for (const code of documentedErrors(definition)) {
+    // Two codes may share a status (402: payment_required, budget_exceeded): one response says both.
+    const earlier = responses[ERROR_STATUS[code]] as ResponseConfig | undefined;
+    const description = `\`${code}\`: ${errorDescription(definition, code)}`;
     responses[ERROR_STATUS[code]] = {
-      description: errorDescription(definition, code),
+      description: earlier ? `${earlier.description} Or ${description}` : ERROR_STATUS[code] === 402 ? description : errorDescription(definition, code),
       content: { 'application/json': { schema: ErrorSchema } },
     };
   }

@@ -1,6 +1,8 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { CreateDatasetBodySchema, CreateDatasetFields, DATASET_FILE_NAMES, DatasetListQuery } from '../datasets/datasetSchemas.js';
-import { createDataset, getDataset, listDatasets, toDatasetResponse } from '../datasets/datasetService.js';
+import { assertMayIncurCost } from '../billing/costPermission.js';
+import { toDatasetResponse } from '../datasets/datasetResponse.js';
+import { createDataset, getDataset, listDatasets } from '../datasets/datasetService.js';
 import { z } from '../openapi/zod.js';
 import { defineTool, describeFields, idArgument, PAGE_FIELD_DESCRIPTIONS } from './defineTool.js';
 import type { McpRequestContext } from './mcpContext.js';
@@ -56,6 +58,7 @@ export function registerDatasetTools(server: McpServer, context: McpRequestConte
     run: async (args) => {
       // Parsed again with the REST body's schema (its cross-field rule included).
       const body = CreateDatasetBodySchema.parse(args);
+      await assertMayIncurCost(context.costCheck, auth.userId);
       const { dataset } = await createDataset(db, context.datasetBuilds, auth, body, (message) => context.log.warn(message));
       return toolResult(dataset, `Call get_dataset with dataset_id ${dataset.id} until its status is ready or failed.`);
     },

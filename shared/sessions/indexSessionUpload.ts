@@ -33,6 +33,7 @@ import {
   recordSessionIndex,
   type SessionIndexRecord,
 } from './sessionRepository.js';
+import { recordSessionOutcomeEvent } from './sessionEvents.js';
 
 /**
  * Indexes one upload: reads the staging blob `uploads/<session-id>/<attempt>/<file>` (whatever its format), writes
@@ -535,7 +536,9 @@ async function recordIfCurrent(
     await trx.selectFrom('sessions').select('id').where('id', '=', sessionId).forUpdate().executeTakeFirst();
     const current = await ifExists(staging.getProperties());
     if (current?.etag !== etag) return false;
-    return recordSessionIndex(trx, sessionId, etag, record, claimed);
+    const written = await recordSessionIndex(trx, sessionId, etag, record, claimed);
+    if (written) await recordSessionOutcomeEvent(trx, written);
+    return written !== undefined;
   });
 }
 

@@ -215,7 +215,7 @@ export type SessionIndexRecord = Pick<
 /**
  * Writes the outcome of indexing one staging blob version, unless the session was indexed meanwhile (a second
  * delivery of the same event, racing this one) or, for a claimed run (`claimed`), another run took the claim.
- * Answers whether it did.
+ * Answers the session as written (with its owner, for the event that reports it), or undefined when it did not write.
  */
 export async function recordSessionIndex(
   db: Db,
@@ -223,15 +223,14 @@ export async function recordSessionIndex(
   etag: string,
   record: SessionIndexRecord,
   claimed: boolean,
-): Promise<boolean> {
+) {
   let query = db
     .updateTable('sessions')
     .set({ ...UNMEASURED, ...record, indexed_etag: etag, indexing_etag: null })
     .where('id', '=', sessionId)
     .where('status', 'in', ['awaiting_upload', 'processing']);
   if (claimed) query = query.where('indexing_etag', '=', etag);
-  const result = await query.executeTakeFirst();
-  return result.numUpdatedRows > 0n;
+  return query.returning([...SESSION_COLUMNS, 'sessions.user_id']).executeTakeFirst();
 }
 
 /** What indexing made of a session: its status and, when invalid, the problems found. */
@@ -256,12 +255,12 @@ export async function findStaleProcessingSessions(db: Db, olderThanMinutes: numb
 }
 
 /** An upload that never completed: `invalid` with that said, and nothing stored, if still processing. */
-export async function markUploadAbandoned(db: Db, sessionId: string, message: string): Promise<boolean> {
-  const result = await db
+export async function markUploadAbandoned(db: Db, sessionId: string, message: string) {
+  return db
     .updateTable('sessions')
     .set({ ...UNMEASURED, status: 'invalid', indexing_etag: null, validation_errors: JSON.stringify([{ line: 0, message }]) })
     .where('id', '=', sessionId)
     .where('status', '=', 'processing')
+    .returning([...SESSION_COLUMNS, 'sessions.user_id'])
     .executeTakeFirst();
-  return Number(result.numUpdatedRows) > 0;
 }

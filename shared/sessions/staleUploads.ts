@@ -1,6 +1,7 @@
 import type { ContainerClient } from '@azure/storage-blob';
 import { indexSessionUpload, type IndexUploadDeps } from './indexSessionUpload.js';
 import { stagingBlobName } from './sessionBlob.js';
+import { recordSessionOutcomeEvent } from './sessionEvents.js';
 import { findStaleProcessingSessions, markUploadAbandoned } from './sessionRepository.js';
 
 /** A session may be `processing` this long before it is looked at: uploads and indexing take far less. */
@@ -20,7 +21,7 @@ export async function settleStaleUploads(deps: IndexUploadDeps): Promise<{ sessi
     if (await deps.uploads.getBlockBlobClient(name).exists()) {
       const indexed = await indexSessionUpload(deps, name);
       settled.push({ sessionId: session.id, outcome: indexed.outcome });
-    } else if (await markUploadAbandoned(deps.db, session.id, 'The upload did not complete; nothing is stored. Upload again.')) {
+    } else if (await abandonUpload(deps, session.id)) {
       settled.push({ sessionId: session.id, outcome: 'abandoned' });
     }
   }
@@ -48,4 +49,13 @@ export async function removeAbandonedStaging(uploads: ContainerClient, now: Date
     removed.push(blob.name);
   }
   return removed;
+}
+
+/** `invalid`, and session.invalid said to the owner's webhooks in the same transaction. */
+async function abandonUpload(deps: IndexUploadDeps, sessionId: string): Promise<boolean> {
+  return deps.db.transaction().execute(async (trx) => {
+    const row = await markUploadAbandoned(trx, sessionId, 'The upload did not complete; nothing is stored. Upload again.');
+    if (row) await recordSessionOutcomeEvent(trx, row);
+    return row !== undefined;
+  });
 }

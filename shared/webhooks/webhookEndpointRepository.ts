@@ -1,0 +1,72 @@
+import type { Insertable, Kysely, Transaction, Updateable } from 'kysely';
+import type { Database, WebhookEndpointsTable } from '../db/schema.js';
+import { offsetOf, type Pagination } from '../http/pagination.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** Every column but the secret, which is read only to sign (webhookDeliveryRepository.ts). */
+const ENDPOINT_COLUMNS = [
+  'id',
+  'user_id',
+  'url',
+  'events',
+  'description',
+  'enabled',
+  'disabled_reason',
+  'created_at',
+  'updated_at',
+] as const;
+
+export async function countUserEndpoints(db: Db, userId: string): Promise<number> {
+  const row = await db
+    .selectFrom('webhook_endpoints')
+    .select((eb) => eb.fn.countAll<number>().as('total'))
+    .where('user_id', '=', userId)
+    .executeTakeFirstOrThrow();
+  return Number(row.total);
+}
+
+export async function insertEndpoint(db: Db, values: Insertable<WebhookEndpointsTable>) {
+  return db.insertInto('webhook_endpoints').values(values).returning(ENDPOINT_COLUMNS).executeTakeFirstOrThrow();
+}
+
+export async function listUserEndpoints(db: Db, userId: string, pagination: Pagination) {
+  const mine = db.selectFrom('webhook_endpoints').where('user_id', '=', userId);
+  const [rows, count] = await Promise.all([
+    mine
+      .select(ENDPOINT_COLUMNS)
+      .orderBy('created_at', 'desc')
+      .orderBy('id', 'desc')
+      .limit(pagination.per_page)
+      .offset(offsetOf(pagination))
+      .execute(),
+    mine.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
+  ]);
+  return { rows, total: Number(count.total) };
+}
+
+export async function findUserEndpoint(db: Db, userId: string, id: string) {
+  return db
+    .selectFrom('webhook_endpoints')
+    .select(ENDPOINT_COLUMNS)
+    .where('id', '=', id)
+    .where('user_id', '=', userId)
+    .executeTakeFirst();
+}
+
+export type EndpointRow = NonNullable<Awaited<ReturnType<typeof findUserEndpoint>>>;
+
+export async function updateUserEndpoint(db: Db, userId: string, id: string, changes: Updateable<WebhookEndpointsTable>) {
+  return db
+    .updateTable('webhook_endpoints')
+    .set(changes)
+    .where('id', '=', id)
+    .where('user_id', '=', userId)
+    .returning(ENDPOINT_COLUMNS)
+    .executeTakeFirst();
+}
+
+export async function deleteUserEndpoint(db: Db, userId: string, id: string): Promise<boolean> {
+  const result = await db.deleteFrom('webhook_endpoints').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+  return result.numDeletedRows > 0n;
+}
