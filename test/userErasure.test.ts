@@ -73,6 +73,12 @@ async function accountWithData(): Promise<Account> {
     [userId, messages.length, 'a'.repeat(64), 'b'.repeat(64)],
   );
   const datasetId = dataset.rows[0]!.id;
+  const endpoint = await callApi('/v1/webhook-endpoints', {
+    method: 'POST',
+    key: user.key,
+    body: { url: 'http://127.0.0.1:9/hooks', events: ['session.ready'] },
+  });
+  expect(endpoint.status, endpoint.text).toBe(201);
   await blobs.getContainerClient('datasets').getBlockBlobClient(`${datasetId}/train.jsonl`).upload(messages, messages.length);
   return { token, userId, user, sessionIds: [recorder.id, bundle.id], exampleId, datasetId };
 }
@@ -153,11 +159,12 @@ describe('DELETE /v1/users/me', () => {
       `select (select count(*)::int from invoices where user_id = $1) as invoices,
               (select count(*)::int from token_usage where user_id = $1) as usage,
               (select count(*)::int from user_settings where user_id = $1) as settings,
+              (select count(*)::int from webhook_endpoints where user_id = $1) as webhook_endpoints,
               (select count(*)::int from api_keys where user_id = $1 and revoked_at is null) as live_keys,
               (select step from user_erasures where user_id = $1) as step`,
       [account.userId],
     );
-    expect(kept[0]).toEqual({ invoices: 1, usage: 1, settings: 0, live_keys: 0, step: 'done' });
+    expect(kept[0]).toEqual({ invoices: 1, usage: 1, settings: 0, webhook_endpoints: 0, live_keys: 0, step: 'done' });
 
     // Idempotent: the token names no account now, and that is a success too. Registering again starts afresh.
     expect((await erase(account)).status).toBe(204);

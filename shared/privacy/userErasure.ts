@@ -31,13 +31,12 @@ import {
  *   examples_erased  every example deleted, its messages removed, its model configuration and error cleared
  *   sessions_erased  every session deleted, all its files removed (trace, original, screenshots, staging), its
  *                    description and file names cleared
- *   done             A2P tasks and settings deleted, the user row anonymised
+ *   done             A2P tasks, settings, webhook endpoints and events, the budget deleted; the user row anonymised
  *
  * Kept, because accounting law requires it (README, "Erasing an account"): the user row's id, Stripe customer id
  * and creation and erasure times; invoices; token usage and storage samples (and their roll-ups); the sessions'
  * and examples' rows as billing history (sizes, counts, times, statuses, token counts), without their content.
  *
- * Webhook endpoints join as a step of their own before done.
  */
 
 const BATCH = 200;

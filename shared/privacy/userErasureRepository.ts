@@ -102,6 +102,12 @@ export async function unpurgedOf(db: Db, table: 'sessions' | 'examples', userId:
 export async function anonymiseUser(trx: Transaction<Database>, userId: string): Promise<void> {
   await trx.deleteFrom('a2p_tasks').where('user_id', '=', userId).execute();
   await trx.deleteFrom('user_settings').where('user_id', '=', userId).execute();
+  // Webhook endpoints (their deliveries go with them), the events (they hold the resources as they were), the
+  // budget and its alerts: settings and content, nothing accounting needs.
+  await trx.deleteFrom('webhook_endpoints').where('user_id', '=', userId).execute();
+  await trx.deleteFrom('webhook_events').where('user_id', '=', userId).execute();
+  await trx.deleteFrom('budget_threshold_emissions').where('user_id', '=', userId).execute();
+  await trx.deleteFrom('budgets').where('user_id', '=', userId).execute();
   await trx
     .updateTable('users')
     .set({
