@@ -60,9 +60,11 @@ async function seed(db: Kysely<Database>, counts: { users: number; usageRows: nu
       select 'sub_bench' || u.id, u.id, 'active', now() - interval '60 days', now() - interval '60 days', now()
       from users u`.execute(db);
     await sql`
-      insert into sessions (user_id, suite_id, storage_path, status, size_bytes, event_count, sha256)
-      select u.id, s.id, 'sessions/' || u.id || '/', 'ready', 50000000 + (random() * 1e9)::bigint, 1000, repeat('a', 64)
-      from users u, suites s`.execute(db);
+      insert into sessions (user_id, suite_id, storage_path, status, size_bytes, event_count, sha256,
+                            format, clock, canonical_size_bytes, canonical_sha256, stored_bytes)
+      select u.id, s.id, 'sessions/' || u.id || '/', 'ready', g.size, 1000, repeat('a', 64),
+             'tracepipe-jsonl', 'absolute', g.size, repeat('a', 64), g.size
+      from users u, suites s, lateral (select 50000000 + (random() * 1e9)::bigint + (u.id is null)::int as size) g`.execute(db);
   });
 
   // Usage rows point at examples by id; the bench skips the 5 million example rows, so foreign keys are not
