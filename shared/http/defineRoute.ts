@@ -20,7 +20,7 @@ import {
   RESPONSE_HEADERS,
 } from '../openapi/registry.js';
 import { assertMayIncurCost } from '../billing/costPermission.js';
-import { getStripe } from '../billing/stripeClient.js';
+import { getStripe } from '../billing/stripeAccess.js';
 import { getConfig } from '../config.js';
 import { getDb } from '../db/index.js';
 import { errorToResponse } from './errorResponse.js';
@@ -296,7 +296,7 @@ export function defineRoute<
             )
           : undefined;
         if (definition.billable && auth !== null && 'userId' in auth) {
-          await assertMayIncurCost({ db: getDb(), config: getConfig(), stripe: getStripe() }, auth.userId);
+          await assertMayIncurCost({ db: getDb(), config: getConfig(), stripe: await getStripe() }, auth.userId);
         }
         response = await definition.handler({
           params: params as Infer<P>,
