@@ -2,7 +2,7 @@ import { getDb } from '../shared/db/index.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { jsonResponse } from '../shared/http/responses.js';
 import { RegisterUserBodySchema, UserSchema } from '../shared/users/userSchemas.js';
-import { getCurrentUser, registerUser } from '../shared/users/userService.js';
+import { getCurrentUser, registerUser, toUserResponse } from '../shared/users/userService.js';
 
 defineRoute({
   operationId: 'registerUser',
@@ -36,5 +36,6 @@ defineRoute({
   description: 'Returns the user who owns the API key (or Bearer token) of the request.',
   auth: 'apiKey',
   responses: { 200: { description: 'The current user.', schema: UserSchema } },
-  handler: async ({ auth }) => jsonResponse(200, await getCurrentUser(getDb(), auth.userId)),
+  // An API key's authentication has read the user already (shared/auth/credentialRepository.ts); a token's has not.
+  handler: async ({ auth }) => jsonResponse(200, auth.user ? toUserResponse(auth.user) : await getCurrentUser(getDb(), auth.userId)),
 });

@@ -8,7 +8,7 @@ import { ApiError } from '../errors/apiError.js';
 import { findUserById, upsertUserByIdentity } from './userRepository.js';
 import type { RegisterUserBody, UserResponse } from './userSchemas.js';
 
-function toUserResponse(user: { id: string; display_name: string; email: string | null; created_at: Date }): UserResponse {
+export function toUserResponse(user: { id: string; display_name: string; email: string | null; created_at: Date }): UserResponse {
   return {
     id: user.id,
     display_name: user.display_name,
