@@ -26,6 +26,7 @@ import { getDb } from '../db/index.js';
 import { errorToResponse } from './errorResponse.js';
 import { assertDeclaredLengthWithin, limitBody, MAX_JSON_BODY_BYTES } from './requestBody.js';
 import { queryToObject, readJsonBody, validateInput } from './requestParsing.js';
+import { isNodeReadable, withProxyBackpressure } from './streamedResponseBody.js';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 /** apiKey: a key or a registered user's token; entraIdentity: a verified Entra token, account or not. */
@@ -311,6 +312,8 @@ export function defineRoute<
         response = errorToResponse(error, context);
       }
       const challenge = response.status === 401 ? CHALLENGE_BY_AUTH[definition.auth] : undefined;
+      // A streamed body (a storage download) goes out no faster than the client takes it.
+      if (isNodeReadable(response.body)) response = { ...response, body: withProxyBackpressure(response.body, context.invocationId) };
       return withHeaders(response, {
         ...limitHeaders,
         'X-Request-Id': context.invocationId,
