@@ -15,6 +15,7 @@ import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { generateApiKeySecret, hashApiKeySecret, maskApiKeySecret } from '../shared/auth/apiKeySecret.js';
 import { createStripeClient } from '../shared/billing/stripeClient.js';
+import { MeterEventStream } from '../shared/billing/meterEventStream.js';
 import { syncUsageToStripe } from '../shared/billing/stripeSync.js';
 import { createDatabase } from '../shared/db/database.js';
 import { migrateToLatest } from '../shared/db/migrator.js';
@@ -115,12 +116,23 @@ async function measureSync(url: string, fakeUrl: string, secretKey: string) {
     },
   });
   try {
-    const stripe = createStripeClient({ secretKey, apiUrl: fakeUrl, timeoutMs: 20_000 }, { retries: 0 });
+    const settings = { secretKey, apiUrl: fakeUrl, timeoutMs: 20_000 };
+    const stripe = createStripeClient(settings, { retries: 0 });
+    // As the timer runs it (functions/meteringTimers.ts): the v2 stream for large backlogs, unless --v1-only.
+    const meterEventStream = process.argv.includes('--v1-only')
+      ? undefined
+      : new MeterEventStream(stripe, (token) => createStripeClient({ ...settings, secretKey: token }, { retries: 0 }));
     const started = performance.now();
     const report = await syncUsageToStripe(
       db,
       stripe,
-      { eventNames: TEST_METER_EVENTS, concurrency: CONCURRENCY, timeBudgetMs: 30 * 60_000, invoiceGraceMs: 3_600_000 },
+      {
+        eventNames: TEST_METER_EVENTS,
+        concurrency: CONCURRENCY,
+        timeBudgetMs: 30 * 60_000,
+        invoiceGraceMs: 3_600_000,
+        ...(meterEventStream ? { meterEventStream } : {}),
+      },
       { log: () => undefined, warn: console.warn, error: console.error },
     );
     const seconds = (performance.now() - started) / 1000;
@@ -236,6 +248,9 @@ export async function runStripeSyncBenchmark(): Promise<Record<string, unknown>>
       db_round_trips: sync.queries,
       db_round_trips_per_event: Number((sync.queries / Math.max(1, events)).toFixed(4)),
       concurrency: CONCURRENCY,
+      stripe_calls: details.calls ?? 0,
+      events_over_v2_stream: fake.meterEventStreamCount(),
+      events_over_v1: fake.requests.filter((request) => request.path === '/v1/billing/meter_events').length,
     };
     console.log(`sync: ${JSON.stringify(syncFigures)}`);
 

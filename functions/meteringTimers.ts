@@ -1,7 +1,7 @@
 import { app } from '@azure/functions';
 import { reconcileBilling } from '../shared/billing/billingReconciliation.js';
 import { closeBillingPeriods } from '../shared/billing/periodClose.js';
-import { getMeterEventStripe, getStripe } from '../shared/billing/stripeAccess.js';
+import { getMeterEventStream, getMeterEventStripe, getStripe } from '../shared/billing/stripeAccess.js';
 import { sampleStorage } from '../shared/billing/storageSampler.js';
 import { syncUsageToStripe } from '../shared/billing/stripeSync.js';
 import { getConfig, timerSchedules } from '../shared/config.js';
@@ -27,6 +27,7 @@ app.timer('syncUsageToStripe', {
   schedule: schedules.stripeSync,
   handler: async (_timer, context) => {
     const { billing } = getConfig();
+    const meterEventStream = await getMeterEventStream();
     await syncUsageToStripe(
       getDb(),
       await getMeterEventStripe(),
@@ -35,6 +36,7 @@ app.timer('syncUsageToStripe', {
         concurrency: billing.sync.concurrency,
         timeBudgetMs: billing.sync.timeBudgetSeconds * 1000,
         invoiceGraceMs: billing.invoiceGraceMinutes * 60_000,
+        ...(meterEventStream ? { meterEventStream } : {}),
       },
       context,
     );
