@@ -8,7 +8,7 @@
  *   events per second and database round trips per event (every query Kysely sends, counted by its log hook).
  * - Serves the app through the local host and times GET /v1/usage (p50/p99) for the heaviest users and for random
  *   ones; for comparison, the same month summed straight from the usage rows of the heaviest user.
- * `--scale 0.1` divides every count by ten. The database is BENCH_DATABASE_URL's server (default the local one).
+ * `--scale 0.1` divides every count by ten; `--keep-database` leaves the database (its URL printed) for EXPLAIN. The database is BENCH_DATABASE_URL's server (default the local one).
  */
 import { randomBytes } from 'node:crypto';
 import { Kysely, PostgresDialect, sql } from 'kysely';
@@ -282,6 +282,8 @@ export async function runStripeSyncBenchmark(): Promise<Record<string, unknown>>
     };
   } finally {
     await fake.close();
-    await database.drop();
+    // --keep-database: left for EXPLAIN and profiling; its URL is printed.
+    if (process.argv.includes('--keep-database')) console.log(`database kept: ${database.url}`);
+    else await database.drop();
   }
 }
