@@ -119,6 +119,7 @@ export interface AuthenticatedUser extends CountedRequest {
   scopes: ApiKeyScope[];
 }
 
+// $1 subject, $2 bucket (COUNT_IN_WINDOW's), $3 issuer.
 const AUTHENTICATE_IDENTITY: PreparedStatement = {
   name: 'tracepipe_authenticate_identity',
   text: `
