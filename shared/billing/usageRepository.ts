@@ -1,7 +1,6 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { storedBytesNow, unsampledHoursQuery } from './storageRepository.js';
-import { rollUpTokenExceptions } from './tokenExceptionRollup.js';
 
 type Db = Kysely<Database>;
 
@@ -174,7 +173,7 @@ export async function readMonthOfUsage(
           and ${suiteFilter('suite_id', window.suiteIds)}) as examples_generated,
       ${storedBytesNow(userId)} as stored_bytes,
       ${jsonRows(tokensByModel(window))} as tokens_by_model,
-      ${jsonRows(rollUpTokenExceptions(tokenExceptions(window, options.pendingOfEarlierMonths), [start, end, ...options.periods.flatMap((p) => [p.start, p.end])]))} as token_exceptions,
+      ${jsonRows(tokenExceptions(window, options.pendingOfEarlierMonths))} as token_exceptions,
       ${jsonRows(storageHours(userId, window, options.pendingOfEarlierMonths, options.until))} as storage_hours
       ${periodColumns.length > 0 ? sql`, ${sql.join(periodColumns)}` : sql``}`.execute(db);
   const row = rows[0] ?? {};
