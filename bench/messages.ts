@@ -80,6 +80,11 @@ export async function runMessagesBenchmark(): Promise<Record<string, unknown>> {
         size_bytes: 1,
         event_count: 1,
         sha256: '0'.repeat(64),
+        // A ready session is canonical (sessions_ready_is_canonical).
+        format: 'tracepipe-jsonl',
+        clock: 'absolute',
+        canonical_size_bytes: 1,
+        canonical_sha256: '0'.repeat(64),
       })
       .returning('id')
       .executeTakeFirstOrThrow();

@@ -8,13 +8,14 @@
  *   events per second and database round trips per event (every query Kysely sends, counted by its log hook).
  * - Serves the app through the local host and times GET /v1/usage (p50/p99) for the heaviest users and for random
  *   ones; for comparison, the same month summed straight from the usage rows of the heaviest user.
- * `--scale 0.1` divides every count by ten. The database is BENCH_DATABASE_URL's server (default the local one).
+ * `--scale 0.1` divides every count by ten; `--keep-database` leaves the database (its URL printed) for EXPLAIN. The database is BENCH_DATABASE_URL's server (default the local one).
  */
 import { randomBytes } from 'node:crypto';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { generateApiKeySecret, hashApiKeySecret, maskApiKeySecret } from '../shared/auth/apiKeySecret.js';
 import { createStripeClient } from '../shared/billing/stripeClient.js';
+import { MeterEventStream } from '../shared/billing/meterEventStream.js';
 import { syncUsageToStripe } from '../shared/billing/stripeSync.js';
 import { createDatabase } from '../shared/db/database.js';
 import { migrateToLatest } from '../shared/db/migrator.js';
@@ -60,9 +61,11 @@ async function seed(db: Kysely<Database>, counts: { users: number; usageRows: nu
       select 'sub_bench' || u.id, u.id, 'active', now() - interval '60 days', now() - interval '60 days', now()
       from users u`.execute(db);
     await sql`
-      insert into sessions (user_id, suite_id, storage_path, status, size_bytes, event_count, sha256)
-      select u.id, s.id, 'sessions/' || u.id || '/', 'ready', 50000000 + (random() * 1e9)::bigint, 1000, repeat('a', 64)
-      from users u, suites s`.execute(db);
+      insert into sessions (user_id, suite_id, storage_path, status, size_bytes, event_count, sha256,
+                            format, clock, canonical_size_bytes, canonical_sha256, stored_bytes)
+      select u.id, s.id, 'sessions/' || u.id || '/', 'ready', g.size, 1000, repeat('a', 64),
+             'tracepipe-jsonl', 'absolute', g.size, repeat('a', 64), g.size
+      from users u, suites s, lateral (select 50000000 + (random() * 1e9)::bigint + (u.id is null)::int as size) g`.execute(db);
   });
 
   // Usage rows point at examples by id; the bench skips the 5 million example rows, so foreign keys are not
@@ -113,12 +116,23 @@ async function measureSync(url: string, fakeUrl: string, secretKey: string) {
     },
   });
   try {
-    const stripe = createStripeClient({ secretKey, apiUrl: fakeUrl, timeoutMs: 20_000 }, { retries: 0 });
+    const settings = { secretKey, apiUrl: fakeUrl, timeoutMs: 20_000 };
+    const stripe = createStripeClient(settings, { retries: 0 });
+    // As the timer runs it (functions/meteringTimers.ts): the v2 stream for large backlogs, unless --v1-only.
+    const meterEventStream = process.argv.includes('--v1-only')
+      ? undefined
+      : new MeterEventStream(stripe, (token) => createStripeClient({ ...settings, secretKey: token }, { retries: 0 }));
     const started = performance.now();
     const report = await syncUsageToStripe(
       db,
       stripe,
-      { eventNames: TEST_METER_EVENTS, concurrency: CONCURRENCY, timeBudgetMs: 30 * 60_000, invoiceGraceMs: 3_600_000 },
+      {
+        eventNames: TEST_METER_EVENTS,
+        concurrency: CONCURRENCY,
+        timeBudgetMs: 30 * 60_000,
+        invoiceGraceMs: 3_600_000,
+        ...(meterEventStream ? { meterEventStream } : {}),
+      },
       { log: () => undefined, warn: console.warn, error: console.error },
     );
     const seconds = (performance.now() - started) / 1000;
@@ -234,6 +248,9 @@ export async function runStripeSyncBenchmark(): Promise<Record<string, unknown>>
       db_round_trips: sync.queries,
       db_round_trips_per_event: Number((sync.queries / Math.max(1, events)).toFixed(4)),
       concurrency: CONCURRENCY,
+      stripe_calls: details.calls ?? 0,
+      events_over_v2_stream: fake.meterEventStreamCount(),
+      events_over_v1: fake.requests.filter((request) => request.path === '/v1/billing/meter_events').length,
     };
     console.log(`sync: ${JSON.stringify(syncFigures)}`);
 
@@ -265,6 +282,8 @@ export async function runStripeSyncBenchmark(): Promise<Record<string, unknown>>
     };
   } finally {
     await fake.close();
-    await database.drop();
+    // --keep-database: left for EXPLAIN and profiling; its URL is printed.
+    if (process.argv.includes('--keep-database')) console.log(`database kept: ${database.url}`);
+    else await database.drop();
   }
 }

@@ -112,33 +112,44 @@ async function main(): Promise<void> {
   }
 
   try {
-    if (embedDatabase) {
-      postgres = await startEmbeddedPostgres(resolve(dataDir, 'pglite'));
+    // PGlite (in this process) and Azurite (a child) start side by side: neither waits for the other, and a
+    // second start on the same data spends most of its time here. Both are kept for shutdown even if one fails.
+    const [embeddedPostgres, embeddedAzurite] = await Promise.allSettled([
+      embedDatabase ? startEmbeddedPostgres(resolve(dataDir, 'pglite')) : undefined,
+      embedStorage
+        ? startAzuriteOnPreferredPorts(resolve(dataDir, 'azurite'), { blob: settings.AZURITE_BLOB_PORT, queue: settings.AZURITE_QUEUE_PORT })
+        : undefined,
+    ]);
+    if (embeddedPostgres.status === 'fulfilled') postgres = embeddedPostgres.value;
+    if (embeddedAzurite.status === 'fulfilled') azurite = embeddedAzurite.value;
+    if (embeddedPostgres.status === 'rejected') throw embeddedPostgres.reason;
+    if (embeddedAzurite.status === 'rejected') throw embeddedAzurite.reason;
+    if (postgres) {
       process.env.DATABASE_URL = postgres.url;
       process.env.DATABASE_POOL_MAX = '1';
     }
-    if (embedStorage) {
-      azurite = await startAzuriteOnPreferredPorts(resolve(dataDir, 'azurite'), {
-        blob: settings.AZURITE_BLOB_PORT,
-        queue: settings.AZURITE_QUEUE_PORT,
-      });
-      process.env.AZURE_STORAGE_CONNECTION_STRING = azurite.connectionString;
-    }
+    if (azurite) process.env.AZURE_STORAGE_CONNECTION_STRING = azurite.connectionString;
     // The Functions runtime's own storage setting (blob and queue triggers); Azurite doubles for it locally.
     process.env.AzureWebJobsStorage ||= process.env.AZURE_STORAGE_CONNECTION_STRING;
     // What infra/ subscribes in Azure: the host delivers the same BlobCreated events to the same queue.
     process.env[EVENT_GRID_SUBSCRIPTIONS_SETTING] ||= JSON.stringify([UPLOAD_EVENTS_SUBSCRIPTION]);
 
     const config = loadConfig(process.env);
-    const db = createDatabase({ connectionString: config.database.url, poolMax: 1 });
-    try {
-      const applied = await migrateToLatest(db);
-      console.log(applied.length ? `Migrations applied: ${applied.join(', ')}` : 'Migrations: up to date');
-      await seedDatabase(db, { localApiKey, apiKeyHmacSecret: config.apiKeyHmacSecret });
-    } finally {
-      await db.destroy();
-    }
-    await ensureStorageLayout(createBlobServiceClient(config.storage), createQueueServiceClient(config.storage));
+    const prepareDatabase = async () => {
+      const db = createDatabase({ connectionString: config.database.url, poolMax: 1 });
+      try {
+        const applied = await migrateToLatest(db);
+        console.log(applied.length ? `Migrations applied: ${applied.join(', ')}` : 'Migrations: up to date');
+        await seedDatabase(db, { localApiKey, apiKeyHmacSecret: config.apiKeyHmacSecret });
+      } finally {
+        await db.destroy();
+      }
+    };
+    // The database and the storage layout are independent: prepared at the same time.
+    await Promise.all([
+      prepareDatabase(),
+      ensureStorageLayout(createBlobServiceClient(config.storage), createQueueServiceClient(config.storage)),
+    ]);
 
     host = await startFunctionsHost({
       appDir: projectRoot,

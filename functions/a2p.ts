@@ -1,4 +1,3 @@
-import { A2A_VERSION_HEADER } from '@a2a-js/sdk';
 import type { HttpRequest } from '@azure/functions';
 import type { ReadableStream } from 'node:stream/web';
 import { authenticateRequest } from '../shared/auth/authenticate.js';
@@ -6,12 +5,11 @@ import type { RateLimitBucket } from '../shared/auth/rateLimitBuckets.js';
 import { ANY_SCOPE } from '../shared/auth/scopes.js';
 import { a2pDeps } from '../shared/a2p/a2pDeps.js';
 import { A2P_LIMITS } from '../shared/a2p/a2pLimits.js';
-import { createA2pRequestHandler } from '../shared/a2p/a2pRequestHandler.js';
 import { A2pRequestBodySchema, A2pResponseBodySchema, AgentCardSchema } from '../shared/a2p/a2pSchemas.js';
-import { A2P_PATH, AGENT_CARD_ROUTE, agentCardJson, buildAgentCard } from '../shared/a2p/agentCard.js';
+import { A2A_VERSION_HEADER, A2P_PATH, AGENT_CARD_ROUTE } from '../shared/a2p/a2pPaths.js';
 import { recordA2pRequest } from '../shared/a2p/auditLog.js';
-import { getStripe } from '../shared/billing/stripeClient.js';
-import { exchangeJsonRpc, JSON_RPC, type JsonRpcExchange } from '../shared/a2p/jsonRpcEndpoint.js';
+import { getStripe } from '../shared/billing/stripeAccess.js';
+import type { JsonRpcExchange } from '../shared/a2p/jsonRpcEndpoint.js';
 import { getConfig } from '../shared/config.js';
 import { getDb } from '../shared/db/index.js';
 import { ApiError } from '../shared/errors/apiError.js';
@@ -19,8 +17,13 @@ import { defineRoute } from '../shared/http/defineRoute.js';
 import { readBodyText } from '../shared/http/requestBody.js';
 import { jsonResponse } from '../shared/http/responses.js';
 import { API_VERSION } from '../shared/openapi/registry.js';
+import { lazily } from '../shared/runtime/lazily.js';
 
 const TAGS = ['Agents'];
+// The agent's modules, and @a2a-js/sdk with them, load with the first A2P request (shared/runtime/lazily.ts).
+const agentCard = lazily(() => import('../shared/a2p/agentCard.js'));
+const jsonRpcEndpoint = lazily(() => import('../shared/a2p/jsonRpcEndpoint.js'));
+const a2pRequestHandler = lazily(() => import('../shared/a2p/a2pRequestHandler.js'));
 
 function baseUrlOf(requestUrl: string): string {
   return getConfig().publicBaseUrl ?? new URL(requestUrl).origin;
@@ -40,6 +43,7 @@ defineRoute({
   auth: 'public',
   responses: { 200: { description: 'The agent card.', schema: AgentCardSchema } },
   handler: async ({ request }) => {
+    const { agentCardJson, buildAgentCard } = await agentCard();
     const card = buildAgentCard(baseUrlOf(request.url), API_VERSION);
     return jsonResponse(200, agentCardJson(card, request.headers.get(A2A_VERSION_HEADER)), {
       'Cache-Control': 'public, max-age=300',
@@ -86,7 +90,7 @@ defineRoute({
     const exchange =
       typeof body !== 'string'
         ? body
-        : await exchangeJsonRpc({ handler: requestHandlerFor(request, log), headers: request.headers, body, auth, log });
+        : await (await jsonRpcEndpoint()).exchangeJsonRpc({ handler: await requestHandlerFor(request, log), headers: request.headers, body, auth, log });
     await recordA2pRequest(getDb(), {
       requestId: context.invocationId,
       userId: auth.userId,
@@ -105,14 +109,15 @@ defineRoute({
   },
 });
 
-function requestHandlerFor(request: HttpRequest, log: (message: string) => void) {
+async function requestHandlerFor(request: HttpRequest, log: (message: string) => void) {
   const deps = {
-    ...a2pDeps(log),
+    ...(await a2pDeps(log)),
     countAgainst: async (bucket: RateLimitBucket) => {
       await authenticateRequest(request, bucket);
     },
-    costCheck: { db: getDb(), config: getConfig(), stripe: getStripe() },
+    costCheck: { db: getDb(), config: getConfig(), stripe: await getStripe() },
   };
+  const [{ createA2pRequestHandler }, { buildAgentCard }] = await Promise.all([a2pRequestHandler(), agentCard()]);
   return createA2pRequestHandler(deps, buildAgentCard(baseUrlOf(request.url), API_VERSION));
 }
 
@@ -122,6 +127,7 @@ async function readBody(bodyStream: ReadableStream<Uint8Array> | null, request: 
     return await readBodyText(bodyStream);
   } catch (error) {
     if (!(error instanceof ApiError) || error.code !== 'bad_request') throw error;
+    const { JSON_RPC } = await jsonRpcEndpoint();
     return {
       response: { jsonrpc: '2.0', id: null, error: { code: JSON_RPC.parseError, message: error.message } },
       method: null,

@@ -4,8 +4,7 @@ import { getConfig, lifecycleSchedule } from '../shared/config.js';
 import { getDb } from '../shared/db/index.js';
 import { runRetention } from '../shared/privacy/retention.js';
 import { resumeUserErasures } from '../shared/privacy/userErasure.js';
-import { getBlobServiceClient } from '../shared/storage/clients.js';
-import { fileStoresOf } from '../shared/storage/fileStores.js';
+import { getFileStores } from '../shared/storage/storageAccess.js';
 
 /** An erasure untouched this long has lost its process (a request runs it to its end in seconds). */
 const STALLED_ERASURE_MINUTES = 10;
@@ -19,7 +18,7 @@ app.timer('runDataLifecycle', {
   schedule: lifecycleSchedule(),
   handler: async (_timer, context) => {
     const db = getDb();
-    const retention = await runRetention(db, fileStoresOf(getBlobServiceClient()), getConfig().privacy);
+    const retention = await runRetention(db, await getFileStores(), getConfig().privacy);
     // session.expired webhook events are emitted here, one per id in retention.expired_session_ids, once webhook
     // endpoints exist (their own issue): the sessions are expired and their files gone by this point.
     context.log(
@@ -35,7 +34,7 @@ app.timer('runDataLifecycle', {
 app.timer('resumeUserErasures', {
   schedule: '0 */5 * * * *',
   handler: async (_timer, context) => {
-    const resumed = await resumeUserErasures({ db: getDb(), stores: fileStoresOf(getBlobServiceClient()) }, STALLED_ERASURE_MINUTES);
+    const resumed = await resumeUserErasures({ db: getDb(), stores: await getFileStores() }, STALLED_ERASURE_MINUTES);
     if (resumed.length > 0) context.log(`Finished ${resumed.length} interrupted erasure(s).`);
   },
 });

@@ -28,12 +28,12 @@ import { defineRoute } from '../shared/http/defineRoute.js';
 import { jsonResponse, noContent } from '../shared/http/responses.js';
 import { z } from '../shared/openapi/zod.js';
 import { DOWNLOAD_URL_TTL_SECONDS } from '../shared/storage/blobReads.js';
-import { getBlobServiceClient, getQueueServiceClient } from '../shared/storage/clients.js';
+import { getBlobServiceClient, getQueueClient } from '../shared/storage/storageAccess.js';
 import { DATASET_BUILDS_QUEUE } from '../shared/storage/layout.js';
 import { MAX_CONVERSATION_BYTES } from '../shared/trainingFormats/exampleConversation.js';
 
 const TAGS = ['Datasets'];
-const buildsQueue = () => getQueueServiceClient().getQueueClient(DATASET_BUILDS_QUEUE);
+const buildsQueue = () => getQueueClient(DATASET_BUILDS_QUEUE);
 
 defineRoute({
   operationId: 'createDataset',
@@ -59,7 +59,7 @@ defineRoute({
   responses: { 202: { description: 'The dataset, building.', schema: DatasetSchema } },
   errors: ['forbidden', 'conflict'],
   handler: async ({ auth, body, context }) => {
-    const created = await createDataset(getDb(), buildsQueue(), auth, body, (message) => context.warn(message));
+    const created = await createDataset(getDb(), await buildsQueue(), auth, body, (message) => context.warn(message));
     return jsonResponse(202, created.dataset, { Location: `/v1/datasets/${created.dataset.id}` });
   },
 });
@@ -103,7 +103,7 @@ defineRoute({
   responses: { 204: { description: 'Deleted.' } },
   errors: ['not_found'],
   handler: async ({ auth, params }) => {
-    await deleteDataset(getDb(), getBlobServiceClient(), auth, params.id);
+    await deleteDataset(getDb(), await getBlobServiceClient(), auth, params.id);
     return noContent();
   },
 });
@@ -138,10 +138,10 @@ defineRoute({
   },
   handler: async ({ auth, params, query }) => {
     if (query.download === 'url') {
-      const link = await createDatasetFileDownload(getDb(), getBlobServiceClient(), getConfig(), auth, params.id, params.name);
+      const link = await createDatasetFileDownload(getDb(), await getBlobServiceClient(), getConfig(), auth, params.id, params.name);
       return jsonResponse(200, link);
     }
-    const file = await openDatasetFileOf(getDb(), getBlobServiceClient(), auth, params.id, params.name);
+    const file = await openDatasetFileOf(getDb(), await getBlobServiceClient(), auth, params.id, params.name);
     return {
       status: 200,
       headers: {
@@ -167,7 +167,7 @@ app.storageQueue('buildDataset', {
     }
     const datasetId = parsed.data.dataset_id;
     const log = (text: string) => context.log(text);
-    const outcome = await buildDataset({ db: getDb(), blobs: getBlobServiceClient(), log }, datasetId);
+    const outcome = await buildDataset({ db: getDb(), blobs: await getBlobServiceClient(), log }, datasetId);
     context.log(`buildDataset ${datasetId}: ${outcome}`);
     if (outcome === 'ready' || outcome === 'failed') {
       await advanceA2pTasksOf({ datasetId }, (text) => context.warn(text));
@@ -179,7 +179,7 @@ app.storageQueue('buildDataset', {
 app.timer('resumeStalledDatasetBuilds', {
   schedule: '0 */5 * * * *',
   handler: async (_timer, context) => {
-    const { resent, failed } = await resumeStalledBuilds(getDb(), getBlobServiceClient(), buildsQueue());
+    const { resent, failed } = await resumeStalledBuilds(getDb(), await getBlobServiceClient(), await buildsQueue());
     if (resent || failed) {
       context.log(`Stalled dataset builds (quiet for ${STALLED_BUILD_SECONDS} s): ${resent} sent again, ${failed} failed.`);
     }

@@ -30,8 +30,7 @@ import { MAX_CONVERSATION_BYTES } from '../shared/trainingFormats/exampleConvers
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { jsonResponse } from '../shared/http/responses.js';
 import { z } from '../shared/openapi/zod.js';
-import { getBlobServiceClient, getQueueServiceClient } from '../shared/storage/clients.js';
-import { fileStoresOf } from '../shared/storage/fileStores.js';
+import { getBlobServiceClient, getFileStores, getQueueClient } from '../shared/storage/storageAccess.js';
 import { EXAMPLE_JOBS_QUEUE } from '../shared/storage/layout.js';
 
 defineRoute({
@@ -60,9 +59,9 @@ defineRoute({
     },
   },
   handler: async ({ auth, body, request, context }) => {
-    const created = await createExample(getDb(), getBlobServiceClient(), auth, body, request.headers.get('idempotency-key'));
+    const created = await createExample(getDb(), await getBlobServiceClient(), auth, body, request.headers.get('idempotency-key'));
     if (created.job) {
-      const queue = getQueueServiceClient().getQueueClient(EXAMPLE_JOBS_QUEUE);
+      const queue = await getQueueClient(EXAMPLE_JOBS_QUEUE);
       await dispatchJob(getDb(), queue, created.example.id, created.job, (message) => context.warn(message));
     }
     return jsonResponse(201, created.example, {
@@ -116,7 +115,7 @@ defineRoute({
   responses: { 204: { description: 'Deleted (or already deleted).' } },
   errors: ['not_found', 'conflict'],
   handler: async ({ auth, params }) => {
-    await deleteExample(getDb(), fileStoresOf(getBlobServiceClient()), auth, params.id);
+    await deleteExample(getDb(), await getFileStores(), auth, params.id);
     return { status: 204 };
   },
 });
@@ -158,7 +157,7 @@ defineRoute({
     if (query.download === 'url' && query.format !== 'raw') throw downloadNeedsRaw();
     const example = await getCompletedExample(getDb(), auth, params.id);
     if (query.format !== 'raw') {
-      const line = await formatExampleMessages(getDb(), getBlobServiceClient(), example, query.format);
+      const line = await formatExampleMessages(getDb(), await getBlobServiceClient(), example, query.format);
       return {
         status: 200,
         headers: {
@@ -170,9 +169,9 @@ defineRoute({
       };
     }
     if (query.download === 'url') {
-      return jsonResponse(200, await createMessagesDownloadUrl(getBlobServiceClient(), getConfig(), example.id));
+      return jsonResponse(200, await createMessagesDownloadUrl(await getBlobServiceClient(), getConfig(), example.id));
     }
-    const messages = await openMessagesBlob(getBlobServiceClient(), example.id);
+    const messages = await openMessagesBlob(await getBlobServiceClient(), example.id);
     return {
       status: 200,
       headers: {
@@ -194,7 +193,7 @@ function downloadNeedsRaw(): ApiError {
 app.timer('drainExampleJobOutbox', {
   schedule: '*/30 * * * * *',
   handler: async (_timer, context) => {
-    const queue = getQueueServiceClient().getQueueClient(EXAMPLE_JOBS_QUEUE);
+    const queue = await getQueueClient(EXAMPLE_JOBS_QUEUE);
     const { sent, failed } = await drainJobOutbox(getDb(), queue);
     if (sent || failed) context.log(`Example job outbox: ${sent} sent, ${failed} postponed.`);
   },

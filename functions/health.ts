@@ -4,7 +4,7 @@ import { checkHealth } from '../shared/health/checkHealth.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { jsonResponse } from '../shared/http/responses.js';
 import { HealthSchema } from '../shared/health/healthSchemas.js';
-import { getBlobServiceClient } from '../shared/storage/clients.js';
+import { getBlobServiceClient } from '../shared/storage/storageAccess.js';
 
 defineRoute({
   operationId: 'getHealth',
@@ -18,7 +18,7 @@ defineRoute({
   auth: 'public',
   responses: { 200: { description: 'The API, database and storage are up.', schema: HealthSchema } },
   handler: async () => {
-    const report = await checkHealth(getDb(), getBlobServiceClient());
+    const report = await checkHealth(getDb(), await getBlobServiceClient());
     if (report.status !== 'ok') {
       throw ApiError.unavailable('A dependency is down; retry later.', report.checks);
     }

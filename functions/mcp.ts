@@ -1,6 +1,6 @@
 import { authenticateRequest } from '../shared/auth/authenticate.js';
 import { ANY_SCOPE } from '../shared/auth/scopes.js';
-import { getStripe } from '../shared/billing/stripeClient.js';
+import { getStripe } from '../shared/billing/stripeAccess.js';
 import { getConfig } from '../shared/config.js';
 import { getDb } from '../shared/db/index.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
@@ -8,11 +8,13 @@ import { readBodyText } from '../shared/http/requestBody.js';
 import { jsonResponse } from '../shared/http/responses.js';
 import { MAX_MCP_REQUEST_BYTES, METHOD_NOT_ALLOWED_BODY, serveMcpPost } from '../shared/mcp/mcpHttp.js';
 import { JsonRpcErrorResponseSchema, McpRequestBodySchema, McpResponseBodySchema } from '../shared/mcp/mcpSchemas.js';
-import { createTracepipeMcpServer } from '../shared/mcp/tracepipeMcpServer.js';
-import { getBlobServiceClient, getQueueServiceClient } from '../shared/storage/clients.js';
+import { lazily } from '../shared/runtime/lazily.js';
+import { getBlobServiceClient, getQueueClient } from '../shared/storage/storageAccess.js';
 import { DATASET_BUILDS_QUEUE, EXAMPLE_JOBS_QUEUE } from '../shared/storage/layout.js';
 
 const TAGS = ['Agents'];
+// The server's tools and the MCP SDK load with the first MCP request (shared/runtime/lazily.ts).
+const mcpServer = lazily(() => import('../shared/mcp/tracepipeMcpServer.js'));
 
 defineRoute({
   operationId: 'postMcpMessage',
@@ -52,18 +54,19 @@ defineRoute({
   },
   handler: async ({ auth, bodyStream, request, context }) => {
     const body = await readBodyText(bodyStream);
+    const { createTracepipeMcpServer } = await mcpServer();
     const server = createTracepipeMcpServer({
       db: getDb(),
-      blobs: getBlobServiceClient(),
-      exampleJobs: getQueueServiceClient().getQueueClient(EXAMPLE_JOBS_QUEUE),
-      datasetBuilds: getQueueServiceClient().getQueueClient(DATASET_BUILDS_QUEUE),
+      blobs: await getBlobServiceClient(),
+      exampleJobs: await getQueueClient(EXAMPLE_JOBS_QUEUE),
+      datasetBuilds: await getQueueClient(DATASET_BUILDS_QUEUE),
       auth,
       apiBaseUrl: new URL(request.url).origin,
       requestId: context.invocationId,
       countAgainst: async (bucket) => {
         await authenticateRequest(request, bucket);
       },
-      costCheck: { db: getDb(), config: getConfig(), stripe: getStripe() },
+      costCheck: { db: getDb(), config: getConfig(), stripe: await getStripe() },
       log: { warn: (...args) => context.warn(...args), error: (...args) => context.error(...args) },
     });
     return serveMcpPost(request, body, server, (error) => context.warn('MCP transport:', error.message));

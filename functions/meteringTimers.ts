@@ -1,12 +1,12 @@
 import { app } from '@azure/functions';
 import { reconcileBilling } from '../shared/billing/billingReconciliation.js';
 import { closeBillingPeriods } from '../shared/billing/periodClose.js';
-import { getMeterEventStripe, getStripe } from '../shared/billing/stripeClient.js';
+import { getMeterEventStream, getMeterEventStripe, getStripe } from '../shared/billing/stripeAccess.js';
 import { sampleStorage } from '../shared/billing/storageSampler.js';
 import { syncUsageToStripe } from '../shared/billing/stripeSync.js';
 import { getConfig, timerSchedules } from '../shared/config.js';
 import { getDb } from '../shared/db/index.js';
-import { getBlobServiceClient } from '../shared/storage/clients.js';
+import { getBlobServiceClient } from '../shared/storage/storageAccess.js';
 
 // Schedules are settings (STORAGE_SAMPLE_SCHEDULE, STRIPE_SYNC_SCHEDULE, BILLING_PERIOD_CLOSE_SCHEDULE,
 // BILLING_RECONCILE_SCHEDULE; NCRONTAB, seconds first), read when the functions load, as Azure reads the trigger
@@ -17,7 +17,7 @@ const schedules = timerSchedules();
 app.timer('sampleStorage', {
   schedule: schedules.storageSample,
   handler: async (_timer, context) => {
-    const report = await sampleStorage(getDb(), getBlobServiceClient(), context);
+    const report = await sampleStorage(getDb(), await getBlobServiceClient(), context);
     context.log(`Storage sampler: ${JSON.stringify(report)}`);
   },
 });
@@ -27,14 +27,16 @@ app.timer('syncUsageToStripe', {
   schedule: schedules.stripeSync,
   handler: async (_timer, context) => {
     const { billing } = getConfig();
+    const meterEventStream = await getMeterEventStream();
     await syncUsageToStripe(
       getDb(),
-      getMeterEventStripe(),
+      await getMeterEventStripe(),
       {
         eventNames: billing.meterEvents,
         concurrency: billing.sync.concurrency,
         timeBudgetMs: billing.sync.timeBudgetSeconds * 1000,
         invoiceGraceMs: billing.invoiceGraceMinutes * 60_000,
+        ...(meterEventStream ? { meterEventStream } : {}),
       },
       context,
     );
@@ -48,8 +50,8 @@ app.timer('closeBillingPeriods', {
   handler: async (_timer, context) => {
     const report = await closeBillingPeriods({
       db: getDb(),
-      stripe: getMeterEventStripe(),
-      blobs: getBlobServiceClient(),
+      stripe: await getMeterEventStripe(),
+      blobs: await getBlobServiceClient(),
       billing: getConfig().billing,
       log: context,
     });
@@ -61,7 +63,7 @@ app.timer('closeBillingPeriods', {
 app.timer('reconcileBilling', {
   schedule: schedules.reconcile,
   handler: async (_timer, context) => {
-    const stripe = getStripe();
+    const stripe = await getStripe();
     if (!stripe) return;
     const report = await reconcileBilling({ db: getDb(), stripe, billing: getConfig().billing });
     context.log(`Billing reconciliation: ${JSON.stringify(report)}`);

@@ -5,7 +5,7 @@ import { toExampleResponse } from '../shared/examples/exampleService.js';
 import { applyPipelineUpdate } from '../shared/examples/pipelineUpdates.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { jsonResponse } from '../shared/http/responses.js';
-import { getBlobServiceClient } from '../shared/storage/clients.js';
+import { getBlobServiceClient } from '../shared/storage/storageAccess.js';
 
 defineRoute({
   operationId: 'updatePipelineExample',
@@ -32,7 +32,7 @@ defineRoute({
   responses: { 200: { description: 'The example after the update.', schema: ExampleSchema } },
   errors: ['not_found', 'conflict'],
   handler: async ({ params, body, context }) => {
-    const example = await applyPipelineUpdate(getDb(), getBlobServiceClient(), params.id, body);
+    const example = await applyPipelineUpdate(getDb(), await getBlobServiceClient(), params.id, body);
     // An A2P task that follows this example moves with it (COMPLETED with its messages, or FAILED).
     await advanceA2pTasksOf({ exampleId: example.id }, (message) => context.warn(message));
     return jsonResponse(200, toExampleResponse(example));

@@ -6,12 +6,12 @@ import { indexSessionUpload, type IndexUploadDeps } from '../shared/sessions/ind
 import { parseStagingBlobName, UPLOAD_EVENTS_SUBSCRIPTION } from '../shared/sessions/sessionBlob.js';
 import { removeAbandonedStaging, settleStaleUploads } from '../shared/sessions/staleUploads.js';
 import { parseBlobCreatedEvent } from '../shared/storage/blobCreatedEvent.js';
-import { getBlobServiceClient } from '../shared/storage/clients.js';
+import { getBlobServiceClient } from '../shared/storage/storageAccess.js';
 import { SESSIONS_CONTAINER, UPLOADS_CONTAINER } from '../shared/storage/layout.js';
 
-function indexerDeps(context: InvocationContext): IndexUploadDeps {
+async function indexerDeps(context: InvocationContext): Promise<IndexUploadDeps> {
   const config = getConfig();
-  const service = getBlobServiceClient();
+  const service = await getBlobServiceClient();
   return {
     db: getDb(),
     uploads: service.getContainerClient(UPLOADS_CONTAINER),
@@ -54,7 +54,7 @@ app.storageQueue('indexSessionUpload', {
       context.error(`Dropped event ${event.id}: it is about container ${event.container}, not ${UPLOADS_CONTAINER}.`);
       return;
     }
-    const indexed = await indexSessionUpload(indexerDeps(context), event.blobName, { etag: event.etag });
+    const indexed = await indexSessionUpload(await indexerDeps(context), event.blobName, { etag: event.etag });
     const sessionId = parseStagingBlobName(event.blobName)?.sessionId;
     if (sessionId && (indexed.outcome === 'ready' || indexed.outcome === 'invalid')) {
       await advanceA2pTasksOf({ sessionId }, (line) => context.warn(line));
@@ -70,10 +70,11 @@ app.storageQueue('indexSessionUpload', {
 app.timer('settleStaleSessionUploads', {
   schedule: '0 */15 * * * *',
   handler: async (_timer, context) => {
-    const settled = await settleStaleUploads(indexerDeps(context));
+    const deps = await indexerDeps(context);
+    const settled = await settleStaleUploads(deps);
     for (const { sessionId } of settled) await advanceA2pTasksOf({ sessionId }, (message) => context.warn(message));
     context.log(`Settled ${settled.length} stale session upload(s): ${JSON.stringify(settled)}`);
-    const removed = await removeAbandonedStaging(indexerDeps(context).uploads);
+    const removed = await removeAbandonedStaging(deps.uploads);
     if (removed.length > 0) context.log(`Removed ${removed.length} staging upload(s) older than 7 days: ${removed.join(', ')}`);
   },
 });

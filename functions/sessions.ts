@@ -7,8 +7,7 @@ import { readJsonBody, validateInput } from '../shared/http/requestParsing.js';
 import { jsonResponse } from '../shared/http/responses.js';
 import { isMultipartFormData } from '../shared/sessions/multipartUpload.js';
 import { deleteSession } from '../shared/sessions/sessionDeletion.js';
-import { getBlobServiceClient } from '../shared/storage/clients.js';
-import { fileStoresOf } from '../shared/storage/fileStores.js';
+import { getFileStores } from '../shared/storage/storageAccess.js';
 import {
   CreatedSessionSchema,
   CreateSessionJsonBody,
@@ -171,7 +170,7 @@ defineRoute({
   responses: { 204: { description: 'Deleted (or already deleted).' } },
   errors: ['not_found', 'conflict'],
   handler: async ({ auth, params, query }) => {
-    await deleteSession(getDb(), fileStoresOf(getBlobServiceClient()), auth, params.id, { cascade: query.cascade });
+    await deleteSession(getDb(), await getFileStores(), auth, params.id, { cascade: query.cascade });
     return { status: 204 };
   },
 });

@@ -3,17 +3,17 @@ import { getDb } from '../shared/db/index.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { readBodyText } from '../shared/http/requestBody.js';
 import { jsonResponse } from '../shared/http/responses.js';
-import { getStripe } from '../shared/billing/stripeClient.js';
-import {
-  STRIPE_SIGNATURE_TOLERANCE_SECONDS,
-  STRIPE_WEBHOOK_MAX_BYTES,
-} from '../shared/billing/stripeEventVerification.js';
-import { handleStripeWebhook } from '../shared/billing/stripeWebhookService.js';
+import { getStripe } from '../shared/billing/stripeAccess.js';
+import { STRIPE_SIGNATURE_TOLERANCE_SECONDS, STRIPE_WEBHOOK_MAX_BYTES } from '../shared/billing/stripeWebhookLimits.js';
+import { lazily } from '../shared/runtime/lazily.js';
 import {
   StripeEventBodySchema,
   StripeSignatureHeaders,
   StripeWebhookAckSchema,
 } from '../shared/billing/webhookSchemas.js';
+
+// The service verifies with stripe-node: loaded with the first webhook, not with every function.
+const webhookService = lazily(() => import('../shared/billing/stripeWebhookService.js'));
 
 // No `body` schema: the signature covers the raw bytes, so the handler reads the body itself, untouched.
 defineRoute({
@@ -45,10 +45,11 @@ defineRoute({
   },
   handler: async ({ bodyStream, request }) => {
     const config = getConfig();
+    const { handleStripeWebhook } = await webhookService();
     const result = await handleStripeWebhook(
       {
         db: getDb(),
-        stripe: getStripe(),
+        stripe: await getStripe(),
         webhookSecret: config.stripe?.webhookSecret,
         eventsWebhookSecret: config.stripe?.eventsWebhookSecret,
         billing: config.billing,

@@ -11,12 +11,11 @@ import {
   UpdateUserSettingsBody,
   UserSettingsSchema,
 } from '../shared/privacy/userSettingsSchemas.js';
-import { getBlobServiceClient } from '../shared/storage/clients.js';
-import { fileStoresOf } from '../shared/storage/fileStores.js';
+import { getFileStores } from '../shared/storage/storageAccess.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { jsonResponse } from '../shared/http/responses.js';
 import { RegisterUserBodySchema, UserSchema } from '../shared/users/userSchemas.js';
-import { getCurrentUser, registerUser } from '../shared/users/userService.js';
+import { getCurrentUser, registerUser, toUserResponse } from '../shared/users/userService.js';
 
 defineRoute({
   operationId: 'registerUser',
@@ -50,7 +49,8 @@ defineRoute({
   description: 'Returns the user who owns the API key (or Bearer token) of the request.',
   auth: 'apiKey',
   responses: { 200: { description: 'The current user.', schema: UserSchema } },
-  handler: async ({ auth }) => jsonResponse(200, await getCurrentUser(getDb(), auth.userId)),
+  // An API key's authentication has read the user already (shared/auth/credentialRepository.ts); a token's has not.
+  handler: async ({ auth }) => jsonResponse(200, auth.user ? toUserResponse(auth.user) : await getCurrentUser(getDb(), auth.userId)),
 });
 
 defineRoute({
@@ -119,7 +119,7 @@ defineRoute({
   responses: { 204: { description: 'Erased (or nothing left to erase).' } },
   errors: ['bad_request'],
   handler: async ({ auth, body }) => {
-    await requestErasure({ db: getDb(), stores: fileStoresOf(getBlobServiceClient()) }, auth, body.confirm);
+    await requestErasure({ db: getDb(), stores: await getFileStores() }, auth, body.confirm);
     return { status: 204 };
   },
 });

@@ -1,4 +1,5 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
+import * as storageBlobSdk from '@azure/storage-blob';
 import { BlobServiceClient, BlockBlobClient, type UserDelegationKey } from '@azure/storage-blob';
 import { beforeAll, describe, expect, inject, it, vi } from 'vitest';
 import {
@@ -184,7 +185,7 @@ describe('shared-key upload URL (connection string, Azurite)', () => {
   });
 
   it('stops working once expired', async () => {
-    const signed = createSharedKeyBlobSasUrl(service, {
+    const signed = createSharedKeyBlobSasUrl(storageBlobSdk, service, {
       containerName: container,
       blobName: `${randomUUID()}/input_events.jsonl`,
       ttlSeconds: 3600,
@@ -196,7 +197,7 @@ describe('shared-key upload URL (connection string, Azurite)', () => {
   });
 
   it('is refused over plain HTTP when HTTPS-only', async () => {
-    const signed = createSharedKeyBlobSasUrl(service, {
+    const signed = createSharedKeyBlobSasUrl(storageBlobSdk, service, {
       containerName: container,
       blobName: `${randomUUID()}/input_events.jsonl`,
       ttlSeconds: 3600,

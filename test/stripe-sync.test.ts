@@ -8,6 +8,7 @@ import { createStripeClient } from '../shared/billing/stripeClient.js';
 import { runBillingResendCommand } from '../scripts/billingResend.js';
 import {
   addCompletedExample,
+  addSession,
   addSubscription,
   addUser,
   createUsageFixture,
@@ -311,6 +312,43 @@ describe('the Stripe sync', () => {
     expect(recovered!.outcome).toBe('completed');
     expect((await tokenRows(userId)).every((row) => row.stripe_resolution === 'sent')).toBe(true);
     expect(eventsOf(customerId)).toHaveLength(3);
+    expectNoDuplicates(customerId);
+  });
+
+  it('sends a large backlog over the v2 meter event stream, 100 events a call, and a resend of rows in doubt bills nothing twice', async () => {
+    const customerId = api.fake.addCustomer();
+    const userId = await addUser(api.db, customerId);
+    await addSubscription(api.db, { userId });
+    const sessionId = await addSession(api.db, { userId, suiteId: fixture.suiteId });
+    for (let i = 0; i < 250; i++) {
+      await addCompletedExample(api.db, { userId, fixture, sessionId, inputTokens: 10 + i, outputTokens: 1 });
+    }
+    const streamCallsBefore = api.fake.calls('POST', '/v2/billing/meter_event_stream').length;
+    const run = await syncUntilNotLocked();
+    expect(run.outcome).toBe('completed');
+    const rows = await tokenRows(userId);
+    expect(rows.every((row) => row.stripe_resolution === 'sent')).toBe(true);
+    expect(meterCalls(customerId)).toHaveLength(0);
+    expect(api.fake.calls('POST', '/v2/billing/meter_event_stream').length - streamCallsBefore).toBeGreaterThanOrEqual(3);
+    expect(eventsOf(customerId)).toHaveLength(250);
+    expect(eventsOf(customerId).reduce((sum, event) => sum + event.value, 0)).toBe(
+      rows.reduce((sum, row) => sum + row.input_tokens + row.output_tokens, 0),
+    );
+    expect(new Set(eventsOf(customerId).map((event) => event.identifier))).toEqual(
+      new Set(rows.map((row) => tokenUsageIdentifier(row.example_id))),
+    );
+
+    // As if the run had died after Stripe took the calls: in doubt, resent with the same identifiers.
+    await api.db
+      .updateTable('token_usage')
+      .set({ stripe_sent_at: null, stripe_resolution: null })
+      .where('user_id', '=', userId)
+      .execute();
+    api.fake.expireMeterEventSessions();
+    const resent = await syncUntilNotLocked();
+    expect(resent.outcome).toBe('completed');
+    expect((await tokenRows(userId)).every((row) => row.stripe_resolution === 'sent')).toBe(true);
+    expect(eventsOf(customerId)).toHaveLength(250);
     expectNoDuplicates(customerId);
   });
 

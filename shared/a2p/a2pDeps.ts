@@ -1,17 +1,21 @@
 import { getConfig } from '../config.js';
 import { getDb } from '../db/index.js';
-import { getBlobServiceClient, getQueueServiceClient } from '../storage/clients.js';
+import { getBlobServiceClient, getQueueClient } from '../storage/storageAccess.js';
 import { DATASET_BUILDS_QUEUE, EXAMPLE_JOBS_QUEUE } from '../storage/layout.js';
 import type { TaskLink } from './taskRepository.js';
-import { advanceTasksOf, type TaskProgressDeps } from './taskProgress.js';
+import { lazily } from '../runtime/lazily.js';
+import type { TaskProgressDeps } from './taskProgress.js';
+
+// Task progress speaks @a2a-js/sdk: loaded when a task first moves, not with the functions that report changes.
+const taskProgress = lazily(() => import('./taskProgress.js'));
 
 /** The process-wide clients A2P works with. */
-export function a2pDeps(log: (message: string) => void): TaskProgressDeps {
+export async function a2pDeps(log: (message: string) => void): Promise<TaskProgressDeps> {
   return {
     db: getDb(),
-    blobs: getBlobServiceClient(),
-    exampleJobs: getQueueServiceClient().getQueueClient(EXAMPLE_JOBS_QUEUE),
-    datasetBuilds: getQueueServiceClient().getQueueClient(DATASET_BUILDS_QUEUE),
+    blobs: await getBlobServiceClient(),
+    exampleJobs: await getQueueClient(EXAMPLE_JOBS_QUEUE),
+    datasetBuilds: await getQueueClient(DATASET_BUILDS_QUEUE),
     config: getConfig(),
     log,
   };
@@ -26,7 +30,8 @@ export async function advanceA2pTasksOf(
   log: (message: string) => void,
 ): Promise<void> {
   try {
-    await advanceTasksOf(a2pDeps(log), link);
+    const { advanceTasksOf } = await taskProgress();
+    await advanceTasksOf(await a2pDeps(log), link);
   } catch (error) {
     log(`Advancing the A2P tasks of ${JSON.stringify(link)} failed; they catch up when read: ${String(error)}`);
   }

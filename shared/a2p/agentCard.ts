@@ -2,8 +2,9 @@ import { ANY_SCOPE, DEFAULT_SCOPE, type ScopeRequirement } from '../auth/scopes.
 import { A2A_PROTOCOL_VERSION, AgentCard, type AgentSkill } from '@a2a-js/sdk';
 import { A2P_LIMITS } from './a2pLimits.js';
 
-export const A2P_PATH = '/v1/a2p';
-export const AGENT_CARD_ROUTE = '/.well-known/agent-card.json';
+import { A2P_PATH } from './a2pPaths.js';
+
+export { A2P_PATH, AGENT_CARD_ROUTE } from './a2pPaths.js';
 /** The security scheme's name in the card; its requirement names it too. */
 const API_KEY_SCHEME = 'apiKey';
 /** A2A 0.3 clients send no A2A-Version header; the SDK's compatibility layer serves them on the same URL. */

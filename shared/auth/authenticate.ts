@@ -4,7 +4,7 @@ import { getDb } from '../db/index.js';
 import type { ApiKeyScope } from '../db/schema.js';
 import { ApiError } from '../errors/apiError.js';
 import { hashApiKeySecret, isApiKeyForm } from './apiKeySecret.js';
-import { authenticateIdentity, authenticateKeyHash, type CountedRequest } from './credentialRepository.js';
+import { authenticateIdentity, authenticateKeyHash, type CallerProfile, type CountedRequest } from './credentialRepository.js';
 import { verifyEntraToken, type EntraIdentity } from './entraTokens.js';
 import { RATE_LIMIT_PER_MINUTE, type RateLimitBucket } from './rateLimitBuckets.js';
 
@@ -23,6 +23,8 @@ export interface AuthContext {
   /** Suites the key is limited to; null means every suite. */
   suiteIds: string[] | null;
   rateLimit: RateLimitState;
+  /** The caller's user row when authentication read it along (API keys); absent for tokens and built contexts. */
+  user?: CallerProfile;
 }
 
 // Longer values are not credentials; refusing them early keeps hashing and parsing cheap for garbage input.
@@ -86,6 +88,7 @@ export async function authenticateRequest(request: HttpRequest, bucket: RateLimi
       scopes: key.scopes,
       suiteIds: key.suiteIds,
       rateLimit: rateLimitOf(key, bucket),
+      user: key.user,
     };
   }
   const identity = await verifyEntraToken(credential.token, config.entra);

@@ -1,6 +1,10 @@
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import type { createRemoteJWKSet, JWTPayload } from 'jose';
 import type { Config } from '../config.js';
 import { ApiError } from '../errors/apiError.js';
+import { lazily } from '../runtime/lazily.js';
+
+// Only Bearer requests of the storefront verify tokens: JOSE loads with the first one (shared/runtime/lazily.ts).
+const jose = lazily(() => import('jose'));
 
 export interface EntraIdentity {
   issuer: string;
@@ -32,7 +36,7 @@ async function keySetFor(settings: EntraSettings): Promise<ReturnType<typeof cre
   const cached = keySets.get(settings.issuer);
   if (cached) return cached;
   // createRemoteJWKSet caches the keys and refetches on an unknown `kid` (key rotation), with a cooldown.
-  const keySet = createRemoteJWKSet(new URL(await jwksUrlOf(settings)), { timeoutDuration: 5_000 });
+  const keySet = (await jose()).createRemoteJWKSet(new URL(await jwksUrlOf(settings)), { timeoutDuration: 5_000 });
   keySets.set(settings.issuer, keySet);
   return keySet;
 }
@@ -51,6 +55,7 @@ function firstString(...values: unknown[]): string | undefined {
  */
 export async function verifyEntraToken(token: string, settings: EntraSettings | null): Promise<EntraIdentity> {
   if (!settings) throw ApiError.unauthorized();
+  const { errors: joseErrors, jwtVerify } = await jose();
   let payload: JWTPayload;
   try {
     ({ payload } = await jwtVerify(token, await keySetFor(settings), {

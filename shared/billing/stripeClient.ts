@@ -1,5 +1,5 @@
 import Stripe from 'stripe';
-import { getConfig, type Config } from '../config.js';
+import type { Config } from '../config.js';
 
 /**
  * The stripe-node client, configured from settings. `STRIPE_API_URL` points it at another endpoint through the
@@ -37,25 +37,4 @@ export function createStripeClient(settings: StripeSettings, options: { retries:
         }
       : {}),
   });
-}
-
-let general: Stripe | null | undefined;
-let meterEvents: Stripe | null | undefined;
-
-/** The process's general Stripe client, or null while billing is off. */
-export function getStripe(): Stripe | null {
-  if (general === undefined) {
-    const settings = stripeSettingsOf(getConfig());
-    general = settings ? createStripeClient(settings, { retries: 2 }) : null;
-  }
-  return general;
-}
-
-/** The client the Stripe sync sends meter events with (no automatic retries), or null while billing is off. */
-export function getMeterEventStripe(): Stripe | null {
-  if (meterEvents === undefined) {
-    const settings = stripeSettingsOf(getConfig());
-    meterEvents = settings ? createStripeClient(settings, { retries: 0 }) : null;
-  }
-  return meterEvents;
 }

@@ -4,15 +4,9 @@ import { freeFormProblem } from '../http/freeFormObject.js';
 import { unstorableTextFields } from '../http/storableText.js';
 import { StripeEventBodySchema } from './webhookSchemas.js';
 
-/**
- * What POST /v1/webhooks/stripe accepts before any event is applied: a small body (Stripe's events are a few KiB,
- * an invoice with its lines some tens), a signature by the endpoint's secret made within five minutes of now in
- * either direction, and an event of the documented shape whose text can be stored.
- */
-export const STRIPE_WEBHOOK_MAX_BYTES = 256 * 1024;
+import { STRIPE_SIGNATURE_TOLERANCE_SECONDS, STRIPE_WEBHOOK_MAX_BYTES } from './stripeWebhookLimits.js';
 
-/** Stripe's own default tolerance (https://docs.stripe.com/webhooks#replay-attacks). */
-export const STRIPE_SIGNATURE_TOLERANCE_SECONDS = 300;
+export { STRIPE_SIGNATURE_TOLERANCE_SECONDS, STRIPE_WEBHOOK_MAX_BYTES };
 
 /** Deeper than any Stripe object (an invoice line's price details are about ten levels down). */
 const MAX_EVENT_DEPTH = 32;

@@ -4,6 +4,7 @@ import type { Database, JsonObject, StripeSyncOutcome } from '../db/schema.js';
 import { placeUsage, type SubscriptionSpan } from './billingPeriods.js';
 import { outcomeOfError, type MeterEventOutcome } from './meterEventOutcome.js';
 import { meterEventParams, type PendingUsage, type UsageKind } from './meterEvents.js';
+import { STREAM_BATCH_EVENTS, streamOutcomeOfError, type MeterEventStream } from './meterEventStream.js';
 import { MeterIds, reconcileInDoubt } from './meterReconciliation.js';
 import { spanOf, subscriptionsOfUsers } from './subscriptionRepository.js';
 import {
@@ -50,6 +51,10 @@ import {
  * - Stripe allows one concurrent meter-event call per customer and meter
  *   (https://docs.stripe.com/billing/subscriptions/usage-based/recording-usage-api#rate-limits): calls run on
  *   `concurrency` lanes, each lane serving one customer-and-meter at a time.
+ * - A large backlog (STREAM_MIN_BACKLOG events in a batch or more) goes over Stripe's v2 meter event stream when the
+ *   run has one (meterEventStream.ts): 100 events a call on a session token, the same identifiers, so a resend is
+ *   still never counted twice. A batch the stream refuses for its content goes one event at a time over v1, which
+ *   names the wrong one; smaller backlogs go over v1 from the start, with its per-row answers.
  * - Without Stripe configured, a run records `waiting_for_configuration` with the counts that wait.
  */
 
@@ -61,6 +66,10 @@ export const MAX_EVENT_AGE_MS = 35 * 24 * HOUR_MS - HOUR_MS;
 /** Usage outside every known subscription waits this long (webhooks, the reconciliation) before it is not billable. */
 const NOT_BILLABLE_AFTER_MS = 24 * HOUR_MS;
 const BATCH_SIZE = 500;
+/** Rows read per batch when the stream sends them: more calls in flight per round of database work. */
+const STREAM_BATCH_SIZE = 4_000;
+/** From this many events in a batch, the stream (when configured) rather than v1 single events. */
+export const STREAM_MIN_BACKLOG = 200;
 
 export interface SyncLog {
   log(...args: unknown[]): void;
@@ -78,6 +87,8 @@ export interface SyncOptions {
   clock?: () => Date;
   /** Only these users' rows (the period close); everyone's by default. */
   userIds?: string[];
+  /** Stripe's v2 meter event stream, for large backlogs; without it every event goes over v1. */
+  meterEventStream?: MeterEventStream;
 }
 
 interface Counters {
@@ -163,7 +174,8 @@ class SyncRun {
     let cursor: Cursor | null = null;
     while (!this.#outOfTime()) {
       const filter = { now: this.now(), ...(this.options.userIds ? { userIds: this.options.userIds } : {}) };
-      const rows = await selectPendingUsage(this.db, kind, cursor, this.options.batchSize ?? BATCH_SIZE, filter);
+      const batchSize = this.options.batchSize ?? (this.options.meterEventStream ? STREAM_BATCH_SIZE : BATCH_SIZE);
+      const rows = await selectPendingUsage(this.db, kind, cursor, batchSize, filter);
       if (rows.length === 0) return;
       const last = rows[rows.length - 1] as PendingUsage;
       cursor = { occurredAt: last.occurredAt, id: last.id };
@@ -331,8 +343,58 @@ class SyncRun {
     }
   }
 
-  /** Sends on `concurrency` lanes, one customer-and-meter per lane at a time; stops early when told to. */
   async #dispatch(entries: Array<{ row: PendingUsage; at: Date }>): Promise<Map<string, MeterEventOutcome>> {
+    const stream = this.options.meterEventStream;
+    if (!stream || entries.length < STREAM_MIN_BACKLOG) return this.#dispatchSingly(entries);
+    const { outcomes, fallback } = await this.#dispatchStream(stream, entries);
+    if (fallback.length > 0 && !this.stop) {
+      for (const [id, outcome] of await this.#dispatchSingly(fallback)) outcomes.set(id, outcome);
+    }
+    return outcomes;
+  }
+
+  /**
+   * Sends batches of 100 on `concurrency` lanes (the per-customer limit of v1 does not apply to the stream); stops
+   * early when told to. Answers each row's outcome, and the rows whose batch is to go over v1 instead.
+   */
+  async #dispatchStream(
+    stream: MeterEventStream,
+    entries: Array<{ row: PendingUsage; at: Date }>,
+  ): Promise<{ outcomes: Map<string, MeterEventOutcome>; fallback: Array<{ row: PendingUsage; at: Date }> }> {
+    const batches: Array<Array<{ row: PendingUsage; at: Date }>> = [];
+    for (let i = 0; i < entries.length; i += STREAM_BATCH_EVENTS) batches.push(entries.slice(i, i + STREAM_BATCH_EVENTS));
+    const outcomes = new Map<string, MeterEventOutcome>();
+    const fallback: Array<{ row: PendingUsage; at: Date }> = [];
+    let bug: unknown;
+    const worker = async () => {
+      for (let batch = batches.shift(); batch; batch = batches.shift()) {
+        if (bug !== undefined || this.#outOfTime()) return;
+        this.counters.calls++;
+        try {
+          await stream.send(batch, this.options.eventNames);
+          for (const { row } of batch) outcomes.set(row.id, { kind: 'accepted' });
+        } catch (error) {
+          const outcome = streamOutcomeOfError(error);
+          if (outcome === null) {
+            bug = error;
+            return;
+          }
+          if (outcome === 'fallback') {
+            fallback.push(...batch);
+            continue;
+          }
+          for (const { row } of batch) outcomes.set(row.id, outcome);
+          this.#stopFor(outcome);
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(this.options.concurrency, batches.length)) }, worker));
+    if (bug !== undefined) throw bug;
+    return { outcomes, fallback };
+  }
+
+  /** Sends on `concurrency` lanes, one customer-and-meter per lane at a time; stops early when told to. */
+  async #dispatchSingly(entries: Array<{ row: PendingUsage; at: Date }>): Promise<Map<string, MeterEventOutcome>> {
     const lanes = new Map<string, Array<{ row: PendingUsage; at: Date }>>();
     for (const entry of entries) {
       const key = `${entry.row.customerId}|${entry.row.kind}`;

@@ -1,4 +1,5 @@
-import { RestError, type BlobServiceClient } from '@azure/storage-blob';
+import type { BlobServiceClient } from '@azure/storage-blob';
+import { isStorageRestError } from '../storage/storageErrors.js';
 import type { Kysely } from 'kysely';
 import { findToolsOfMap } from '../catalog/actionToolMapRepository.js';
 import type { ToolWithParameters } from '../catalog/mcpToolsFormat.js';
@@ -100,7 +101,7 @@ async function endBuild(deps: DatasetBuildDeps, datasetId: string, attempt: numb
 
 /** What the owner is told; the details are in the log. */
 function failureReason(error: unknown): string {
-  if (error instanceof RestError) {
+  if (isStorageRestError(error)) {
     const answer = [error.statusCode, error.code].filter((part) => part !== undefined).join(' ') || 'no answer';
     return `Storage refused the dataset's files (${answer}); nothing was kept.`;
   }

@@ -1,4 +1,5 @@
-import { RestError, type BlobServiceClient, type BlockBlobClient } from '@azure/storage-blob';
+import type { BlobServiceClient, BlockBlobClient } from '@azure/storage-blob';
+import { isStorageStatus } from '../storage/storageErrors.js';
 import { ApiError } from '../errors/apiError.js';
 import { EXAMPLES_CONTAINER } from '../storage/layout.js';
 import { StreamedBlobUpload } from '../storage/streamedBlobUpload.js';
@@ -26,7 +27,7 @@ function invalid(check: MessagesCheck): ApiError {
   });
 }
 
-const isStatus = (error: unknown, status: number) => error instanceof RestError && error.statusCode === status;
+const isStatus = isStorageStatus;
 
 async function open(blob: BlockBlobClient, exampleId: string, ifMatch?: string) {
   try {

@@ -1,7 +1,7 @@
-import { RestError } from '@azure/storage-blob';
 import type { QueueClient } from '@azure/storage-queue';
 import type { Kysely } from 'kysely';
 import type { Database, JsonObject } from '../db/schema.js';
+import { isStorageStatus } from '../storage/storageErrors.js';
 import { claimDueJobs, deleteOutboxRow, postponeOutboxRow } from './exampleRepository.js';
 
 /**
@@ -35,7 +35,7 @@ export async function sendJob(queue: QueueClient, job: JsonObject): Promise<void
   try {
     await queue.sendMessage(encodeJobMessage(job));
   } catch (error) {
-    if (!(error instanceof RestError && error.statusCode === 404)) throw error;
+    if (!isStorageStatus(error, 404)) throw error;
     await queue.createIfNotExists();
     await queue.sendMessage(encodeJobMessage(job));
   }

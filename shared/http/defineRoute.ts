@@ -20,12 +20,13 @@ import {
   RESPONSE_HEADERS,
 } from '../openapi/registry.js';
 import { assertMayIncurCost } from '../billing/costPermission.js';
-import { getStripe } from '../billing/stripeClient.js';
+import { getStripe } from '../billing/stripeAccess.js';
 import { getConfig } from '../config.js';
 import { getDb } from '../db/index.js';
 import { errorToResponse } from './errorResponse.js';
 import { assertDeclaredLengthWithin, limitBody, MAX_JSON_BODY_BYTES } from './requestBody.js';
 import { queryToObject, readJsonBody, validateInput } from './requestParsing.js';
+import { isNodeReadable, withProxyBackpressure } from './streamedResponseBody.js';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 /** apiKey: a key or a registered user's token; entraIdentity: a verified Entra token, account or not. */
@@ -306,7 +307,7 @@ export function defineRoute<
             )
           : undefined;
         if (definition.billable && auth !== null && 'userId' in auth) {
-          await assertMayIncurCost({ db: getDb(), config: getConfig(), stripe: getStripe() }, auth.userId);
+          await assertMayIncurCost({ db: getDb(), config: getConfig(), stripe: await getStripe() }, auth.userId);
         }
         response = await definition.handler({
           params: params as Infer<P>,
@@ -321,6 +322,8 @@ export function defineRoute<
         response = errorToResponse(error, context);
       }
       const challenge = response.status === 401 ? CHALLENGE_BY_AUTH[definition.auth] : undefined;
+      // A streamed body (a storage download) goes out no faster than the client takes it.
+      if (isNodeReadable(response.body)) response = { ...response, body: withProxyBackpressure(response.body, context.invocationId) };
       return withHeaders(response, {
         ...limitHeaders,
         'X-Request-Id': context.invocationId,

@@ -1,6 +1,9 @@
 import type { HttpRequest, HttpResponseInit } from '@azure/functions';
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import { WebStandardStreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js';
+import { lazily } from '../runtime/lazily.js';
+
+// The MCP SDK loads with the first MCP request, not with every function (shared/runtime/lazily.ts).
+const streamableHttp = lazily(() => import('@modelcontextprotocol/sdk/server/webStandardStreamableHttp.js'));
 
 /**
  * The largest JSON-RPC body read (the route answers 413 over it, as it streams; the SDK gets the text). Tool
@@ -35,6 +38,7 @@ export async function serveMcpPost(
   server: McpServer,
   onError: (error: Error) => void,
 ): Promise<HttpResponseInit> {
+  const { WebStandardStreamableHTTPServerTransport } = await streamableHttp();
   const transport = new WebStandardStreamableHTTPServerTransport({
     sessionIdGenerator: undefined,
     enableJsonResponse: true,

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ReadableStream } from 'node:stream/web';
-import type { BlockBlobClient } from '@azure/storage-blob';
+import type { BlobServiceClient, BlockBlobClient } from '@azure/storage-blob';
 import type { Kysely } from 'kysely';
 import type { AuthContext } from '../auth/authenticate.js';
 import { assertCanCreateInSuite } from '../auth/suiteAccess.js';
@@ -13,7 +13,7 @@ import { toPage, type Page } from '../http/pagination.js';
 import { validateInput } from '../http/requestParsing.js';
 import { z } from '../openapi/zod.js';
 import { createBlobSasUrl } from '../storage/blobSas.js';
-import { getBlobServiceClient } from '../storage/clients.js';
+import { getBlobServiceClient } from '../storage/storageAccess.js';
 import { SESSIONS_CONTAINER, UPLOADS_CONTAINER } from '../storage/layout.js';
 import { DEFAULT_FILE_NAMES, type TraceFormat } from '../traces/traceFormats.js';
 import { MICROSECONDS_PER_SECOND } from '../traces/traceTime.js';
@@ -153,8 +153,8 @@ async function insertSessionRow(
   }
 }
 
-function stagingBlob(sessionId: string, attempt: number, fileName: string): BlockBlobClient {
-  return getBlobServiceClient()
+function stagingBlob(blobs: BlobServiceClient, sessionId: string, attempt: number, fileName: string): BlockBlobClient {
+  return blobs
     .getContainerClient(UPLOADS_CONTAINER)
     .getBlockBlobClient(stagingBlobName(sessionId, attempt, fileName));
 }
@@ -162,7 +162,7 @@ function stagingBlob(sessionId: string, attempt: number, fileName: string): Bloc
 /** A URL that allows creating and writing one staging blob (the session's current attempt) for a while. */
 async function signUpload(sessionId: string, attempt: number, fileName: string): Promise<{ upload: SessionUpload }> {
   const config = getConfig();
-  const signed = await createBlobSasUrl(getBlobServiceClient(), config.storage, {
+  const signed = await createBlobSasUrl(await getBlobServiceClient(), config.storage, {
     containerName: UPLOADS_CONTAINER,
     blobName: stagingBlobName(sessionId, attempt, fileName),
     ttlSeconds: config.sessions.uploadUrlTtlSeconds,
@@ -255,6 +255,7 @@ export async function createSessionFromMultipart(
   request: { contentType: string; body: ReadableStream<Uint8Array> | null },
 ): Promise<SessionResponse> {
   const id = randomUUID();
+  const blobs = await getBlobServiceClient();
   let blob: BlockBlobClient | undefined;
   try {
     const received = await receiveMultipartUpload({
@@ -262,7 +263,7 @@ export async function createSessionFromMultipart(
       body: request.body,
       maxBytes: getConfig().sessions.multipartMaxBytes,
       blobFor: (fileName) => {
-        blob = stagingBlob(id, 1, uploadFileName(fileName, undefined));
+        blob = stagingBlob(blobs, id, 1, uploadFileName(fileName, undefined));
         return blob;
       },
       // A bad suite fails the upload as soon as its field arrives (usually before the file).
@@ -312,7 +313,7 @@ export async function createSessionFromBytes(
   const id = randomUUID();
   const fileName = uploadFileName(input.file_name, undefined);
   const row = await insertSessionRow(db, auth, id, input, { status: 'processing', method: 'inline', fileName });
-  const blob = stagingBlob(id, 1, fileName);
+  const blob = stagingBlob(await getBlobServiceClient(), id, 1, fileName);
   try {
     await blob.uploadData(bytes);
   } catch (error) {
@@ -335,7 +336,7 @@ export async function findSessionByTraceUrl(db: Db, auth: AuthContext, url: stri
   } catch {
     return undefined;
   }
-  const service = new URL(getBlobServiceClient().url);
+  const service = new URL((await getBlobServiceClient()).url);
   if (parsed.origin !== service.origin) return undefined;
   const path = decodeURIComponent(parsed.pathname);
   const base = service.pathname.replace(/\/$/, '');

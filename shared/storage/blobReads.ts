@@ -1,7 +1,8 @@
-import { RestError, type BlobServiceClient } from '@azure/storage-blob';
+import type { BlobServiceClient } from '@azure/storage-blob';
 import type { Readable } from 'node:stream';
 import type { Config } from '../config.js';
 import { createBlobSasUrl, READ_PERMISSIONS } from './blobSas.js';
+import { isStorageStatus } from './storageErrors.js';
 
 /** Download links live this long (the client fetches right away). */
 export const DOWNLOAD_URL_TTL_SECONDS = 15 * 60;
@@ -17,7 +18,7 @@ export interface DownloadLink {
   size_bytes: number;
 }
 
-const isNotFound = (error: unknown) => error instanceof RestError && error.statusCode === 404;
+const isNotFound = (error: unknown) => isStorageStatus(error, 404);
 
 /** The blob as a stream (the SDK's download body: never held whole in memory), or null when it does not exist. */
 export async function openBlobStream(blobs: BlobServiceClient, container: string, blobName: string): Promise<BlobStream | null> {

@@ -1,13 +1,10 @@
-import {
-  BlobSASPermissions,
-  generateBlobSASQueryParameters,
-  SASProtocol,
-  StorageSharedKeyCredential,
-  type BlobSASSignatureValues,
-  type BlobServiceClient,
-  type UserDelegationKey,
-} from '@azure/storage-blob';
+import type { BlobSASSignatureValues, BlobServiceClient, UserDelegationKey } from '@azure/storage-blob';
 import type { Config } from '../config.js';
+import { lazily } from '../runtime/lazily.js';
+
+type StorageBlobSdk = typeof import('@azure/storage-blob');
+// Loaded when the first URL is signed, not with every function (shared/runtime/lazily.ts).
+const storageBlobSdk = lazily((): Promise<StorageBlobSdk> => import('@azure/storage-blob'));
 
 /**
  * Short-lived URLs for one blob: a service SAS on that blob alone, with exactly the permissions asked for (uploads
@@ -58,16 +55,16 @@ export interface UserDelegationKeySource {
 }
 
 /** What is signed, for either path. Times are whole seconds, as the SAS carries them. */
-export function blobSasValues(request: BlobSasRequest): BlobSASSignatureValues {
+export function blobSasValues(sdk: StorageBlobSdk, request: BlobSasRequest): BlobSASSignatureValues {
   const now = wholeSeconds(request.now ?? new Date());
   return {
     version: SAS_VERSION,
     containerName: request.containerName,
     blobName: request.blobName,
-    permissions: BlobSASPermissions.parse(request.permissions ?? UPLOAD_PERMISSIONS),
+    permissions: sdk.BlobSASPermissions.parse(request.permissions ?? UPLOAD_PERMISSIONS),
     startsOn: new Date(now.getTime() - CLOCK_SKEW_SECONDS * 1000),
     expiresOn: new Date(now.getTime() + request.ttlSeconds * 1000),
-    protocol: request.httpsOnly ? SASProtocol.Https : SASProtocol.HttpsAndHttp,
+    protocol: request.httpsOnly ? sdk.SASProtocol.Https : sdk.SASProtocol.HttpsAndHttp,
   };
 }
 
@@ -79,19 +76,19 @@ export async function createBlobSasUrl(
 ): Promise<SignedBlobUrl> {
   return 'accountUrl' in storage
     ? createUserDelegationBlobSasUrl(service, request)
-    : createSharedKeyBlobSasUrl(service, request);
+    : createSharedKeyBlobSasUrl(await storageBlobSdk(), service, request);
 }
 
-export function createSharedKeyBlobSasUrl(service: BlobServiceClient, request: BlobSasRequest): SignedBlobUrl {
+export function createSharedKeyBlobSasUrl(sdk: StorageBlobSdk, service: BlobServiceClient, request: BlobSasRequest): SignedBlobUrl {
   const credential = service.credential;
-  if (!(credential instanceof StorageSharedKeyCredential)) {
+  if (!(credential instanceof sdk.StorageSharedKeyCredential)) {
     throw new Error(
       'Upload URLs need an account key in AZURE_STORAGE_CONNECTION_STRING (AccountName and AccountKey), or ' +
         'AZURE_STORAGE_ACCOUNT_URL with a managed identity for user-delegation SAS.',
     );
   }
-  const values = blobSasValues(request);
-  const sas = generateBlobSASQueryParameters(values, credential).toString();
+  const values = blobSasValues(sdk, request);
+  const sas = sdk.generateBlobSASQueryParameters(values, credential).toString();
   return { url: `${blobUrl(service.url, request)}?${sas}`, startsOn: values.startsOn!, expiresOn: values.expiresOn! };
 }
 
@@ -99,11 +96,12 @@ export async function createUserDelegationBlobSasUrl(
   source: UserDelegationKeySource,
   request: BlobSasRequest,
 ): Promise<SignedBlobUrl> {
-  const values = blobSasValues(request);
+  const sdk = await storageBlobSdk();
+  const values = blobSasValues(sdk, request);
   const key = await delegationKeyCovering(source, values.startsOn!, values.expiresOn!);
   // A SAS is valid only while its key is; at the 7-day maximum the key may end a few minutes before the SAS would.
   if (key.signedExpiresOn < values.expiresOn!) values.expiresOn = key.signedExpiresOn;
-  const sas = generateBlobSASQueryParameters(values, key, source.accountName).toString();
+  const sas = sdk.generateBlobSASQueryParameters(values, key, source.accountName).toString();
   return { url: `${blobUrl(source.url, request)}?${sas}`, startsOn: values.startsOn!, expiresOn: values.expiresOn! };
 }
 

@@ -1,7 +1,7 @@
 import { ManagedIdentityCredential } from '@azure/identity';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
-import { getConfig, type Config } from '../config.js';
+import type { Config } from '../config.js';
 
 /**
  * Storage clients from configuration: a connection string (Azurite locally) or, in Azure, the account URL with
@@ -20,17 +20,4 @@ export function createQueueServiceClient(storage: Config['storage']): QueueServi
   // The queue endpoint sits beside the blob endpoint: https://<account>.blob... -> https://<account>.queue...
   const queueUrl = storage.accountUrl.replace('.blob.', '.queue.');
   return new QueueServiceClient(queueUrl, new ManagedIdentityCredential());
-}
-
-let blobClient: BlobServiceClient | undefined;
-let queueClient: QueueServiceClient | undefined;
-
-export function getBlobServiceClient(): BlobServiceClient {
-  blobClient ??= createBlobServiceClient(getConfig().storage);
-  return blobClient;
-}
-
-export function getQueueServiceClient(): QueueServiceClient {
-  queueClient ??= createQueueServiceClient(getConfig().storage);
-  return queueClient;
 }

@@ -4,13 +4,13 @@ import type { EntraIdentity } from '../auth/entraTokens.js';
 import { ensureStripeCustomer } from '../billing/customers.js';
 import { getConfig } from '../config.js';
 import { writeDefaultSettings } from '../privacy/userSettings.js';
-import { getStripe } from '../billing/stripeClient.js';
+import { getStripe } from '../billing/stripeAccess.js';
 import type { Database } from '../db/schema.js';
 import { ApiError } from '../errors/apiError.js';
 import { findUserById, upsertUserByIdentity } from './userRepository.js';
 import type { RegisterUserBody, UserResponse } from './userSchemas.js';
 
-function toUserResponse(user: { id: string; display_name: string; email: string | null; created_at: Date }): UserResponse {
+export function toUserResponse(user: { id: string; display_name: string; email: string | null; created_at: Date }): UserResponse {
   return {
     id: user.id,
     display_name: user.display_name,
@@ -29,14 +29,15 @@ export async function getCurrentUser(db: Kysely<Database>, userId: string): Prom
 /**
  * Creates the user for a storefront identity, or returns the existing one (idempotent). With billing on, the user
  * also gets a Stripe customer (created once, even under concurrent calls); if Stripe is down the call is 503 and
- * a retry finishes the job. `stripe` defaults to the configured client (null: billing off).
+ * a retry finishes the job. `given` (the Stripe client) defaults to the configured client (null: billing off).
  */
 export async function registerUser(
   db: Kysely<Database>,
   identity: EntraIdentity,
   body: RegisterUserBody | undefined,
-  stripe: Stripe | null = getStripe(),
+  given?: Stripe | null,
 ): Promise<{ user: UserResponse; created: boolean }> {
+  const stripe = given === undefined ? await getStripe() : given;
   const row = await upsertUserByIdentity(db, {
     issuer: identity.issuer,
     subject: identity.subject,

@@ -29,6 +29,13 @@ import Stripe from 'stripe';
  *   for a period arriving after its invoice finalized count nowhere; a payment attempt on the payment method in
  *   force, retried three days apart, the subscription past_due meanwhile, then the invoice uncollectible and the
  *   subscription unpaid;
+ * - the v2 meter event stream for high throughput (https://docs.stripe.com/api/v2/billing-meter-stream,
+ *   changelog https://docs.stripe.com/changelog/acacia/2024-09-30/usage-based-billing-v2-meter-events-api):
+ *   POST /v2/billing/meter_event_session (the secret key) answers a session whose `authentication_token` is valid
+ *   for 15 minutes; POST /v2/billing/meter_event_stream (JSON, `Authorization: Bearer <that token>`) takes 1 to 100
+ *   events `{ event_name, identifier, payload, timestamp (ISO 8601) }` and answers 200 `{}` before validating them:
+ *   validation is asynchronous, so an invalid event is refused later (an error report, as above) and a repeated
+ *   identifier within 24 hours is dropped silently; an expired token is 401 `temporary_session_expired`;
  * - webhooks, signed as Stripe signs them, delivered one at a time in order to one endpoint (or not at all,
  *   during an outage), for customers, subscriptions, invoices and SetupIntents.
  *
@@ -176,6 +183,10 @@ export interface FakeStripe {
   setMeterEventMode(mode: MeterEventMode): void;
   /** Answers every meter event call after `ms` (events still count only when answered normally). */
   setLatency(ms: number): void;
+  /** Events received on the v2 meter event stream (valid or not, repeated or not). */
+  meterEventStreamCount(): number;
+  /** Ends every meter event session now: the next stream call is 401 temporary_session_expired. */
+  expireMeterEventSessions(): void;
   /** The fake's clock (ms). */
   now(): number;
   /** Moves the clock to `ms` (never back), running what falls due on the way, and waits for the webhooks. */
@@ -702,11 +713,33 @@ export async function startFakeStripe(options: { secretKey?: string; meters?: Ar
     deliver(notification, true);
   }
 
+  type MeterEventProblem = { message: string; param: string; code: string };
+
   function meterEvent(form: Record<string, unknown>, response: ServerResponse): AcceptedMeterEvent | null {
-    const fail = (message: string, param: string, code = 'parameter_invalid') => {
-      stripeError(response, 400, { type: 'invalid_request_error', message, param, code });
+    const checked = checkMeterEvent(form, Number(form.timestamp ?? nowSeconds()), form.timestamp === undefined || /^-?\d+$/.test(String(form.timestamp)));
+    if ('problem' in checked) {
+      stripeError(response, 400, { type: 'invalid_request_error', ...checked.problem });
       return null;
-    };
+    }
+    if (checked.duplicate) {
+      stripeError(response, 400, {
+        type: 'invalid_request_error',
+        message: `An event already exists with identifier ${checked.event.identifier}.`,
+        param: 'identifier',
+        code: 'duplicate_meter_event',
+      });
+      return null;
+    }
+    return acceptMeterEvent(checked.event);
+  }
+
+  /** The rules of both APIs; `timestamp` is in seconds, `wellFormedTime` false when it was not a valid time. */
+  function checkMeterEvent(
+    form: Record<string, unknown>,
+    timestamp: number,
+    wellFormedTime: boolean,
+  ): { problem: MeterEventProblem } | { event: AcceptedMeterEvent; duplicate: boolean } {
+    const fail = (message: string, param: string, code = 'parameter_invalid') => ({ problem: { message, param, code } });
     const eventName = form.event_name;
     const payload = form.payload as Record<string, unknown> | undefined;
     if (typeof eventName !== 'string' || !eventName) return fail('Missing required param: event_name.', 'event_name', 'parameter_missing');
@@ -724,8 +757,7 @@ export async function startFakeStripe(options: { secretKey?: string; meters?: Ar
     }
     const identifier = typeof form.identifier === 'string' ? form.identifier : nextId('mevt');
     if (identifier.length > 100) return fail('identifier is too long (max 100).', 'identifier');
-    const timestamp = form.timestamp === undefined ? nowSeconds() : Number(form.timestamp);
-    if (!Number.isInteger(timestamp)) return fail('Invalid integer: timestamp.', 'timestamp');
+    if (!wellFormedTime || !Number.isInteger(timestamp)) return fail('Invalid timestamp.', 'timestamp');
     if (timestamp * 1000 < now() - 35 * DAY_MS) {
       return fail('Timestamp must be within the past 35 days.', 'timestamp', 'timestamp_too_far_in_past');
     }
@@ -733,11 +765,12 @@ export async function startFakeStripe(options: { secretKey?: string; meters?: Ar
       return fail('Timestamp must not be more than 5 minutes in the future.', 'timestamp', 'timestamp_in_future');
     }
     const previous = byIdentifier.get(identifier);
-    if (previous && now() - previous.acceptedAt < DAY_MS) {
-      return fail(`An event already exists with identifier ${identifier}.`, 'identifier', 'duplicate_meter_event');
-    }
     const event: AcceptedMeterEvent = { identifier, eventName, customer, value: Number(value), timestamp, acceptedAt: now() };
-    byIdentifier.set(identifier, event);
+    return { event, duplicate: previous !== undefined && now() - previous.acceptedAt < DAY_MS };
+  }
+
+  function acceptMeterEvent(event: AcceptedMeterEvent): AcceptedMeterEvent {
+    byIdentifier.set(event.identifier, event);
     if (refusal && refusal.remaining > 0) {
       refusal.remaining--;
       refusedMeterEvents.push(event);
@@ -747,6 +780,96 @@ export async function startFakeStripe(options: { secretKey?: string; meters?: Ar
       meterEvents.push(event);
     }
     return event;
+  }
+
+  /* ---- the v2 meter event stream ------------------------------------------------------------------------ */
+
+  const SESSION_MS = 15 * 60_000;
+  const sessions = new Map<string, number>();
+  let streamEvents = 0;
+
+  const v2Error = (response: ServerResponse, status: number, type: string, message: string, code?: string) =>
+    send(response, status, { error: { type, message, ...(code ? { code } : {}) } });
+
+  /** v2 bodies are JSON; errors are `{ error: { type, code, message } }` (https://docs.stripe.com/api-v2-overview). */
+  async function meterEventStreamRoute(request: IncomingMessage, response: ServerResponse, socket: Socket, path: string, text: string): Promise<void> {
+    if (request.method !== 'POST') return v2Error(response, 405, 'invalid_request_error', 'Only POST.');
+    if (!request.headers['stripe-version']) return v2Error(response, 400, 'invalid_request_error', 'Missing Stripe-Version header.');
+    if (text && !String(request.headers['content-type']).startsWith('application/json')) {
+      return v2Error(response, 400, 'invalid_request_error', 'Invalid request: v2 bodies must be application/json.');
+    }
+    const bearer = /^Bearer (\S+)$/.exec(String(request.headers.authorization ?? ''))?.[1];
+    if (path === '/v2/billing/meter_event_session') {
+      if (bearer !== secretKey) return v2Error(response, 401, 'invalid_request_error', 'Invalid API Key provided.');
+      const token = `mes_auth_${randomUUID().replace(/-/g, '')}`;
+      const expiresAt = now() + SESSION_MS;
+      sessions.set(token, expiresAt);
+      return send(response, 200, {
+        id: nextId('mes'),
+        object: 'v2.billing.meter_event_session',
+        authentication_token: token,
+        created: new Date(now()).toISOString(),
+        expires_at: new Date(expiresAt).toISOString(),
+        livemode: false,
+      });
+    }
+    const expiresAt = bearer ? sessions.get(bearer) : undefined;
+    if (expiresAt === undefined) return v2Error(response, 401, 'invalid_request_error', 'Invalid meter event session token.');
+    if (now() >= expiresAt) {
+      return v2Error(response, 401, 'temporary_session_expired', 'The meter event session has expired; create a new one.', 'billing_meter_event_session_expired');
+    }
+    let body: { events?: unknown };
+    try {
+      body = JSON.parse(text || '{}') as { events?: unknown };
+    } catch {
+      return v2Error(response, 400, 'invalid_request_error', 'The body is not JSON.');
+    }
+    const events = body.events;
+    if (!Array.isArray(events) || events.length === 0 || events.length > 100) {
+      return v2Error(response, 400, 'invalid_request_error', 'events must be a list of 1 to 100 meter events.', 'invalid_events');
+    }
+    const current = mode;
+    if (current.kind === 'drop_connection') {
+      socket.destroy();
+      return;
+    }
+    if (current.kind === 'error') {
+      return v2Error(response, current.status, current.status === 429 ? 'rate_limit' : 'api_error', current.status === 429 ? 'Too many requests.' : 'An unknown error occurred.', current.code);
+    }
+    if (latencyMs > 0) await new Promise((resolve) => setTimeout(resolve, latencyMs));
+    // Accepted as a whole, then validated one by one, asynchronously: nothing below changes the answer.
+    const refused: Array<{ event: AcceptedMeterEvent; problem: MeterEventProblem }> = [];
+    for (const raw of events as Array<Record<string, unknown>>) {
+      streamEvents++;
+      const time = typeof raw.timestamp === 'string' ? Date.parse(raw.timestamp) : now();
+      const checked = checkMeterEvent(raw, Math.floor(time / 1000), Number.isFinite(time));
+      if ('problem' in checked) {
+        refused.push({
+          event: { identifier: String(raw.identifier ?? ''), eventName: String(raw.event_name ?? ''), customer: String((raw.payload as Record<string, unknown> | undefined)?.stripe_customer_id ?? ''), value: 0, timestamp: Math.floor(time / 1000), acceptedAt: now() },
+          problem: checked.problem,
+        });
+      } else if (!checked.duplicate) {
+        acceptMeterEvent(checked.event);
+      }
+    }
+    if (current.kind === 'accept_then_stall') {
+      if (current.ms === undefined) return;
+      await new Promise((resolve) => setTimeout(resolve, current.ms));
+      if (response.writableEnded || socket.destroyed) return;
+    }
+    send(response, 200, {});
+    for (const { event, problem } of refused) {
+      refusedMeterEvents.push(event);
+      reportStreamRefusal(event, problem);
+    }
+  }
+
+  /** An event the stream refused after answering, reported as Stripe reports them (one error report each). */
+  function reportStreamRefusal(event: AcceptedMeterEvent, problem: MeterEventProblem): void {
+    const saved = refusal;
+    refusal = { remaining: 0, code: problem.code, message: problem.message, samplesPerReport: 1, batch: [event] };
+    reportRefusals();
+    refusal = saved;
   }
 
   /* ---- the HTTP API ------------------------------------------------------------------------------------ */
@@ -821,8 +944,12 @@ export async function startFakeStripe(options: { secretKey?: string; meters?: Ar
     for await (const chunk of request) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');
     const idempotencyKey = request.headers['idempotency-key'] as string | undefined;
-    const form = method === 'GET' ? {} : parseStripeForm(text);
     const query = parseStripeForm(url.search.slice(1));
+    if (url.pathname === '/v2/billing/meter_event_session' || url.pathname === '/v2/billing/meter_event_stream') {
+      requests.push({ method, path: url.pathname, query, form: {}, idempotencyKey, at: now() });
+      return meterEventStreamRoute(request, response, socket, url.pathname, text);
+    }
+    const form = method === 'GET' ? {} : parseStripeForm(text);
     requests.push({ method, path: url.pathname, query, form, idempotencyKey, at: now() });
 
     if (request.headers.authorization !== `Bearer ${secretKey}`) {
@@ -1125,6 +1252,10 @@ export async function startFakeStripe(options: { secretKey?: string; meters?: Ar
     },
     setLatency: (ms) => {
       latencyMs = ms;
+    },
+    meterEventStreamCount: () => streamEvents,
+    expireMeterEventSessions: () => {
+      for (const token of sessions.keys()) sessions.set(token, now());
     },
     now,
     advanceTo,
