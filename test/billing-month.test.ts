@@ -231,7 +231,7 @@ describe('a month of billing', () => {
     const atClose = await getMonthlyUsage(
       api.db,
       config,
-      { userId, apiKeyId: null, scopes: ['api'], suiteIds: null, rateLimit: { limit: 100, remaining: 100, reset: 0 } },
+      { userId, apiKeyId: null, scopes: ['api'], suiteIds: null },
       { period: month },
       new Date(monthEnd.getTime() + 5 * MINUTE),
     );

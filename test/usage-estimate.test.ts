@@ -37,7 +37,7 @@ describe('the usage estimate, with billing on', () => {
   });
 
   function auth(userId: string): AuthContext {
-    return { userId, apiKeyId: null, scopes: ['api'], suiteIds: null, rateLimit: { limit: 100, remaining: 100, reset: 0 } };
+    return { userId, apiKeyId: null, scopes: ['api'], suiteIds: null };
   }
 
   const tokensAt = (userId: string, recordedAt: Date, tokens: number) =>

@@ -169,13 +169,7 @@ function invalidTraceText(sessionId: string, errors: SessionValidationError[]): 
  * task was accepted. The task id is the Idempotency-Key, so two instances advancing the task at once get one example.
  */
 async function createTaskExample(deps: TaskProgressDeps, row: TaskRow, metadata: TraceTaskMetadata): Promise<Step> {
-  const owner: AuthContext = {
-    userId: row.user_id,
-    apiKeyId: null,
-    scopes: [],
-    suiteIds: null,
-    rateLimit: { limit: 0, remaining: 0, reset: 0 },
-  };
+  const owner: AuthContext = { userId: row.user_id, apiKeyId: null, scopes: [], suiteIds: null };
   try {
     const created = await createExample(
       deps.db,

@@ -22,7 +22,6 @@ export interface AuthContext {
   scopes: ApiKeyScope[];
   /** Suites the key is limited to; null means every suite. */
   suiteIds: string[] | null;
-  rateLimit: RateLimitState;
   /** The caller's user row when authentication read it along (API keys); absent for tokens and built contexts. */
   user?: CallerProfile;
 }
@@ -69,11 +68,17 @@ export function rateLimitHeaders(state: RateLimitState): Record<string, string> 
   };
 }
 
+/** A request's caller, and where the request left the caller's rate-limit window (for the response's headers). */
+export interface AuthenticatedRequest {
+  caller: AuthContext;
+  rateLimit: RateLimitState;
+}
+
 /**
  * Resolves the caller and counts the request against the bucket's per-minute limit. Missing, malformed, unknown,
  * expired and revoked credentials all get the same 401, so a caller learns nothing about which exist.
  */
-export async function authenticateRequest(request: HttpRequest, bucket: RateLimitBucket): Promise<AuthContext> {
+export async function authenticateRequest(request: HttpRequest, bucket: RateLimitBucket): Promise<AuthenticatedRequest> {
   const credential = credentialOf(request);
   if (!credential) throw ApiError.unauthorized();
   const config = getConfig();
@@ -82,20 +87,18 @@ export async function authenticateRequest(request: HttpRequest, bucket: RateLimi
     if (!isApiKeyForm(secret)) throw ApiError.unauthorized();
     const key = await authenticateKeyHash(getDb(), hashApiKeySecret(secret, config.apiKeyHmacSecret), bucket);
     if (!key) throw ApiError.unauthorized();
+    const rateLimit = rateLimitOf(key, bucket);
     return {
-      userId: key.userId,
-      apiKeyId: key.apiKeyId,
-      scopes: key.scopes,
-      suiteIds: key.suiteIds,
-      rateLimit: rateLimitOf(key, bucket),
-      user: key.user,
+      caller: { userId: key.userId, apiKeyId: key.apiKeyId, scopes: key.scopes, suiteIds: key.suiteIds, user: key.user },
+      rateLimit,
     };
   }
   const identity = await verifyEntraToken(credential.token, config.entra);
   const user = await authenticateIdentity(getDb(), identity.issuer, identity.subject, bucket);
   // A valid token of someone who has not registered (POST /v1/users) has no account to act as.
   if (!user) throw ApiError.unauthorized('Unknown user: register with POST /v1/users first.');
-  return { userId: user.userId, apiKeyId: null, scopes: user.scopes, suiteIds: null, rateLimit: rateLimitOf(user, bucket) };
+  const rateLimit = rateLimitOf(user, bucket);
+  return { caller: { userId: user.userId, apiKeyId: null, scopes: user.scopes, suiteIds: null }, rateLimit };
 }
 
 /** For POST /v1/users: a verified Entra identity, which need not have an account yet. */

@@ -288,10 +288,10 @@ export function defineRoute<
         // Before the caller is known: a body too large to read costs nothing, whoever sends it.
         if (bodyLimit !== undefined) assertDeclaredLengthWithin(request.headers, bodyLimit);
         if (definition.auth === 'apiKey') {
-          const context = await authenticateRequest(request, definition.rateLimit ?? 'default');
-          limitHeaders = rateLimitHeaders(context.rateLimit);
-          auth = context;
-          assertScope(context.scopes, definition.scope);
+          const { caller, rateLimit } = await authenticateRequest(request, definition.rateLimit ?? 'default');
+          limitHeaders = rateLimitHeaders(rateLimit);
+          auth = caller;
+          assertScope(caller.scopes, definition.scope);
         } else if (definition.auth === 'entraIdentity') {
           auth = await authenticateEntraIdentity(request);
         }
