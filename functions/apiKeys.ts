@@ -3,7 +3,7 @@ import { createApiKey, listApiKeys, revokeUserApiKey } from '../shared/apiKeys/a
 import { getConfig } from '../shared/config.js';
 import { getDb } from '../shared/db/index.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
-import { pageSchema, PaginationQuery } from '../shared/http/pagination.js';
+import { pageSchema, PaginationQuery } from '../shared/validation/pagination.js';
 import { jsonResponse, noContent } from '../shared/http/responses.js';
 
 defineRoute({

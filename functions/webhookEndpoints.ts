@@ -1,7 +1,7 @@
 import { z } from '../shared/openapi/zod.js';
 import { getDb } from '../shared/db/index.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
-import { pageSchema, PaginationQuery } from '../shared/http/pagination.js';
+import { pageSchema, PaginationQuery } from '../shared/validation/pagination.js';
 import { jsonResponse, noContent } from '../shared/http/responses.js';
 import { openApiRegistry } from '../shared/openapi/registry.js';
 import { webhookEndpointDeps } from '../shared/webhooks/webhookDeps.js';

@@ -2,9 +2,10 @@ import { HttpRequest } from '@azure/functions';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ApiError } from '../shared/errors/apiError.js';
-import { PaginationQuery } from '../shared/http/pagination.js';
+import { PaginationQuery } from '../shared/validation/pagination.js';
 import { MAX_JSON_BODY_BYTES } from '../shared/http/requestBody.js';
-import { readJsonBody, validateInput } from '../shared/http/requestParsing.js';
+import { readJsonBody } from '../shared/http/requestParsing.js';
+import { validateInput } from '../shared/validation/validateInput.js';
 
 function post(body: string, contentType = 'application/json'): HttpRequest {
   return new HttpRequest({

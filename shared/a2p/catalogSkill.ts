@@ -7,7 +7,7 @@ import { SuiteListQuery } from '../catalog/suiteSchemas.js';
 import { getSuite, listSuites } from '../catalog/suiteService.js';
 import type { Database } from '../db/schema.js';
 import { ApiError } from '../errors/apiError.js';
-import { validateInput } from '../http/requestParsing.js';
+import { validateInput } from '../validation/validateInput.js';
 import { z } from '../openapi/zod.js';
 
 /** What the catalog skill answers; `suite` comes with its actions and `mcp_server` with its tools. */

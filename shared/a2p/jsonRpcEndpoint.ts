@@ -9,8 +9,8 @@ import {
   type RequestHeaders,
 } from '@a2a-js/sdk/server';
 import type { AuthContext } from '../auth/authenticate.js';
-import { freeFormProblem } from '../http/freeFormObject.js';
-import { unstorableTextFields } from '../http/storableText.js';
+import { freeFormProblem } from '../validation/freeFormObject.js';
+import { unstorableTextFields } from '../validation/storableText.js';
 import { A2pCaller } from './a2pCaller.js';
 import { A2P_LIMITS } from './a2pLimits.js';
 

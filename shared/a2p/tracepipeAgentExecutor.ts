@@ -4,7 +4,7 @@ import { UsageQuery } from '../billing/usageSchemas.js';
 import { getMonthlyUsage } from '../billing/usageService.js';
 import { assertScope } from '../auth/scopes.js';
 import { ApiError } from '../errors/apiError.js';
-import { validateInput } from '../http/requestParsing.js';
+import { validateInput } from '../validation/validateInput.js';
 import { callerOf } from './a2pCaller.js';
 import { SKILL_IDS, SKILL_SCOPES, type SkillId } from './agentCard.js';
 import { agentMessage, dataPart, textPart } from './agentMessages.js';

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { ApiKeyScope, Database } from '../db/schema.js';
-import { offsetOf, type Pagination } from '../http/pagination.js';
+import { offsetOf, type Pagination } from '../validation/pagination.js';
 
 const KEY_COLUMNS = ['id', 'prefix', 'name', 'scopes', 'suite_ids', 'created_at', 'last_used_at'] as const;
 

@@ -5,7 +5,7 @@ import { assertPaymentMethodOnFile } from '../billing/paymentMethodRequirement.j
 import type { Config } from '../config.js';
 import type { ApiKeyScope, Database } from '../db/schema.js';
 import { ApiError } from '../errors/apiError.js';
-import { toPage, type Page, type Pagination } from '../http/pagination.js';
+import { toPage, type Page, type Pagination } from '../validation/pagination.js';
 import {
   findActiveApiKey,
   findExistingSuiteIds,

@@ -1,6 +1,6 @@
 import { z } from '../openapi/zod.js';
 import { INVOICE_STATUSES } from '../db/schema.js';
-import { pageSchema, paginationQuery } from '../http/pagination.js';
+import { pageSchema, paginationQuery } from '../validation/pagination.js';
 
 export const DEFAULT_INVOICES_PER_PAGE = 12;
 

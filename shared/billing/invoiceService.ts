@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type Stripe from 'stripe';
 import type { Database } from '../db/schema.js';
-import { toPage, type Page } from '../http/pagination.js';
+import { toPage, type Page } from '../validation/pagination.js';
 import { findUserIdByCustomer } from './billingAccountRepository.js';
 import { mirrorInvoice, priceOfLine } from './invoiceMirror.js';
 import { listUserInvoices, upsertMirroredInvoice, type StoredInvoiceRow } from './invoiceRepository.js';

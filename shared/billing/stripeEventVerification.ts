@@ -1,7 +1,7 @@
 import Stripe from 'stripe';
 import { ApiError } from '../errors/apiError.js';
-import { freeFormProblem } from '../http/freeFormObject.js';
-import { unstorableTextFields } from '../http/storableText.js';
+import { freeFormProblem } from '../validation/freeFormObject.js';
+import { unstorableTextFields } from '../validation/storableText.js';
 import { StripeEventBodySchema } from './webhookSchemas.js';
 
 import { STRIPE_SIGNATURE_TOLERANCE_SECONDS, STRIPE_WEBHOOK_MAX_BYTES } from './stripeWebhookLimits.js';

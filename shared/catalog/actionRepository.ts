@@ -1,7 +1,7 @@
 import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { Database } from '../db/schema.js';
-import { offsetOf, type Pagination } from '../http/pagination.js';
+import { offsetOf, type Pagination } from '../validation/pagination.js';
 
 /** Kysely<Database> or a transaction of it (Transaction extends Kysely). */
 type Db = Kysely<Database>;

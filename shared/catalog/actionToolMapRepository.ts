@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { Database } from '../db/schema.js';
-import { offsetOf, type Pagination } from '../http/pagination.js';
+import { offsetOf, type Pagination } from '../validation/pagination.js';
 import type { MapFacts, MapIds } from './actionToolMapValidation.js';
 
 type Db = Kysely<Database>;

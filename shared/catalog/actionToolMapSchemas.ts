@@ -1,4 +1,4 @@
-import { PaginationQuery, pageSchema } from '../http/pagination.js';
+import { PaginationQuery, pageSchema } from '../validation/pagination.js';
 import { z } from '../openapi/zod.js';
 import { CATALOG_LIMITS, Description, DisplayName, ParameterTypeSchema, Timestamp } from './catalogFieldSchemas.js';
 

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { toPage, type Page } from '../http/pagination.js';
+import { toPage, type Page } from '../validation/pagination.js';
 import { insertToolWithParameters, toToolResponse } from './toolService.js';
 import { isoTimestamp } from './isoTimestamp.js';
 import { mcpServerNotFound, withCatalogViolations } from './catalogViolations.js';

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database, ModelProvider } from '../db/schema.js';
-import { offsetOf, type Pagination } from '../http/pagination.js';
+import { offsetOf, type Pagination } from '../validation/pagination.js';
 
 type Db = Kysely<Database>;
 

@@ -1,5 +1,5 @@
 import { MODEL_PROVIDERS } from '../db/schema.js';
-import { PaginationQuery, pageSchema } from '../http/pagination.js';
+import { PaginationQuery, pageSchema } from '../validation/pagination.js';
 import { z } from '../openapi/zod.js';
 import { CATALOG_LIMITS, DisplayName, Timestamp } from './catalogFieldSchemas.js';
 

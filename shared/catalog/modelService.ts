@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { ApiError } from '../errors/apiError.js';
-import { toPage, type Page } from '../http/pagination.js';
+import { toPage, type Page } from '../validation/pagination.js';
 import { withCatalogViolations } from './catalogViolations.js';
 import { findModel, insertModel, listModels as listModelRows, type ModelRow } from './modelRepository.js';
 import type { CreateModelInput, ModelListFilters, ModelResponse } from './modelSchemas.js';

@@ -1,6 +1,6 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { offsetOf, type Pagination } from '../http/pagination.js';
+import { offsetOf, type Pagination } from '../validation/pagination.js';
 import { actionsOfSuiteJson } from './actionRepository.js';
 
 type Db = Kysely<Database>;

@@ -1,6 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { toPage, type Page } from '../http/pagination.js';
+import { toPage, type Page } from '../validation/pagination.js';
 import { insertActionWithParameters, toActionResponse } from './actionService.js';
 import { isoTimestamp } from './isoTimestamp.js';
 import { suiteNotFound, withCatalogViolations } from './catalogViolations.js';

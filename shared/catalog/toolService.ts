@@ -1,7 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
 import { ApiError } from '../errors/apiError.js';
-import { toPage, type Page, type Pagination } from '../http/pagination.js';
+import { toPage, type Page, type Pagination } from '../validation/pagination.js';
 import {
   deleteTool as deleteToolRow,
   findTool,

@@ -1,7 +1,7 @@
 import { sql, type Insertable, type Kysely, type Selectable, type Updateable } from 'kysely';
 import { inVisibleSuites } from '../auth/suiteAccess.js';
 import type { Database, DatasetsTable, DatasetStatus } from '../db/schema.js';
-import { offsetOf, type Pagination } from '../http/pagination.js';
+import { offsetOf, type Pagination } from '../validation/pagination.js';
 
 type Db = Kysely<Database>;
 

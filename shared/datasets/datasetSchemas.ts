@@ -1,5 +1,5 @@
 import { DATASET_FORMATS, DATASET_STATUSES } from '../db/schema.js';
-import { pageSchema, PaginationQuery } from '../http/pagination.js';
+import { pageSchema, PaginationQuery } from '../validation/pagination.js';
 import { z } from '../openapi/zod.js';
 
 /** The limits of a dataset request, named in the OpenAPI document and the README. */

@@ -8,7 +8,7 @@ import type { Config } from '../config.js';
 import type { Database } from '../db/schema.js';
 import { ApiError } from '../errors/apiError.js';
 import { findModel } from '../examples/exampleRepository.js';
-import { toPage, type Page } from '../http/pagination.js';
+import { toPage, type Page } from '../validation/pagination.js';
 import { suiteExists } from '../catalog/suiteRepository.js';
 import type { DownloadLink } from '../storage/blobReads.js';
 import { sendDatasetBuild } from './datasetBuildQueue.js';

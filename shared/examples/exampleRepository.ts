@@ -1,7 +1,7 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import { inVisibleSuites, type Viewer } from '../auth/suiteAccess.js';
 import type { Database, ExampleStatus, JsonObject } from '../db/schema.js';
-import { offsetOf } from '../http/pagination.js';
+import { offsetOf } from '../validation/pagination.js';
 import type { ExampleListInput } from './exampleSchemas.js';
 
 type Db = Kysely<Database> | Transaction<Database>;

@@ -1,6 +1,6 @@
 import { DATASET_FORMATS, EXAMPLE_STATUSES } from '../db/schema.js';
-import { FREE_FORM_LIMITS, freeFormObject } from '../http/freeFormObject.js';
-import { pageSchema, PaginationQuery } from '../http/pagination.js';
+import { FREE_FORM_LIMITS, freeFormObject } from '../validation/freeFormObject.js';
+import { pageSchema, PaginationQuery } from '../validation/pagination.js';
 import { z } from '../openapi/zod.js';
 
 /** model_configuration is passed to the pipelines service as is; it is bounded to keep jobs small. */

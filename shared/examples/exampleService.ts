@@ -5,7 +5,7 @@ import type { AuthContext } from '../auth/authenticate.js';
 import { constraintViolationOf } from '../db/constraintViolation.js';
 import type { Database, JsonObject } from '../db/schema.js';
 import { ApiError } from '../errors/apiError.js';
-import { toPage, type Page } from '../http/pagination.js';
+import { toPage, type Page } from '../validation/pagination.js';
 import { EXAMPLES_CONTAINER, SESSIONS_CONTAINER } from '../storage/layout.js';
 import { screenshotsManifestBlobName, sessionBlobName } from '../sessions/sessionBlob.js';
 import { findVisibleSession } from '../sessions/sessionRepository.js';

@@ -25,7 +25,8 @@ import { getConfig } from '../config.js';
 import { getDb } from '../db/index.js';
 import { errorToResponse } from './errorResponse.js';
 import { assertDeclaredLengthWithin, limitBody, MAX_JSON_BODY_BYTES } from './requestBody.js';
-import { queryToObject, readJsonBody, validateInput } from './requestParsing.js';
+import { queryToObject, readJsonBody } from './requestParsing.js';
+import { validateInput } from '../validation/validateInput.js';
 import { isNodeReadable, withProxyBackpressure } from './streamedResponseBody.js';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';

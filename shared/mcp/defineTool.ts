@@ -1,7 +1,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult, ToolAnnotations } from '@modelcontextprotocol/sdk/types.js';
 import { assertScope, type ScopeRequirement } from '../auth/scopes.js';
-import { assertStorableText } from '../http/storableText.js';
+import { assertStorableText } from '../validation/storableText.js';
 import { z } from '../openapi/zod.js';
 import type { McpRequestContext } from './mcpContext.js';
 import { toApiError, toolError } from './toolResults.js';

@@ -1,7 +1,7 @@
 import type { Insertable, Kysely, Updateable } from 'kysely';
 import { inVisibleSuites, type Viewer } from '../auth/suiteAccess.js';
 import type { Database, SessionsTable } from '../db/schema.js';
-import { offsetOf, type Pagination } from '../http/pagination.js';
+import { offsetOf, type Pagination } from '../validation/pagination.js';
 
 type Db = Kysely<Database>;
 

@@ -1,6 +1,6 @@
 import { SESSION_STATUSES, TRACE_CLOCKS } from '../db/schema.js';
 import { MAX_LINE_BYTES } from '../jsonl/jsonlObjectReader.js';
-import { PaginationQuery, pageSchema } from '../http/pagination.js';
+import { PaginationQuery, pageSchema } from '../validation/pagination.js';
 import { z } from '../openapi/zod.js';
 import { TRACE_FORMATS } from '../traces/traceFormats.js';
 import { MAX_REPORTED_ERRORS } from '../traces/traceSummary.js';

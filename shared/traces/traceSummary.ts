@@ -1,4 +1,4 @@
-import { storableTextOf, textProblem } from '../http/storableText.js';
+import { storableTextOf, textProblem } from '../validation/storableText.js';
 import { MAX_ACTION_LENGTH, type ConvertedEvent, type TracePosition, type TraceRecord } from './canonicalEvent.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { Insertable, Kysely, Transaction, Updateable } from 'kysely';
 import type { Database, WebhookEndpointsTable } from '../db/schema.js';
-import { offsetOf, type Pagination } from '../http/pagination.js';
+import { offsetOf, type Pagination } from '../validation/pagination.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 

@@ -2,7 +2,7 @@ import type { Kysely } from 'kysely';
 import type { AuthContext } from '../auth/authenticate.js';
 import type { Database } from '../db/schema.js';
 import { ApiError } from '../errors/apiError.js';
-import { toPage, type Page, type Pagination } from '../http/pagination.js';
+import { toPage, type Page, type Pagination } from '../validation/pagination.js';
 import { endpointUrlRefusal, type HostResolver, type WebhookAddressPolicy } from './webhookAddressPolicy.js';
 import { deliverNow, type WebhookDeliveryDeps } from './webhookDeliverer.js';
 import {
