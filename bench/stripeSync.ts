@@ -20,8 +20,7 @@ import { syncUsageToStripe } from '../shared/billing/stripeSync.js';
 import { createDatabase } from '../shared/db/database.js';
 import { migrateToLatest } from '../shared/db/migrator.js';
 import type { Database } from '../shared/db/schema.js';
-import { TEST_METER_EVENTS } from '../test/support/billingFixtures.js';
-import { startFakeStripe } from '../test/support/fakeStripe.js';
+import { startFakeStripe, TEST_METER_EVENTS } from '../fakes/fakeStripe.js';
 import { createBenchDatabase, percentile, projectRoot, spawnBenchHost } from './benchSupport.js';
 
 const CONCURRENCY = 32;

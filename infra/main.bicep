@@ -142,7 +142,7 @@ var deploymentContainerName = 'app-package-${resourceToken}'
 var postgresAdminName = !empty(principalName) ? principalName : (any(deployer()).?userPrincipalName ?? '')
 
 // <storage-layout>
-// Names the code uses (shared/storage/layout.ts): test/infra.test.ts checks that the two agree.
+// Names the code uses (shared/storage/layout.ts): test/api/infra.test.ts checks that the two agree.
 var uploadsContainerName = 'uploads'
 var sessionsContainerName = 'sessions'
 var examplesContainerName = 'examples'
@@ -163,7 +163,7 @@ var uploadEventsDeadLetterContainerName = 'upload-events-deadletter'
 
 // <upload-events>
 // The Event Grid subscription that feeds the indexer (shared/sessions/sessionBlob.ts UPLOAD_EVENTS_SUBSCRIPTION;
-// test/infra.test.ts checks that the two agree, and the local host delivers the same events).
+// test/api/infra.test.ts checks that the two agree, and the local host delivers the same events).
 var uploadEventsSubscription = {
   name: 'uploads-blob-created'
   queue: uploadEventsQueueName
@@ -355,7 +355,7 @@ module postgresAdministrators 'modules/postgresAdministrators.bicep' = if (!empt
 
 // <app-settings>
 // The Function App's app settings: what shared/config.ts reads in production, and the platform's own. One
-// setting per line: test/infra.test.ts reads this block and checks it against the configuration schema.
+// setting per line: test/api/infra.test.ts reads this block and checks it against the configuration schema.
 // Secrets are Key Vault references without a version: the app follows the latest version of each secret.
 var appSettings = {
   AzureWebJobsStorage__blobServiceUri: 'https://${storageAccountName}.blob.${environment().suffixes.storage}'

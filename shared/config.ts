@@ -369,7 +369,7 @@ function entraDatabaseUrlProblems(databaseUrl: string): string[] {
   return problems;
 }
 
-/** Every setting the schema knows (infra/main.bicep may set no other, see test/infra.test.ts). */
+/** Every setting the schema knows (infra/main.bicep may set no other, see test/api/infra.test.ts). */
 export const CONFIG_SETTING_NAMES: readonly string[] = Object.keys(configSchema.shape);
 
 export interface Config {

@@ -19,7 +19,7 @@ param stripeWebhookSecret string
 @description('STRIPE_EVENTS_WEBHOOK_SECRET (thin events); empty: no secret')
 param stripeEventsWebhookSecret string
 
-// Secret names: the app settings in main.bicep refer to these (test/infra.test.ts checks both sides).
+// Secret names: the app settings in main.bicep refer to these (test/api/infra.test.ts checks both sides).
 var apiKeyHmacSecretName = 'api-key-hmac-secret'
 var stripeSecretKeyName = 'stripe-secret-key'
 var stripeWebhookSecretName = 'stripe-webhook-secret'

@@ -6,7 +6,7 @@ import { migrations } from '../../migrations/index.js';
  * Runs migrations/ through Kysely's Migrator. On PostgreSQL the Migrator holds a session advisory lock for the
  * whole run and runs the pending migrations in one transaction, so two processes starting at once apply each
  * migration exactly once (the second waits, then finds nothing to do), and a failed run leaves nothing half done.
- * (test/migrations.test.ts starts two at once.)
+ * (test/integration/migrations.test.ts starts two at once.)
  */
 
 export { NO_MIGRATIONS };

@@ -2,7 +2,7 @@ import type { ColumnType, Generated, Insertable, Selectable, Updateable } from '
 
 /*
  * The database as Kysely sees it: one interface per table, named in `Database` below. The tables themselves are
- * created by migrations/ (which deliberately do not import this file); test/migrations.test.ts checks that the
+ * created by migrations/ (which deliberately do not import this file); test/integration/migrations.test.ts checks that the
  * enum arrays here still match the enum types in the database.
  *
  * Column conventions:

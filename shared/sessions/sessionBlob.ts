@@ -64,7 +64,7 @@ export function parseStagingBlobName(name: string): { sessionId: string; attempt
 /**
  * What feeds the indexer: the Event Grid subscription of BlobCreated events of every staging blob, delivered to the
  * `upload-events` queue (a queue trigger reads it: no blob trigger, which would hand the whole blob to the worker).
- * In Azure infra/modules/uploadEvents.bicep makes it (test/infra.test.ts checks that the two agree); locally the
+ * In Azure infra/modules/uploadEvents.bicep makes it (test/api/infra.test.ts checks that the two agree); locally the
  * host delivers the same events from what it sees uploaded (LOCAL_EVENT_GRID_SUBSCRIPTIONS, set by dev/start.ts).
  */
 export const UPLOAD_EVENTS_SUBSCRIPTION = {

@@ -11,7 +11,7 @@ import { migrateToLatest } from '../../shared/db/migrator.js';
 import type { Database, ModelProvider, SessionStatus } from '../../shared/db/schema.js';
 import { SESSIONS_CONTAINER } from '../../shared/storage/layout.js';
 import type { ApiProcess } from './apiProcess.js';
-import { startFakeStripe, type FakeStripe } from './fakeStripe.js';
+import { startFakeStripe, TEST_METER_EVENTS, type FakeStripe } from '../../fakes/fakeStripe.js';
 
 /*
  * Billing test support, beside the fake Stripe: database fixtures for usage rows (the catalog, sessions and
@@ -226,8 +226,6 @@ export interface BillingApi {
   hosts: ApiProcess[];
   close(): Promise<void>;
 }
-
-export const TEST_METER_EVENTS = { tokens: 'tracepipe_tokens', storage: 'tracepipe_storage_kb_hours' };
 
 /** The meters and prices `npm run stripe:setup` makes, made in the fake by the same code. */
 export async function setUpFakeStripeAccount(fake: FakeStripe, env: Record<string, string> = {}): Promise<{ tokens: string; storage: string }> {

@@ -1,6 +1,6 @@
 /*
  * Generated from the Tracepipe OpenAPI document (GET /v1/openapi.json) by openapi-typescript.
- * Do not edit: run `npm run client:generate`. test/typescriptClient.test.ts fails when it is out of date.
+ * Do not edit: run `npm run client:generate`. test/api/typescriptClient.test.ts fails when it is out of date.
  */
 
 export interface paths {

@@ -1,0 +1,121 @@
+import { BlobServiceClient } from '@azure/storage-blob';
+import { beforeAll, describe, expect, inject, it } from 'vitest';
+import type { AuthContext } from '../../shared/auth/authenticate.js';
+import { lineAmount } from '../../shared/billing/pricing.js';
+import { sampleStorage } from '../../shared/billing/storageSampler.js';
+import { getMonthlyUsage } from '../../shared/billing/usageService.js';
+import { loadConfig, type Config } from '../../shared/config.js';
+import { addCompletedExample, addSession, addSubscription, addUser, createUsageFixture, type UsageFixture } from '../support/billingFixtures.js';
+import { useTestDatabase } from '../support/database.js';
+
+/*
+ * What GET /v1/usage says is billable, and what it estimates, with billing on: the service on a database of this
+ * file's own, at chosen times (the HTTP route, the invoice it matches and the month it simulates are in
+ * test/api/billingMonth.test.ts). Each row is placed where the Stripe sync will bill it.
+ */
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
+describe('the usage estimate, with billing on', () => {
+  const database = useTestDatabase();
+  let config: Config;
+  let fixture: UsageFixture;
+  let blobs: BlobServiceClient;
+
+  beforeAll(async () => {
+    config = loadConfig({
+      DATABASE_URL: 'postgres://unused@127.0.0.1/unused',
+      AZURE_STORAGE_CONNECTION_STRING: inject('storageConnectionString'),
+      API_KEY_HMAC_SECRET: 'x'.repeat(32),
+      STRIPE_SECRET_KEY: 'sk_test_estimate',
+      STRIPE_TOKENS_PRICE_ID: 'price_t',
+      STRIPE_STORAGE_PRICE_ID: 'price_s',
+    });
+    fixture = await createUsageFixture(database.db());
+    blobs = BlobServiceClient.fromConnectionString(inject('storageConnectionString'));
+  });
+
+  function auth(userId: string): AuthContext {
+    return { userId, apiKeyId: null, scopes: ['api'], suiteIds: null };
+  }
+
+  const tokensAt = (userId: string, recordedAt: Date, tokens: number) =>
+    addCompletedExample(database.db(), { userId, fixture, inputTokens: tokens, outputTokens: 0, recordedAt });
+
+  it('bills each subscription period at its own prices, and shows usage before and between subscriptions as not billable', async () => {
+    const db = database.db();
+    const userId = await addUser(db, 'cus_estimate_1');
+    const january = (day: number, hour = 12) => new Date(Date.UTC(2026, 0, day, hour));
+    await addSubscription(db, { userId, startedAt: january(10, 9), endedAt: january(20, 0), prices: { tokens: '0.0002', storage: '0.000000005' } });
+    await addSubscription(db, { userId, startedAt: january(25, 0), prices: { tokens: '0.0004', storage: '0.00000001' } });
+    await tokensAt(userId, january(5), 1_000_000); // before the first
+    const first = await tokensAt(userId, january(12), 2_222_222); // first period, sent in time
+    await db.updateTable('token_usage').set({ stripe_sent_at: january(12, 13), stripe_resolution: 'sent' }).where('id', '=', first.usageId).execute();
+    await tokensAt(userId, january(22), 3_000_000); // between the two
+    await tokensAt(userId, january(28), 1_234_567); // second period
+
+    const usage = await getMonthlyUsage(db, config, auth(userId), {}, january(29));
+    expect(usage.tokens).toMatchObject({ total: 7_456_789, billable: 2_222_222 + 1_234_567, not_billable: 4_000_000 });
+    expect(usage.billing.invoice_periods).toEqual([
+      { start: january(10, 9).toISOString(), end: january(20, 0).toISOString() },
+      { start: january(25, 0).toISOString(), end: '2026-02-01T00:00:00.000Z' },
+    ]);
+    // One invoice each, each line rounded: 444.44 -> 444, and 493.83 -> 494.
+    expect(usage.estimated_cost).toEqual({ tokens: 444 + 494, storage: 0, total: 938, currency: 'usd' });
+  });
+
+  it('bills usage that missed its period\'s invoice in the month it is carried into, and failed usage nowhere', async () => {
+    const db = database.db();
+    const userId = await addUser(db, 'cus_estimate_2');
+    await addSubscription(db, { userId, startedAt: new Date(Date.UTC(2025, 11, 1)) });
+    // Unsent when December's invoice finalized (1 January, 01:00): it goes out in January.
+    await tokensAt(userId, new Date(Date.UTC(2025, 11, 31, 23, 50)), 500_000);
+    // Carried already: sent on 2 January with that day's time.
+    const { usageId } = await tokensAt(userId, new Date(Date.UTC(2025, 11, 30)), 70_000);
+    await db
+      .updateTable('token_usage')
+      .set({ stripe_sent_at: new Date(), stripe_resolution: 'sent', stripe_timestamp: new Date(Date.UTC(2026, 0, 2)) })
+      .where('id', '=', usageId)
+      .execute();
+    // Refused for good in January: not on any invoice until someone resends it.
+    const refused = await tokensAt(userId, new Date(Date.UTC(2026, 0, 2)), 9_000);
+    await db
+      .updateTable('token_usage')
+      .set({ stripe_failed_at: new Date(), stripe_resolution: 'rejected', stripe_error: '400 x' })
+      .where('id', '=', refused.usageId)
+      .execute();
+    await tokensAt(userId, new Date(Date.UTC(2026, 0, 2, 5)), 1_000);
+    const now = new Date(Date.UTC(2026, 0, 3));
+
+    const december = await getMonthlyUsage(db, config, auth(userId), { period: '2025-12' }, now);
+    expect(december.tokens).toMatchObject({ total: 570_000, billable: 0, not_billable: 0 });
+    expect(december.billing.carried_out).toEqual({ tokens: 570_000, storage_gb_hours: 0 });
+    expect(december.estimated_cost.total).toBe(0);
+
+    const january = await getMonthlyUsage(db, config, auth(userId), {}, now);
+    expect(january.tokens).toMatchObject({ total: 10_000, billable: 571_000, not_billable: 9_000 });
+    expect(january.billing.carried_in).toEqual({ tokens: 570_000, storage_gb_hours: 0 });
+    expect(january.estimated_cost.tokens).toBe(lineAmount(571_000, '0.0002'));
+  });
+
+  it('does not jump when the sampler writes the hours it estimated from the ledger', async () => {
+    const db = database.db();
+    const userId = await addUser(db, 'cus_estimate_3');
+    const hourNow = Math.floor(Date.now() / HOUR) * HOUR;
+    await addSubscription(db, { userId, startedAt: new Date(hourNow - 3 * DAY) });
+    await db.deleteFrom('storage_sampler_state').execute();
+    await db.insertInto('storage_sampler_state').values({ sampled_until: new Date(hourNow - 5 * HOUR) }).execute();
+    await addSession(db, { userId, suiteId: fixture.suiteId, sizeBytes: 134_450_000, createdAt: new Date(hourNow - 30 * HOUR), blobs });
+    await addSession(db, { userId, suiteId: fixture.suiteId, sizeBytes: 7_777_777_777, createdAt: new Date(hourNow - 2.4 * HOUR), blobs });
+    const now = new Date(hourNow + 20 * 60_000);
+
+    const before = await getMonthlyUsage(db, config, auth(userId), {}, now);
+    await sampleStorage(db, blobs, { log: () => undefined, warn: () => undefined }, now);
+    const after = await getMonthlyUsage(db, config, auth(userId), {}, now);
+    expect(after.storage).toEqual(before.storage);
+    expect(after.estimated_cost).toEqual(before.estimated_cost);
+    expect(after.storage.current_gb).toBe(7.912228);
+    expect(after.storage.billable_gb_hours).toBeGreaterThan(0);
+  });
+});
