@@ -117,7 +117,7 @@ async function measureSync(url: string, fakeUrl: string, secretKey: string) {
   try {
     const settings = { secretKey, apiUrl: fakeUrl, timeoutMs: 20_000 };
     const stripe = createStripeClient(settings, { retries: 0 });
-    // As the timer runs it (functions/meteringTimers.ts): the v2 stream for large backlogs, unless --v1-only.
+    // As the timer runs it (functions/timers.ts): the v2 stream for large backlogs, unless --v1-only.
     const meterEventStream = process.argv.includes('--v1-only')
       ? undefined
       : new MeterEventStream(stripe, (token) => createStripeClient({ ...settings, secretKey: token }, { retries: 0 }));

@@ -1,7 +1,6 @@
-import { app } from '@azure/functions';
 import { BudgetSchema, PutBudgetBodySchema } from '../shared/billing/budgetSchemas.js';
-import { checkBudgetThresholds, getBudget, putBudget } from '../shared/billing/budgetService.js';
-import { getConfig, timerSchedules } from '../shared/config.js';
+import { getBudget, putBudget } from '../shared/billing/budgetService.js';
+import { getConfig } from '../shared/config.js';
 import { getDb } from '../shared/db/index.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { jsonResponse } from '../shared/http/responses.js';
@@ -40,12 +39,3 @@ defineRoute({
   handler: async ({ auth, body }) => jsonResponse(200, await putBudget(getDb(), getConfig(), auth.userId, body)),
 });
 
-// Every 5 minutes by default (BUDGET_CHECK_SCHEDULE): thresholds crossed by usage that no request looked at
-// (a completed example, an hour of storage) are announced.
-app.timer('checkBudgets', {
-  schedule: timerSchedules().budgetCheck,
-  handler: async (_timer, context) => {
-    const report = await checkBudgetThresholds(getDb(), getConfig());
-    if (report.emitted > 0) context.log(`Budgets: ${JSON.stringify(report)}`);
-  },
-});

@@ -2,7 +2,7 @@ import { app } from '@azure/functions';
 import { advanceA2pTasksOf } from '../shared/a2p/a2pDeps.js';
 import { getConfig } from '../shared/config.js';
 import { buildDataset } from '../shared/datasets/datasetBuilder.js';
-import { DatasetBuildMessageSchema, resumeStalledBuilds, STALLED_BUILD_SECONDS } from '../shared/datasets/datasetBuildQueue.js';
+import { DatasetBuildMessageSchema } from '../shared/datasets/datasetBuildQueue.js';
 import {
   CreateDatasetBodySchema,
   DATASET_LIMITS,
@@ -175,13 +175,3 @@ app.storageQueue('buildDataset', {
   },
 });
 
-// Builds whose request never reached the queue, or whose builder died, are sent again.
-app.timer('resumeStalledDatasetBuilds', {
-  schedule: '0 */5 * * * *',
-  handler: async (_timer, context) => {
-    const { resent, failed } = await resumeStalledBuilds(getDb(), await getBlobServiceClient(), await buildsQueue());
-    if (resent || failed) {
-      context.log(`Stalled dataset builds (quiet for ${STALLED_BUILD_SECONDS} s): ${resent} sent again, ${failed} failed.`);
-    }
-  },
-});

@@ -1,6 +1,5 @@
-import { app } from '@azure/functions';
 import { getDb } from '../shared/db/index.js';
-import { dispatchJob, drainJobOutbox } from '../shared/examples/exampleJobs.js';
+import { dispatchJob } from '../shared/examples/exampleJobs.js';
 import {
   CreateExampleBodySchema,
   ExampleListQuery,
@@ -189,12 +188,3 @@ function downloadNeedsRaw(): ApiError {
   return ApiError.validation(message, { fields: [{ location: 'query', field: 'download', message }] });
 }
 
-// Jobs whose enqueue failed when their example was created (see shared/examples/exampleJobs.ts).
-app.timer('drainExampleJobOutbox', {
-  schedule: '*/30 * * * * *',
-  handler: async (_timer, context) => {
-    const queue = await getQueueClient(EXAMPLE_JOBS_QUEUE);
-    const { sent, failed } = await drainJobOutbox(getDb(), queue);
-    if (sent || failed) context.log(`Example job outbox: ${sent} sent, ${failed} postponed.`);
-  },
-});

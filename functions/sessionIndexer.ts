@@ -1,29 +1,10 @@
 import { app, type InvocationContext } from '@azure/functions';
 import { advanceA2pTasksOf } from '../shared/a2p/a2pDeps.js';
-import { getConfig } from '../shared/config.js';
-import { getDb } from '../shared/db/index.js';
-import { indexSessionUpload, type IndexUploadDeps } from '../shared/sessions/indexSessionUpload.js';
+import { indexerDeps } from '../shared/sessions/indexerDeps.js';
+import { indexSessionUpload } from '../shared/sessions/indexSessionUpload.js';
 import { parseStagingBlobName, UPLOAD_EVENTS_SUBSCRIPTION } from '../shared/sessions/sessionBlob.js';
-import { removeAbandonedStaging, settleStaleUploads } from '../shared/sessions/staleUploads.js';
 import { parseBlobCreatedEvent } from '../shared/storage/blobCreatedEvent.js';
-import { getBlobServiceClient } from '../shared/storage/storageAccess.js';
-import { SESSIONS_CONTAINER, UPLOADS_CONTAINER } from '../shared/storage/layout.js';
-
-async function indexerDeps(context: InvocationContext): Promise<IndexUploadDeps> {
-  const config = getConfig();
-  const service = await getBlobServiceClient();
-  return {
-    db: getDb(),
-    uploads: service.getContainerClient(UPLOADS_CONTAINER),
-    sessions: service.getContainerClient(SESSIONS_CONTAINER),
-    maxBytes: {
-      url: config.sessions.uploadMaxBytes,
-      multipart: config.sessions.multipartMaxBytes,
-      inline: config.sessions.multipartMaxBytes,
-    },
-    logger: context,
-  };
-}
+import { UPLOADS_CONTAINER } from '../shared/storage/layout.js';
 
 /**
  * Indexes each upload (`uploads/<session-id>/<attempt>/<file>`) into the session's canonical files, once per blob
@@ -38,7 +19,7 @@ async function indexerDeps(context: InvocationContext): Promise<IndexUploadDeps>
  *
  * A message that is not a BlobCreated event of `uploads` is logged and dropped: retrying cannot make it one.
  * Whatever the indexer throws fails the invocation: the message comes back (host.json maxDequeueCount 5), then
- * goes to `upload-events-poison`; the settle timer below indexes what is left `processing`.
+ * goes to `upload-events-poison`; the settle timer (functions/timers.ts) indexes what is left `processing`.
  */
 app.storageQueue('indexSessionUpload', {
   queueName: UPLOAD_EVENTS_SUBSCRIPTION.queue,
@@ -62,19 +43,3 @@ app.storageQueue('indexSessionUpload', {
   },
 });
 
-/**
- * Every 15 minutes, sessions stuck in `processing` for an hour are settled (shared/sessions/staleUploads.ts): an
- * upload that never completed becomes `invalid`, one whose trigger never ran (or whose indexing died) is indexed;
- * A2P tasks follow. Staging uploads older than 7 days (never completed, or never indexed) are removed.
- */
-app.timer('settleStaleSessionUploads', {
-  schedule: '0 */15 * * * *',
-  handler: async (_timer, context) => {
-    const deps = await indexerDeps(context);
-    const settled = await settleStaleUploads(deps);
-    for (const { sessionId } of settled) await advanceA2pTasksOf({ sessionId }, (message) => context.warn(message));
-    context.log(`Settled ${settled.length} stale session upload(s): ${JSON.stringify(settled)}`);
-    const removed = await removeAbandonedStaging(deps.uploads);
-    if (removed.length > 0) context.log(`Removed ${removed.length} staging upload(s) older than 7 days: ${removed.join(', ')}`);
-  },
-});

@@ -11,7 +11,7 @@ import { postWebhook, WEBHOOK_MAX_RESPONSE_BYTES, WEBHOOK_TIMEOUT_MS, type Webho
 import { webhookSignature } from './webhookSignature.js';
 
 /*
- * The deliverer: a timer (functions/webhookDelivery.ts, every few seconds) that sends what the outbox holds.
+ * The deliverer: a timer (functions/timers.ts, every few seconds) that sends what the outbox holds.
  *
  * Why a timer and not a queue: the outbox is a table, and it has to be (the event is written in the state
  * change's own transaction, which a queue cannot join). A queue would need a second hand-off from that table to
