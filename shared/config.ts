@@ -105,23 +105,6 @@ const billingSettings = {
     .default(60),
 };
 
-export interface BillingConfig {
-  currency: string;
-  /** Minor units per million tokens (input plus output), as a decimal string. */
-  tokenPricePerMillion: string;
-  /** Minor units per GB-hour, as a decimal string. */
-  storagePricePerGbHour: string;
-  stripeApiUrl: string | undefined;
-  stripeTimeoutMs: number;
-  meterEvents: { tokens: string; storage: string };
-  stripePriceIds: { tokens: string | undefined; storage: string | undefined };
-  sync: { schedule: string; concurrency: number; timeBudgetSeconds: number };
-  storageSampleSchedule: string;
-  periodCloseSchedule: string;
-  reconcileSchedule: string;
-  pastDueGraceDays: number;
-  invoiceGraceMinutes: number;
-}
 
 /**
  * The two metering timers' schedules, for registering them when the functions load (before the rest of the
@@ -152,10 +135,12 @@ export function timerSchedules(env: Record<string, string | undefined> = process
 }
 const billingSchema = z.object(billingSettings);
 
-function billingConfigOf(value: z.infer<typeof billingSchema>): BillingConfig {
+function billingConfigOf(value: z.infer<typeof billingSchema>) {
   return {
     currency: value.BILLING_CURRENCY,
+    /** Minor units per million tokens (input plus output), as a decimal string. */
     tokenPricePerMillion: value.BILLING_TOKEN_PRICE_PER_MILLION,
+    /** Minor units per GB-hour, as a decimal string. */
     storagePricePerGbHour: value.BILLING_STORAGE_PRICE_PER_GB_HOUR,
     stripeApiUrl: value.STRIPE_API_URL,
     stripeTimeoutMs: value.STRIPE_TIMEOUT_MS,
@@ -173,6 +158,10 @@ function billingConfigOf(value: z.infer<typeof billingSchema>): BillingConfig {
     invoiceGraceMinutes: value.BILLING_INVOICE_GRACE_MINUTES,
   };
 }
+
+/** The billing settings as the app uses them: what billingSchema's settings become (billingConfigOf). */
+export type BillingConfig = z.output<typeof billingConfigSchema>;
+const billingConfigSchema = billingSchema.transform(billingConfigOf);
 
 /** For `npm run stripe:setup`: the Stripe key and the billing settings only (no database or storage needed). */
 export function loadStripeSetupConfig(env: Record<string, string | undefined>): { secretKey: string; billing: BillingConfig } {
@@ -229,11 +218,8 @@ export function lifecycleSchedule(env: Record<string, string | undefined> = proc
   return parsed.data.DATA_LIFECYCLE_SCHEDULE;
 }
 
-export interface PrivacyConfig {
-  /** Days, or null: kept. */
-  defaultSessionRetentionDays: number | null;
-  defaultExampleRetentionDays: number | null;
-}
+/** Retention defaults for users who have not chosen: days, or null (kept). */
+export type PrivacyConfig = Config['privacy'];
 // ---- end of data lifecycle ------------------------------------------------------------------------------------
 
 const configSchema = z
@@ -372,22 +358,8 @@ function entraDatabaseUrlProblems(databaseUrl: string): string[] {
 /** Every setting the schema knows (infra/main.bicep may set no other, see test/api/infra.test.ts). */
 export const CONFIG_SETTING_NAMES: readonly string[] = Object.keys(configSchema.shape);
 
-export interface Config {
-  environment: 'development' | 'test' | 'production';
-  /** auth 'entra': connect with a Microsoft Entra access token as the password (absent: whatever the URL says). */
-  database: { url: string; poolMax: number; auth?: 'entra' };
-  /** Exactly one way to reach storage: a connection string (Azurite, or keys) or an account URL (managed identity). */
-  storage: { connectionString: string } | { accountUrl: string };
-  apiKeyHmacSecret: string;
-  stripe: { secretKey: string; webhookSecret: string | undefined; eventsWebhookSecret: string | undefined } | null;
-  publicBaseUrl: string | undefined;
-  cors: { allowedOrigins: string[] };
-  /** null: Bearer tokens are not accepted. jwksUrl defaults to the issuer's OpenID discovery document's. */
-  entra: { issuer: string; audience: string; jwksUrl: string | undefined } | null;
-  sessions: { uploadUrlTtlSeconds: number; multipartMaxBytes: number; uploadMaxBytes: number };
-  billing: BillingConfig;
-  privacy: PrivacyConfig;
-}
+/** The configuration as the app uses it: what the settings become once configSchema has read them (toConfig). */
+export type Config = z.output<typeof appConfigSchema>;
 
 export class ConfigError extends Error {
   constructor(readonly problems: Array<{ setting: string; message: string }>) {
@@ -420,27 +392,21 @@ function unresolvedKeyVaultReferences(env: Record<string, string | undefined>, n
   );
 }
 
-export function loadConfig(env: Record<string, string | undefined>): Config {
-  const unresolved = unresolvedKeyVaultReferences(env, CONFIG_SETTING_NAMES);
-  if (unresolved) throw unresolved;
-  const parsed = configSchema.safeParse(env);
-  if (!parsed.success) {
-    throw new ConfigError(
-      parsed.error.issues.map((issue) => ({ setting: issue.path.join('.') || '(environment)', message: issue.message })),
-    );
-  }
-  const value = parsed.data;
+
+function toConfig(value: z.output<typeof configSchema>) {
   const connectionString = value.AZURE_STORAGE_CONNECTION_STRING ?? value.AzureWebJobsStorage;
   return {
     environment: value.TRACEPIPE_ENV,
+    /** auth 'entra': connect with a Microsoft Entra access token as the password (absent: whatever the URL says). */
     database: {
       url: value.DATABASE_URL,
       poolMax: value.DATABASE_POOL_MAX,
-      ...(value.DATABASE_AUTH === 'entra' ? { auth: 'entra' as const } : {}),
+      auth: value.DATABASE_AUTH === 'entra' ? ('entra' as const) : undefined,
     },
-    storage: value.AZURE_STORAGE_ACCOUNT_URL
+    /** Exactly one way to reach storage: a connection string (Azurite, or keys) or an account URL (managed identity). */
+    storage: (value.AZURE_STORAGE_ACCOUNT_URL
       ? { accountUrl: value.AZURE_STORAGE_ACCOUNT_URL }
-      : { connectionString: connectionString as string },
+      : { connectionString: connectionString as string }) as { connectionString: string } | { accountUrl: string },
     apiKeyHmacSecret: value.API_KEY_HMAC_SECRET,
     stripe: value.STRIPE_SECRET_KEY
       ? {
@@ -451,6 +417,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       : null,
     publicBaseUrl: value.PUBLIC_BASE_URL,
     cors: { allowedOrigins: value.CORS_ALLOWED_ORIGINS },
+    /** null: Bearer tokens are not accepted. jwksUrl defaults to the issuer's OpenID discovery document's. */
     entra: value.ENTRA_ISSUER
       ? { issuer: value.ENTRA_ISSUER, audience: value.ENTRA_AUDIENCE as string, jwksUrl: value.ENTRA_JWKS_URL }
       : null,
@@ -465,6 +432,20 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       defaultExampleRetentionDays: value.DEFAULT_EXAMPLE_RETENTION_DAYS,
     },
   };
+}
+
+const appConfigSchema = configSchema.transform(toConfig);
+
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  const unresolved = unresolvedKeyVaultReferences(env, CONFIG_SETTING_NAMES);
+  if (unresolved) throw unresolved;
+  const parsed = appConfigSchema.safeParse(env);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => ({ setting: issue.path.join('.') || '(environment)', message: issue.message })),
+    );
+  }
+  return parsed.data;
 }
 
 let cached: Config | undefined;
