@@ -1,31 +1,11 @@
-import type { Kysely } from 'kysely';
-import type { ApiKeyScope, Database } from '../db/schema.js';
+import type { Insertable, Kysely } from 'kysely';
+import type { ApiKeysTable, Database } from '../db/schema.js';
 import { offsetOf, type Pagination } from '../validation/pagination.js';
 
 const KEY_COLUMNS = ['id', 'prefix', 'name', 'scopes', 'suite_ids', 'created_at', 'last_used_at'] as const;
 
-export interface NewApiKey {
-  userId: string;
-  name: string;
-  prefix: string;
-  keyHash: string;
-  scopes: ApiKeyScope[];
-  suiteIds: string[] | null;
-}
-
-export async function insertApiKey(db: Kysely<Database>, key: NewApiKey) {
-  return db
-    .insertInto('api_keys')
-    .values({
-      user_id: key.userId,
-      name: key.name,
-      prefix: key.prefix,
-      key_hash: key.keyHash,
-      scopes: key.scopes,
-      suite_ids: key.suiteIds,
-    })
-    .returning(KEY_COLUMNS)
-    .executeTakeFirstOrThrow();
+export async function insertApiKey(db: Kysely<Database>, key: Insertable<ApiKeysTable>) {
+  return db.insertInto('api_keys').values(key).returning(KEY_COLUMNS).executeTakeFirstOrThrow();
 }
 
 export async function listActiveApiKeys(db: Kysely<Database>, userId: string, pagination: Pagination) {

@@ -75,12 +75,12 @@ export async function createApiKey(
 
   const secret = generateApiKeySecret();
   const row = await insertApiKey(db, {
-    userId: auth.userId,
+    user_id: auth.userId,
     name: body.name,
     prefix: maskApiKeySecret(secret),
-    keyHash: hashApiKeySecret(secret, config.apiKeyHmacSecret),
+    key_hash: hashApiKeySecret(secret, config.apiKeyHmacSecret),
     scopes: body.scopes,
-    suiteIds: body.suite_ids,
+    suite_ids: body.suite_ids,
   });
   return { ...toApiKeyResponse(row), key: secret };
 }

@@ -1,6 +1,6 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Insertable, type Kysely, type Transaction } from 'kysely';
 import { inVisibleSuites, type Viewer } from '../auth/suiteAccess.js';
-import type { Database, ExampleStatus, JsonObject } from '../db/schema.js';
+import type { Database, ExamplesTable, ExampleStatus, JsonObject } from '../db/schema.js';
 import { offsetOf } from '../validation/pagination.js';
 import type { ExampleListInput } from './exampleSchemas.js';
 
@@ -45,37 +45,13 @@ export async function findByIdempotencyKey(db: Db, userId: string, key: string) 
     .executeTakeFirst();
 }
 
-export interface NewExample {
-  id: string;
-  userId: string;
-  sessionId: string;
-  suiteId: string;
-  modelId: string;
-  actionToolMapId: string;
-  modelConfiguration: JsonObject;
-  storagePath: string;
-  idempotencyKey: string | null;
-  idempotencyFingerprint: string | null;
-}
-
 /** The example and its job's outbox row, in the caller's transaction. */
-export async function insertExampleWithJob(trx: Transaction<Database>, example: NewExample, job: JsonObject) {
-  const row = await trx
-    .insertInto('examples')
-    .values({
-      id: example.id,
-      user_id: example.userId,
-      session_id: example.sessionId,
-      suite_id: example.suiteId,
-      model_id: example.modelId,
-      action_tool_map_id: example.actionToolMapId,
-      model_configuration: JSON.stringify(example.modelConfiguration),
-      storage_path: example.storagePath,
-      idempotency_key: example.idempotencyKey,
-      idempotency_fingerprint: example.idempotencyFingerprint,
-    })
-    .returning(EXAMPLE_COLUMNS)
-    .executeTakeFirstOrThrow();
+export async function insertExampleWithJob(
+  trx: Transaction<Database>,
+  example: Insertable<ExamplesTable> & { id: string },
+  job: JsonObject,
+) {
+  const row = await trx.insertInto('examples').values(example).returning(EXAMPLE_COLUMNS).executeTakeFirstOrThrow();
   await trx.insertInto('example_job_outbox').values({ example_id: example.id, payload: JSON.stringify(job) }).execute();
   return row;
 }
