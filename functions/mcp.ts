@@ -58,6 +58,7 @@ defineRoute({
     const server = createTracepipeMcpServer({
       db: getDb(),
       blobs: await getBlobServiceClient(),
+      config: getConfig(),
       exampleJobs: await getQueueClient(EXAMPLE_JOBS_QUEUE),
       datasetBuilds: await getQueueClient(DATASET_BUILDS_QUEUE),
       auth,

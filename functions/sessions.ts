@@ -8,7 +8,7 @@ import { validateInput } from '../shared/validation/validateInput.js';
 import { jsonResponse } from '../shared/http/responses.js';
 import { isMultipartFormData } from '../shared/sessions/multipartUpload.js';
 import { deleteSession } from '../shared/sessions/sessionDeletion.js';
-import { getFileStores } from '../shared/storage/storageAccess.js';
+import { getBlobServiceClient, getFileStores } from '../shared/storage/storageAccess.js';
 import {
   CreatedSessionSchema,
   CreateSessionJsonBody,
@@ -26,10 +26,16 @@ import {
   getSession,
   issueNewUploadUrl,
   listSessions,
+  type SessionDeps,
 } from '../shared/sessions/sessionService.js';
 
 /** Text fields of a multipart create (suite_id, description), with their part headers and the boundaries. */
 const MULTIPART_FIELDS_MAX_BYTES = 2 * 1024 * 1024;
+
+/** What creating a session acts with, built here where its routes are registered. */
+async function sessionDeps(): Promise<SessionDeps> {
+  return { db: getDb(), blobs: await getBlobServiceClient(), config: getConfig() };
+}
 
 defineRoute({
   operationId: 'createSession',
@@ -82,7 +88,7 @@ defineRoute({
   handler: async ({ auth, bodyStream, request }) => {
     const contentType = request.headers.get('content-type');
     if (isMultipartFormData(contentType)) {
-      const session = await createSessionFromMultipart(getDb(), auth, {
+      const session = await createSessionFromMultipart(await sessionDeps(), auth, {
         contentType: contentType as string,
         body: bodyStream,
       });
@@ -92,7 +98,7 @@ defineRoute({
       throw ApiError.badRequest('Expected Content-Type application/json or multipart/form-data.');
     }
     const body = validateInput(CreateSessionJsonBody, await readJsonBody(request), 'body');
-    return jsonResponse(201, await createSessionWithUploadUrl(getDb(), auth, body));
+    return jsonResponse(201, await createSessionWithUploadUrl(await sessionDeps(), auth, body));
   },
 });
 
@@ -115,7 +121,7 @@ defineRoute({
   bodyOptional: true,
   responses: { 200: { description: 'The session, with its new `upload`.', schema: CreatedSessionSchema } },
   errors: ['conflict', 'not_found'],
-  handler: async ({ auth, params, body }) => jsonResponse(200, await issueNewUploadUrl(getDb(), auth, params.id, body)),
+  handler: async ({ auth, params, body }) => jsonResponse(200, await issueNewUploadUrl(await sessionDeps(), auth, params.id, body)),
 });
 
 function isJsonMediaType(contentType: string | null): boolean {

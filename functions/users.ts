@@ -1,3 +1,4 @@
+import { getStripe } from '../shared/billing/stripeAccess.js';
 import { getConfig } from '../shared/config.js';
 import { getDb } from '../shared/db/index.js';
 import { previewRetention } from '../shared/privacy/retention.js';
@@ -35,7 +36,7 @@ defineRoute({
     201: { description: 'The user was created.', schema: UserSchema },
   },
   handler: async ({ auth, body }) => {
-    const { user, created } = await registerUser(getDb(), auth, body);
+    const { user, created } = await registerUser({ db: getDb(), stripe: await getStripe(), privacy: getConfig().privacy }, auth, body);
     return jsonResponse(created ? 201 : 200, user);
   },
 });

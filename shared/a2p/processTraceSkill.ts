@@ -88,7 +88,7 @@ async function startProcessing(
 
   let sessionId: string;
   if (file.kind === 'url') {
-    const session = await findSessionByTraceUrl(deps.db, auth, file.url);
+    const session = await findSessionByTraceUrl(deps, auth, file.url);
     if (!session) {
       return rejected(
         "A file URL must be the trace of one of your sessions in Tracepipe's storage (the upload URL that " +
@@ -101,7 +101,7 @@ async function startProcessing(
     sessionId = session.id;
   } else {
     await deps.countAgainst('session_create');
-    sessionId = (await createSessionFromBytes(deps.db, auth, { ...fields, file_name: file.filename }, file.bytes)).id;
+    sessionId = (await createSessionFromBytes(deps, auth, { ...fields, file_name: file.filename }, file.bytes)).id;
   }
   return {
     state: TaskState.TASK_STATE_WORKING,

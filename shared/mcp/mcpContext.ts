@@ -4,6 +4,7 @@ import type { Kysely } from 'kysely';
 import type { AuthContext } from '../auth/authenticate.js';
 import type { CostCheckDeps } from '../billing/costPermission.js';
 import type { RateLimitBucket } from '../auth/rateLimitBuckets.js';
+import type { Config } from '../config.js';
 import type { Database } from '../db/schema.js';
 import type { ToolLogger } from './toolResults.js';
 
@@ -19,6 +20,7 @@ export interface McpRequestContext {
   /** The `dataset-builds` queue, for the build of a new dataset. */
   datasetBuilds: QueueClient;
   auth: AuthContext;
+  config: Config;
   /** The origin the API answers on (`http://127.0.0.1:7071`), for links back to its REST endpoints. */
   apiBaseUrl: string;
   /** The function invocation id, shown with internal errors as over REST. */

@@ -83,7 +83,7 @@ export function registerSessionTools(server: McpServer, context: McpRequestConte
     run: async (args) => {
       await context.countAgainst('session_create');
       await assertMayIncurCost(context.costCheck, auth.userId);
-      const { upload, ...session } = await createSessionWithUploadUrl(db, auth, args);
+      const { upload, ...session } = await createSessionWithUploadUrl({ db, blobs: context.blobs, config: context.config }, auth, args);
       const instructions = uploadInstructions(session.id, upload);
       return toolResult({ session, upload, instructions }, instructions.join('\n'));
     },

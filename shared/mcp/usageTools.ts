@@ -1,7 +1,6 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import { UsageQuery } from '../billing/usageSchemas.js';
 import { getMonthlyUsage } from '../billing/usageService.js';
-import { getConfig } from '../config.js';
 import { defineTool, describeFields } from './defineTool.js';
 import type { McpRequestContext } from './mcpContext.js';
 import { READ_ONLY, toolResult } from './toolResults.js';
@@ -24,6 +23,6 @@ export function registerUsageTools(server: McpServer, context: McpRequestContext
       period: 'The month, YYYY-MM (default: the current one).',
     }),
     annotations: READ_ONLY,
-    run: async (args) => toolResult(await getMonthlyUsage(context.db, getConfig(), context.auth, args)),
+    run: async (args) => toolResult(await getMonthlyUsage(context.db, context.config, context.auth, args)),
   });
 }

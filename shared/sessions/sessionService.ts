@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import type { AuthContext } from '../auth/authenticate.js';
 import { assertCanCreateInSuite } from '../auth/suiteAccess.js';
 import { suiteExists } from '../catalog/suiteRepository.js';
-import { getConfig } from '../config.js';
+import type { Config } from '../config.js';
 import { constraintViolationOf } from '../db/constraintViolation.js';
 import type { Database, UploadMethod } from '../db/schema.js';
 import { ApiError } from '../errors/apiError.js';
@@ -13,7 +13,6 @@ import { toPage, type Page } from '../validation/pagination.js';
 import { validateInput } from '../validation/validateInput.js';
 import { z } from '../openapi/zod.js';
 import { createBlobSasUrl } from '../storage/blobSas.js';
-import { getBlobServiceClient } from '../storage/storageAccess.js';
 import { SESSIONS_CONTAINER, UPLOADS_CONTAINER } from '../storage/layout.js';
 import { DEFAULT_FILE_NAMES, type TraceFormat } from '../traces/traceFormats.js';
 import { MICROSECONDS_PER_SECOND } from '../traces/traceTime.js';
@@ -159,10 +158,17 @@ function stagingBlob(blobs: BlobServiceClient, sessionId: string, attempt: numbe
     .getBlockBlobClient(stagingBlobName(sessionId, attempt, fileName));
 }
 
+/** What creating a session acts with: the database, the blob service (staging blobs, their SAS) and the settings. */
+export interface SessionDeps {
+  db: Db;
+  blobs: BlobServiceClient;
+  config: Pick<Config, 'environment' | 'storage' | 'sessions'>;
+}
+
 /** A URL that allows creating and writing one staging blob (the session's current attempt) for a while. */
-async function signUpload(sessionId: string, attempt: number, fileName: string): Promise<{ upload: SessionUpload }> {
-  const config = getConfig();
-  const signed = await createBlobSasUrl(await getBlobServiceClient(), config.storage, {
+async function signUpload(deps: SessionDeps, sessionId: string, attempt: number, fileName: string): Promise<{ upload: SessionUpload }> {
+  const { config } = deps;
+  const signed = await createBlobSasUrl(deps.blobs, config.storage, {
     containerName: UPLOADS_CONTAINER,
     blobName: stagingBlobName(sessionId, attempt, fileName),
     ttlSeconds: config.sessions.uploadUrlTtlSeconds,
@@ -181,7 +187,7 @@ async function signUpload(sessionId: string, attempt: number, fileName: string):
 
 /** JSON create: the session, awaiting its upload, and a URL that allows writing its staging blob for a while. */
 export async function createSessionWithUploadUrl(
-  db: Db,
+  deps: SessionDeps,
   auth: AuthContext,
   input: CreateSessionInput,
 ): Promise<SessionResponse & { upload: SessionUpload }> {
@@ -189,8 +195,8 @@ export async function createSessionWithUploadUrl(
   const id = randomUUID();
   const fileName = uploadFileName(input.file_name, input.format);
   // Signed before the row is written, so that a signing failure (storage down) leaves nothing behind.
-  const { upload } = await signUpload(id, 1, fileName);
-  const row = await insertSessionRow(db, auth, id, input, { status: 'awaiting_upload', method: 'url', fileName });
+  const { upload } = await signUpload(deps, id, 1, fileName);
+  const row = await insertSessionRow(deps.db, auth, id, input, { status: 'awaiting_upload', method: 'url', fileName });
   return { ...toSessionResponse(row), upload };
 }
 
@@ -200,17 +206,17 @@ export async function createSessionWithUploadUrl(
  * ready (a ready session never changes).
  */
 export async function issueNewUploadUrl(
-  db: Db,
+  deps: SessionDeps,
   auth: AuthContext,
   sessionId: string,
   input: NewUploadInput,
 ): Promise<SessionResponse & { upload: SessionUpload }> {
-  const current = await findVisibleSession(db, auth, sessionId);
+  const current = await findVisibleSession(deps.db, auth, sessionId);
   if (!current) throw ApiError.notFound('No such session.');
-  if (input.renew) return renewUploadUrl(current, input);
+  if (input.renew) return renewUploadUrl(deps, current, input);
   const format = input.format ?? ((current.requested_format as TraceFormat | null) ?? undefined);
   const fileName = input.file_name !== undefined || input.format !== undefined ? uploadFileName(input.file_name, format) : current.upload_file_name;
-  const row = await startNextUploadAttempt(db, auth, sessionId, {
+  const row = await startNextUploadAttempt(deps.db, auth, sessionId, {
     upload_file_name: fileName,
     requested_format: format ?? null,
     skip_invalid_lines: input.skip_invalid_lines ?? current.skip_invalid_lines,
@@ -220,7 +226,7 @@ export async function issueNewUploadUrl(
       session_status: current.status,
     });
   }
-  return { ...toSessionResponse(row), ...(await signUpload(sessionId, row.upload_attempt, fileName)) };
+  return { ...toSessionResponse(row), ...(await signUpload(deps, sessionId, row.upload_attempt, fileName)) };
 }
 
 /**
@@ -229,7 +235,7 @@ export async function issueNewUploadUrl(
  * Only while awaiting the upload. Should the upload arrive between this read and the signing, the new URL writes
  * the blob the indexer claims by ETag, exactly as the old URL could until it expired.
  */
-async function renewUploadUrl(current: SessionRow, input: NewUploadInput): Promise<SessionResponse & { upload: SessionUpload }> {
+async function renewUploadUrl(deps: SessionDeps, current: SessionRow, input: NewUploadInput): Promise<SessionResponse & { upload: SessionUpload }> {
   if (current.status !== 'awaiting_upload') {
     throw ApiError.conflict(`The session is ${current.status}; an upload URL is renewed only while the session awaits its upload.`, {
       session_status: current.status,
@@ -241,7 +247,7 @@ async function renewUploadUrl(current: SessionRow, input: NewUploadInput): Promi
       fields: changed.map((field) => ({ location: 'body', field, message: 'Not allowed with renew.' })),
     });
   }
-  return { ...toSessionResponse(current), ...(await signUpload(current.id, current.upload_attempt, current.upload_file_name)) };
+  return { ...toSessionResponse(current), ...(await signUpload(deps, current.id, current.upload_attempt, current.upload_file_name)) };
 }
 
 /**
@@ -250,18 +256,18 @@ async function renewUploadUrl(current: SessionRow, input: NewUploadInput): Promi
  * would delete it); any failure discards the blocks, and the row if it was written.
  */
 export async function createSessionFromMultipart(
-  db: Db,
+  deps: SessionDeps,
   auth: AuthContext,
   request: { contentType: string; body: ReadableStream<Uint8Array> | null },
 ): Promise<SessionResponse> {
+  const { db, blobs } = deps;
   const id = randomUUID();
-  const blobs = await getBlobServiceClient();
   let blob: BlockBlobClient | undefined;
   try {
     const received = await receiveMultipartUpload({
       contentType: request.contentType,
       body: request.body,
-      maxBytes: getConfig().sessions.multipartMaxBytes,
+      maxBytes: deps.config.sessions.multipartMaxBytes,
       blobFor: (fileName) => {
         blob = stagingBlob(blobs, id, 1, uploadFileName(fileName, undefined));
         return blob;
@@ -304,7 +310,7 @@ export async function createSessionFromMultipart(
  * upload removes both.
  */
 export async function createSessionFromBytes(
-  db: Db,
+  deps: Pick<SessionDeps, 'db' | 'blobs'>,
   auth: AuthContext,
   input: { suite_id: string; description?: string | undefined; file_name?: string | undefined },
   bytes: Buffer,
@@ -312,13 +318,13 @@ export async function createSessionFromBytes(
   assertCanCreateInSuite(auth, input.suite_id);
   const id = randomUUID();
   const fileName = uploadFileName(input.file_name, undefined);
-  const row = await insertSessionRow(db, auth, id, input, { status: 'processing', method: 'inline', fileName });
-  const blob = stagingBlob(await getBlobServiceClient(), id, 1, fileName);
+  const row = await insertSessionRow(deps.db, auth, id, input, { status: 'processing', method: 'inline', fileName });
+  const blob = stagingBlob(deps.blobs, id, 1, fileName);
   try {
     await blob.uploadData(bytes);
   } catch (error) {
     await blob.deleteIfExists().catch(() => undefined);
-    await deleteUnindexedSession(db, id);
+    await deleteUnindexedSession(deps.db, id);
     throw error;
   }
   return toSessionResponse(row);
@@ -329,14 +335,18 @@ export async function createSessionFromBytes(
  * trace, or the staging blob its upload went to, with or without the SAS query) and the session is the caller's;
  * undefined for anything else.
  */
-export async function findSessionByTraceUrl(db: Db, auth: AuthContext, url: string): Promise<SessionResponse | undefined> {
+export async function findSessionByTraceUrl(
+  deps: Pick<SessionDeps, 'db' | 'blobs'>,
+  auth: AuthContext,
+  url: string,
+): Promise<SessionResponse | undefined> {
   let parsed: URL;
   try {
     parsed = new URL(url);
   } catch {
     return undefined;
   }
-  const service = new URL((await getBlobServiceClient()).url);
+  const service = new URL(deps.blobs.url);
   if (parsed.origin !== service.origin) return undefined;
   const path = decodeURIComponent(parsed.pathname);
   const base = service.pathname.replace(/\/$/, '');
@@ -353,7 +363,7 @@ export async function findSessionByTraceUrl(db: Db, auth: AuthContext, url: stri
     }
   }
   if (!sessionId) return undefined;
-  const row = await findVisibleSession(db, auth, sessionId);
+  const row = await findVisibleSession(deps.db, auth, sessionId);
   return row ? toSessionResponse(row) : undefined;
 }
 

@@ -2,9 +2,8 @@ import type { Kysely } from 'kysely';
 import type Stripe from 'stripe';
 import type { EntraIdentity } from '../auth/entraTokens.js';
 import { ensureStripeCustomer } from '../billing/customers.js';
-import { getConfig } from '../config.js';
+import type { PrivacyConfig } from '../config.js';
 import { writeDefaultSettings } from '../privacy/userSettings.js';
-import { getStripe } from '../billing/stripeAccess.js';
 import type { Database } from '../db/schema.js';
 import { ApiError } from '../errors/apiError.js';
 import { findUserById, upsertUserByIdentity } from './userRepository.js';
@@ -29,15 +28,14 @@ export async function getCurrentUser(db: Kysely<Database>, userId: string): Prom
 /**
  * Creates the user for a storefront identity, or returns the existing one (idempotent). With billing on, the user
  * also gets a Stripe customer (created once, even under concurrent calls); if Stripe is down the call is 503 and
- * a retry finishes the job. `given` (the Stripe client) defaults to the configured client (null: billing off).
+ * a retry finishes the job. `stripe` is null with billing off.
  */
 export async function registerUser(
-  db: Kysely<Database>,
+  deps: { db: Kysely<Database>; stripe: Stripe | null; privacy: PrivacyConfig },
   identity: EntraIdentity,
   body: RegisterUserBody | undefined,
-  given?: Stripe | null,
 ): Promise<{ user: UserResponse; created: boolean }> {
-  const stripe = given === undefined ? await getStripe() : given;
+  const { db, stripe } = deps;
   const row = await upsertUserByIdentity(db, {
     issuer: identity.issuer,
     subject: identity.subject,
@@ -45,7 +43,7 @@ export async function registerUser(
     email: body?.email ?? identity.email ?? null,
   });
   // Before Stripe: a retry after Stripe was down finds the settings written, and writes nothing twice.
-  if (row.created) await writeDefaultSettings(db, getConfig().privacy, row.id);
+  if (row.created) await writeDefaultSettings(db, deps.privacy, row.id);
   if (stripe && !row.stripe_customer_id) await ensureStripeCustomer(db, stripe, row);
   return { user: toUserResponse(row), created: row.created };
 }
