@@ -45,7 +45,7 @@ function* schemaObjects(value: unknown): Generator<Json> {
 
 const FLOW = `
 import createClient from 'openapi-fetch';
-import type { paths } from '../tracepipe.js';
+import type { paths } from './tracepipe.js';
 
 /** The contract's straight-line flow, each request with its required fields only. */
 export async function flow(baseUrl: string, key: string, suiteId: string, modelId: string) {
