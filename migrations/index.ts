@@ -11,6 +11,7 @@ import * as billingTrust from './0009_billing_trust.js';
 import * as dataLifecycle from './0010_data_lifecycle.js';
 import * as webhooksBudgets from './0011_webhooks_budgets.js';
 import * as keySuitesNonEmpty from './0013_key_suites_non_empty.js';
+import * as a2pPushNotifications from './0014_a2p_push_notifications.js';
 
 /**
  * Every migration, by name, in the order they apply. A static list rather than Kysely's FileMigrationProvider so
@@ -30,4 +31,5 @@ export const migrations: Record<string, Migration> = {
   '0010_data_lifecycle': dataLifecycle,
   '0011_webhooks_budgets': webhooksBudgets,
   '0013_key_suites_non_empty': keySuitesNonEmpty,
+  '0014_a2p_push_notifications': a2pPushNotifications,
 };

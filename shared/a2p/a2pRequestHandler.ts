@@ -1,7 +1,9 @@
 import { TaskState, type AgentCard, type CancelTaskRequest, type Task } from '@a2a-js/sdk';
 import { TaskNotCancelableError } from '@a2a-js/sdk/errors';
 import { DefaultRequestHandler, type ServerCallContext, type TaskStore } from '@a2a-js/sdk/server';
+import { webhookAddressPolicyOf } from '../webhooks/webhookAddressPolicy.js';
 import { PostgresTaskStore } from './postgresTaskStore.js';
+import { OUTBOX_PUSH_SENDER, PostgresPushNotificationStore } from './pushNotificationStore.js';
 import type { ProcessTraceDeps } from './processTraceSkill.js';
 import { refreshTask } from './taskProgress.js';
 import { createTracepipeAgentExecutor } from './tracepipeAgentExecutor.js';
@@ -15,7 +17,8 @@ class TracepipeRequestHandler extends DefaultRequestHandler {
   readonly #tasks: TaskStore;
 
   constructor(card: AgentCard, tasks: TaskStore, deps: ProcessTraceDeps) {
-    super(card, tasks, createTracepipeAgentExecutor(deps), undefined, undefined, undefined, undefined, undefined, {
+    const pushConfigs = new PostgresPushNotificationStore(deps.db, webhookAddressPolicyOf(deps.config));
+    super(card, tasks, createTracepipeAgentExecutor(deps), undefined, pushConfigs, OUTBOX_PUSH_SENDER, undefined, undefined, {
       keepBusAliveStates: [],
     });
     this.#tasks = tasks;

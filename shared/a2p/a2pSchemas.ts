@@ -48,15 +48,17 @@ export const A2pResponseBodySchema = z
   .object({
     jsonrpc: z.literal('2.0'),
     id: JsonRpcId.nullable(),
-    result: z.record(z.string(), z.unknown()).optional(),
+    // An object, but the 0.3 names answer an array (tasks/pushNotificationConfig/list) or null (…/delete).
+    result: z.union([z.record(z.string(), z.unknown()), z.array(z.unknown()), z.null()]).optional(),
     error: JsonRpcErrorObject.optional(),
   })
   .openapi('A2pResponse', {
     description:
       '`result` (SendMessage: `{ task }` or `{ message }`; GetTask and CancelTask: the task; ListTasks: `{ tasks, ' +
-      'nextPageToken, pageSize, totalSize }`), or `error`: -32700 parse error, -32600 invalid request, -32601 ' +
+      'nextPageToken, pageSize, totalSize }`; the push-notification config methods: the config, or `{ configs }`; ' +
+      'in 0.3, `tasks/pushNotificationConfig/list` answers an array and `/delete` null), or `error`: -32700 parse error, -32600 invalid request, -32601 ' +
       'method not found, -32602 invalid params, -32001 task not found (also another user\'s), -32002 task not ' +
-      'cancelable, -32004 unsupported operation (streaming, push notifications, a message to a finished task), ' +
+      'cancelable, -32004 unsupported operation (streaming, a message to a finished task), ' +
       '-32005 content type not supported, -32009 version not supported, -32603 internal error.',
   });
 

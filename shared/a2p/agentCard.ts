@@ -106,7 +106,7 @@ export function buildAgentCard(baseUrl: string, version: string): AgentCard {
     provider: { organization: 'Tracepipe', url: new URL('/', baseUrl).toString() },
     version,
     documentationUrl: new URL('/v1/docs', baseUrl).toString(),
-    capabilities: { streaming: false, pushNotifications: false, extensions: [], extendedAgentCard: false },
+    capabilities: { streaming: false, pushNotifications: true, extensions: [], extendedAgentCard: false },
     securitySchemes: {
       [API_KEY_SCHEME]: {
         scheme: {

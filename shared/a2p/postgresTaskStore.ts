@@ -6,7 +6,7 @@ import { A2P_TASK_STATES, type A2pTaskState, type Database, type JsonObject, typ
 import { holdsScope } from '../auth/scopes.js';
 import { callerOf } from './a2pCaller.js';
 import { SKILL_IDS, SKILL_SCOPES } from './agentCard.js';
-import { findUserTask, isUuid, listUserTasks, upsertTask, type TaskRow } from './taskRepository.js';
+import { findUserTask, isUuid, listUserTasks, taskJson, upsertTask, type TaskRow } from './taskRepository.js';
 
 /** Brings a task up to date with what it follows (its session and example) as it is read; see taskProgress.ts. */
 export type TaskRefresher = (row: TaskRow, options?: { signLinks?: boolean }) => Promise<TaskRow>;
@@ -74,14 +74,7 @@ function seesTasks(context: ServerCallContext): boolean {
 }
 
 export function taskFromRow(row: TaskRow): Task {
-  return Task.fromJSON({
-    id: row.id,
-    contextId: row.context_id,
-    status: row.status,
-    artifacts: row.artifacts,
-    history: row.history,
-    ...(row.metadata ? { metadata: row.metadata } : {}),
-  });
+  return Task.fromJSON(taskJson(row));
 }
 
 /** The row for a task; what it follows (session, example, dataset) is read off its metadata, where the executor put it. */

@@ -1,5 +1,6 @@
 import type { Kysely, Selectable } from 'kysely';
 import type { A2pTasksTable, A2pTaskState, Database, JsonObject, JsonValue } from '../db/schema.js';
+import { recordTaskPushEvent } from '../webhooks/webhookOutbox.js';
 
 export type TaskRow = Selectable<A2pTasksTable>;
 
@@ -52,18 +53,34 @@ export async function upsertTask(db: Kysely<Database>, task: TaskWrite): Promise
     example_id: task.exampleId,
     dataset_id: task.datasetId,
   };
-  const result = await db
-    .insertInto('a2p_tasks')
-    .values({ id: task.id, user_id: task.userId, ...values })
-    .onConflict((conflict) =>
-      conflict
-        .column('id')
-        .doUpdateSet((eb) => ({ ...values, revision: eb('a2p_tasks.revision', '+', 1) }))
-        .where('a2p_tasks.user_id', '=', task.userId)
-        .where('a2p_tasks.state', 'not in', TERMINAL_STATES),
-    )
-    .executeTakeFirst();
-  return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
+  return db.transaction().execute(async (trx) => {
+    const row = await trx
+      .insertInto('a2p_tasks')
+      .values({ id: task.id, user_id: task.userId, ...values })
+      .onConflict((conflict) =>
+        conflict
+          .column('id')
+          .doUpdateSet((eb) => ({ ...values, revision: eb('a2p_tasks.revision', '+', 1) }))
+          .where('a2p_tasks.user_id', '=', task.userId)
+          .where('a2p_tasks.state', 'not in', TERMINAL_STATES),
+      )
+      .returningAll()
+      .executeTakeFirst();
+    if (row) await recordTaskPushEvent(trx, row.user_id, row.id, taskJson(row));
+    return row !== undefined;
+  });
+}
+
+/** The task as A2A's JSON has it (the columns hold the SDK's own `toJSON` of each part): what a push notification carries. */
+export function taskJson(row: TaskRow) {
+  return {
+    id: row.id,
+    contextId: row.context_id,
+    status: row.status,
+    artifacts: row.artifacts,
+    history: row.history,
+    ...(row.metadata ? { metadata: row.metadata } : {}),
+  };
 }
 
 /** What a progress step rewrites of a task (the rest is fixed once the task exists). */
@@ -75,22 +92,26 @@ export async function updateTaskAtRevision(
   row: TaskRow,
   change: TaskChange,
 ): Promise<TaskRow | undefined> {
-  return db
-    .updateTable('a2p_tasks')
-    .set((eb) => ({
-      state: change.state,
-      status_timestamp: change.statusTimestamp,
-      status: JSON.stringify(change.status),
-      artifacts: JSON.stringify(change.artifacts),
-      history: JSON.stringify(change.history),
-      metadata: change.metadata === null ? null : JSON.stringify(change.metadata),
-      example_id: change.exampleId,
-      revision: eb('revision', '+', 1),
-    }))
-    .where('id', '=', row.id)
-    .where('revision', '=', row.revision)
-    .returningAll()
-    .executeTakeFirst();
+  return db.transaction().execute(async (trx) => {
+    const written = await trx
+      .updateTable('a2p_tasks')
+      .set((eb) => ({
+        state: change.state,
+        status_timestamp: change.statusTimestamp,
+        status: JSON.stringify(change.status),
+        artifacts: JSON.stringify(change.artifacts),
+        history: JSON.stringify(change.history),
+        metadata: change.metadata === null ? null : JSON.stringify(change.metadata),
+        example_id: change.exampleId,
+        revision: eb('revision', '+', 1),
+      }))
+      .where('id', '=', row.id)
+      .where('revision', '=', row.revision)
+      .returningAll()
+      .executeTakeFirst();
+    if (written) await recordTaskPushEvent(trx, written.user_id, written.id, taskJson(written));
+    return written;
+  });
 }
 
 export async function findUserTask(db: Kysely<Database>, userId: string, taskId: string): Promise<TaskRow | undefined> {

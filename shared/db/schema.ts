@@ -655,6 +655,9 @@ export interface WebhookEndpointsTable {
   disabled_reason: string | null;
   /** The first failed delivery since the last success; null while deliveries succeed. */
   failing_since: Date | null;
+  /** An A2P task's push-notification config (0014): the task, and the config's id; null for a webhook endpoint. */
+  a2p_task_id: ColumnType<string | null, string | null | undefined, string | null>;
+  a2p_config_id: ColumnType<string | null, string | null | undefined, string | null>;
   created_at: DefaultedTimestamp;
   updated_at: DefaultedTimestamp;
 }

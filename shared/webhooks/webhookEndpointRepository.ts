@@ -22,6 +22,7 @@ export async function countUserEndpoints(db: Db, userId: string): Promise<number
     .selectFrom('webhook_endpoints')
     .select((eb) => eb.fn.countAll<number>().as('total'))
     .where('user_id', '=', userId)
+    .where('a2p_task_id', 'is', null)
     .executeTakeFirstOrThrow();
   return Number(row.total);
 }
@@ -31,7 +32,7 @@ export async function insertEndpoint(db: Db, values: Insertable<WebhookEndpoints
 }
 
 export async function listUserEndpoints(db: Db, userId: string, pagination: Pagination) {
-  const mine = db.selectFrom('webhook_endpoints').where('user_id', '=', userId);
+  const mine = db.selectFrom('webhook_endpoints').where('user_id', '=', userId).where('a2p_task_id', 'is', null);
   const [rows, count] = await Promise.all([
     mine
       .select(ENDPOINT_COLUMNS)
@@ -51,6 +52,7 @@ export async function findUserEndpoint(db: Db, userId: string, id: string) {
     .select(ENDPOINT_COLUMNS)
     .where('id', '=', id)
     .where('user_id', '=', userId)
+    .where('a2p_task_id', 'is', null)
     .executeTakeFirst();
 }
 
@@ -62,11 +64,17 @@ export async function updateUserEndpoint(db: Db, userId: string, id: string, cha
     .set(changes)
     .where('id', '=', id)
     .where('user_id', '=', userId)
+    .where('a2p_task_id', 'is', null)
     .returning(ENDPOINT_COLUMNS)
     .executeTakeFirst();
 }
 
 export async function deleteUserEndpoint(db: Db, userId: string, id: string): Promise<boolean> {
-  const result = await db.deleteFrom('webhook_endpoints').where('id', '=', id).where('user_id', '=', userId).executeTakeFirst();
+  const result = await db
+    .deleteFrom('webhook_endpoints')
+    .where('id', '=', id)
+    .where('user_id', '=', userId)
+    .where('a2p_task_id', 'is', null)
+    .executeTakeFirst();
   return result.numDeletedRows > 0n;
 }

@@ -1,4 +1,4 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
+import { sql, type Kysely, type RawBuilder, type Transaction } from 'kysely';
 import type { Database, JsonValue } from '../db/schema.js';
 import type { WebhookEventType } from './webhookSchemas.js';
 
@@ -18,6 +18,31 @@ export async function recordWebhookEvent(
   data: unknown,
 ): Promise<string> {
   const event = await insertEvent(trx, userId, type, data);
+  await insertDeliveries(trx, event.id, userId, sql<boolean>`a2p_task_id is null and ${type} = any(events)`);
+  return event.id;
+}
+
+/** The event type of an A2P task's push notification: `data` is the task as A2A's JSON has it. */
+export const A2P_TASK_EVENT = 'a2p.task';
+
+/**
+ * A push notification for each of an A2P task's push-notification configs (endpoints of their own, 0014), in the
+ * transaction that changed the task; nothing at all (not even the event) for a task without one.
+ */
+export async function recordTaskPushEvent(trx: Transaction<Database>, userId: string, taskId: string, task: unknown): Promise<void> {
+  const subscribed = await trx
+    .selectFrom('webhook_endpoints')
+    .select('id')
+    .where('a2p_task_id', '=', taskId)
+    .where('enabled', '=', true)
+    .executeTakeFirst();
+  if (!subscribed) return;
+  const event = await insertEvent(trx, userId, A2P_TASK_EVENT, task);
+  await insertDeliveries(trx, event.id, userId, sql<boolean>`a2p_task_id = ${taskId}`);
+}
+
+/** One delivery of the event for each of the user's enabled endpoints that `which` selects. */
+async function insertDeliveries(trx: Transaction<Database>, eventId: string, userId: string, which: RawBuilder<boolean>) {
   await trx
     .insertInto('webhook_deliveries')
     .columns(['event_id', 'endpoint_id', 'retry_until'])
@@ -25,16 +50,15 @@ export async function recordWebhookEvent(
       eb
         .selectFrom('webhook_endpoints')
         .select([
-          sql.val(event.id).as('event_id'),
+          sql.val(eventId).as('event_id'),
           'id',
           sql<Date>`now() + make_interval(hours => ${RETRY_WINDOW_HOURS})`.as('retry_until'),
         ])
         .where('user_id', '=', userId)
         .where('enabled', '=', true)
-        .where(sql<boolean>`${type} = any(events)`),
+        .where(which),
     )
     .execute();
-  return event.id;
 }
 
 /** A ping for one endpoint only (POST /v1/webhook-endpoints/{id}/test): its delivery's id. */
@@ -54,7 +78,7 @@ export async function recordPing(db: Kysely<Database>, userId: string, endpointI
   });
 }
 
-async function insertEvent(trx: Transaction<Database>, userId: string, type: WebhookEventType, data: unknown) {
+async function insertEvent(trx: Transaction<Database>, userId: string, type: WebhookEventType | typeof A2P_TASK_EVENT, data: unknown) {
   return trx
     .insertInto('webhook_events')
     // The resources are JSON already (the REST serializers' output); stringify is what writes jsonb.

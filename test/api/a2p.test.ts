@@ -176,7 +176,7 @@ describe('the agent card', () => {
       name: 'Tracepipe',
       version: expect.any(String),
       provider: { organization: 'Tracepipe' },
-      capabilities: { streaming: false, pushNotifications: false },
+      capabilities: { streaming: false, pushNotifications: true },
       securitySchemes: { apiKey: { apiKeySecurityScheme: { location: 'header', name: 'X-API-Key' } } },
       securityRequirements: [{ schemes: { apiKey: {} } }],
     });

@@ -38,6 +38,7 @@ const ALL_MIGRATIONS = [
   '0010_data_lifecycle',
   '0011_webhooks_budgets',
   '0013_key_suites_non_empty',
+  '0014_a2p_push_notifications',
 ];
 const LATEST = ALL_MIGRATIONS[ALL_MIGRATIONS.length - 1] as string;
 const BEFORE_LATEST = ALL_MIGRATIONS[ALL_MIGRATIONS.length - 2] as string;
@@ -74,6 +75,7 @@ const TABLES_BY_MIGRATION: Record<string, string[]> = {
   '0010_data_lifecycle': ['storage_sample_rollups', 'user_erasures', 'user_settings'],
   '0011_webhooks_budgets': ['budget_threshold_emissions', 'budgets', 'webhook_deliveries', 'webhook_endpoints', 'webhook_events'],
   '0013_key_suites_non_empty': [],
+  '0014_a2p_push_notifications': [],
 };
 
 /** Tables a later migration drops (0009 replaces example_storage_totals with the storage ledger). */

@@ -1214,14 +1214,14 @@ export interface components {
                 };
             };
         };
-        /** @description `result` (SendMessage: `{ task }` or `{ message }`; GetTask and CancelTask: the task; ListTasks: `{ tasks, nextPageToken, pageSize, totalSize }`), or `error`: -32700 parse error, -32600 invalid request, -32601 method not found, -32602 invalid params, -32001 task not found (also another user's), -32002 task not cancelable, -32004 unsupported operation (streaming, push notifications, a message to a finished task), -32005 content type not supported, -32009 version not supported, -32603 internal error. */
+        /** @description `result` (SendMessage: `{ task }` or `{ message }`; GetTask and CancelTask: the task; ListTasks: `{ tasks, nextPageToken, pageSize, totalSize }`; the push-notification config methods: the config, or `{ configs }`; in 0.3, `tasks/pushNotificationConfig/list` answers an array and `/delete` null), or `error`: -32700 parse error, -32600 invalid request, -32601 method not found, -32602 invalid params, -32001 task not found (also another user's), -32002 task not cancelable, -32004 unsupported operation (streaming, a message to a finished task), -32005 content type not supported, -32009 version not supported, -32603 internal error. */
         A2pResponse: {
             /** @enum {string} */
             jsonrpc: "2.0";
             id: string | number | null;
             result?: {
                 [key: string]: unknown;
-            };
+            } | unknown[] | null;
             error?: {
                 code: number;
                 message: string;
