@@ -1,11 +1,14 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, readFileSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
+import { createReadStream, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync, openSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { describe, expect, inject, it } from 'vitest';
 import { EXIT_CODES } from '../../cli/src/cliError.js';
 import { GMAIL_SUITE_ID } from '../../shared/seed/catalog.js';
-import { PROJECT_ROOT } from '../support/apiProcess.js';
+import { tmpdir } from 'node:os';
+import { generateApiKeySecret } from '../../shared/auth/apiKeySecret.js';
+import { PROJECT_ROOT, spawnApi } from '../support/apiProcess.js';
+import { createTestDatabase } from '../support/database.js';
 import { cliHome, resumeRecords, runCli, startCli, unzipTo, type CliRun } from '../support/cli.js';
 import { addStoredExample, gmailConversation, jsonl } from '../support/datasets.js';
 import { createSessionRow, stagingNameOf } from '../support/sessions.js';
@@ -317,4 +320,40 @@ describe('examples and datasets', () => {
     const got = await runCli(['datasets', 'get', built.id], env);
     expect(got.stdout).toMatch(/status:\s+ready/);
   }, 120_000);
+});
+
+describe('a file over the upload limit', () => {
+  it('is refused with 2 once the API says its limit, and the session that answer made is deleted', { timeout: 120_000 }, async () => {
+    const database = await createTestDatabase();
+    const dataDir = mkdtempSync(join(tmpdir(), 'tracepipe-cli-limit-'));
+    const key = generateApiKeySecret();
+    const api = await spawnApi({
+      env: {
+        DATABASE_URL: database.url,
+        DATABASE_POOL_MAX: '2',
+        AZURE_STORAGE_CONNECTION_STRING: inject('storageConnectionString'),
+        API_KEY_HMAC_SECRET: generateApiKeySecret(),
+        TRACEPIPE_DEV_API_KEY: key,
+        TRACEPIPE_ENV: 'test',
+        TRACEPIPE_DATA_DIR: join(dataDir, 'data'),
+        SESSION_UPLOAD_MAX_BYTES: '1000',
+      },
+    });
+    try {
+      const home = cliHome();
+      const sample = join(SAMPLES, 'recorder-session.jsonl');
+      expect(statSync(sample).size).toBeGreaterThan(1000);
+      const run = await runCli(['upload', sample, '--suite', 'Gmail', '--json'], { ...home.env, TRACEPIPE_API_KEY: key, TRACEPIPE_BASE_URL: api.url });
+      expect(run.code, run.stderr).toBe(EXIT_CODES.usage);
+      expect(jsonOf(run).error).toMatchObject({ code: 'payload_too_large', details: { max_bytes: 1000 } });
+      const listed = await fetch(`${api.url}/v1/sessions?include_deleted=true`, { headers: { 'X-API-Key': key } });
+      const sessions = ((await listed.json()) as { items: Array<{ status: string; file_name?: string }> }).items;
+      expect(sessions.filter((session) => session.status !== 'deleted' && session.status !== 'ready')).toEqual([]);
+      expect(sessions.some((session) => session.status === 'deleted')).toBe(true);
+    } finally {
+      await api.stop();
+      await database.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
 });

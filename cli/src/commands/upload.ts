@@ -111,8 +111,9 @@ export async function uploadCommand(ctx: CommandContext, path: string, options: 
     if (!('upload' in answer)) throw new CliError('api', 'The API answered without an upload URL.', 'unexpected_response');
     const created: CreatedSession = answer;
     if (opened.size > created.upload.max_bytes) {
+      // The limit is only known from the answer: the empty session it made goes again (best effort).
+      await api.client.DELETE('/v1/sessions/{id}', { params: { path: { id: created.id }, query: {} } }).catch(() => undefined);
       throw new CliError('usage', `${path} is ${formatBytes(opened.size)}; uploads are at most ${formatBytes(created.upload.max_bytes)}.`, 'payload_too_large', {
-        session_id: created.id,
         max_bytes: created.upload.max_bytes,
       });
     }
