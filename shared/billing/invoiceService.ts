@@ -1,10 +1,11 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type Stripe from 'stripe';
 import type { Database } from '../db/schema.js';
 import { toPage, type Page } from '../validation/pagination.js';
 import { findUserIdByCustomer } from './billingAccountRepository.js';
 import { mirrorInvoice, priceOfLine } from './invoiceMirror.js';
-import { listUserInvoices, upsertMirroredInvoice, type StoredInvoiceRow } from './invoiceRepository.js';
+import { recordWebhookEvent } from '../webhooks/webhookOutbox.js';
+import { findStoredInvoice, listUserInvoices, upsertMirroredInvoice, type StoredInvoiceRow } from './invoiceRepository.js';
 import type { InvoiceResponse, InvoicesQueryInput } from './invoiceSchemas.js';
 import { resolvePriceKinds, type PriceMeterDeps } from './priceMeters.js';
 import { callStripe } from './stripeOutage.js';
@@ -46,7 +47,10 @@ async function allLines(deps: PriceMeterDeps, invoice: Stripe.Invoice): Promise<
 
 /**
  * Keeps the local copy of one invoice as Stripe has it at `observedAt` (an event's time, or the time of a read).
- * Invoices of customers this API does not know are ignored.
+ * Invoices of customers this API does not know are ignored. Whatever brought the change (a webhook event, in any
+ * order, or the daily reconciliation's read), the owner's webhooks hear `invoice.finalized` when the copy leaves
+ * draft and `invoice.paid` when it becomes paid, in the transaction of the write: once each, since a change that
+ * is already stored writes nothing new.
  */
 export async function storeInvoice(
   deps: PriceMeterDeps,
@@ -61,8 +65,26 @@ export async function storeInvoice(
   const lines = await allLines(deps, invoice);
   const kinds = await resolvePriceKinds(deps, lines.map(priceOfLine).filter((price): price is string => price !== null));
   const mirrored = mirrorInvoice(invoice, lines, (price) => kinds.get(price));
-  const written = await upsertMirroredInvoice(deps.db, userId, mirrored, observedAt, options);
+  const write = async (trx: Transaction<Database>) => {
+    const before = await trx.selectFrom('invoices').select('status').where('stripe_invoice_id', '=', mirrored.stripeInvoiceId).forUpdate().executeTakeFirst();
+    const written = await upsertMirroredInvoice(trx, userId, mirrored, observedAt, options);
+    if (written && !options.deleted) await announceInvoiceChange(trx, mirrored.stripeInvoiceId, before?.status ?? null);
+    return written;
+  };
+  const written = deps.db.isTransaction ? await write(deps.db as Transaction<Database>) : await deps.db.transaction().execute(write);
   return written ? 'applied' : 'stale';
+}
+
+const FINALIZED_STATUSES: readonly string[] = ['open', 'uncollectible', 'paid', 'void'];
+
+async function announceInvoiceChange(trx: Transaction<Database>, stripeInvoiceId: string, before: string | null): Promise<void> {
+  const stored = await findStoredInvoice(trx, stripeInvoiceId);
+  if (!stored) return;
+  const wasFinal = before !== null && FINALIZED_STATUSES.includes(before);
+  if (!wasFinal && FINALIZED_STATUSES.includes(stored.status)) {
+    await recordWebhookEvent(trx, stored.user_id, 'invoice.finalized', toInvoiceResponse(stored));
+  }
+  if (before !== 'paid' && stored.status === 'paid') await recordWebhookEvent(trx, stored.user_id, 'invoice.paid', toInvoiceResponse(stored));
 }
 
 /**

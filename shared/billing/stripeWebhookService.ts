@@ -4,9 +4,7 @@ import type { BillingConfig } from '../config.js';
 import type { Database } from '../db/schema.js';
 import { ApiError } from '../errors/apiError.js';
 import { lockUserByCustomer, setDefaultPaymentMethod } from './billingAccountRepository.js';
-import { recordWebhookEvent } from '../webhooks/webhookOutbox.js';
-import { findStoredInvoice } from './invoiceRepository.js';
-import { holdDraftForGrace, storeInvoice, toInvoiceResponse } from './invoiceService.js';
+import { holdDraftForGrace, storeInvoice } from './invoiceService.js';
 import { applyMeterErrorReport, isThinEventBody, verifyThinEvent } from './meterErrorReports.js';
 import { verifyStripeEvent } from './stripeEventVerification.js';
 import { callStripe } from './stripeOutage.js';
@@ -103,12 +101,8 @@ const onInvoiceEvent: Handler = async (trx, deps, event) => {
   if (effect === 'applied' && event.type === 'invoice.created') {
     await holdDraftForGrace(priceDeps, invoice, deps.billing.invoiceGraceMinutes, new Date());
   }
-  // The owner's webhooks hear of it in this transaction, which also records the Stripe event id: a redelivery by
-  // Stripe is a duplicate here and announces nothing twice.
-  if (effect === 'applied' && (event.type === 'invoice.finalized' || event.type === 'invoice.paid') && invoice.id) {
-    const stored = await findStoredInvoice(trx, invoice.id);
-    if (stored) await recordWebhookEvent(trx, stored.user_id, event.type, toInvoiceResponse(stored));
-  }
+  // The owner's webhooks hear of a finalized or paid invoice from storeInvoice, in this transaction (which also
+  // records the Stripe event id): a redelivery, or an event older than what is stored, announces nothing.
   return effect;
 };
 

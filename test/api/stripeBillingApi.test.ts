@@ -592,6 +592,17 @@ describe('POST /v1/webhooks/stripe', () => {
     expect(deliveries.map((delivery) => delivery.event_id).sort()).toEqual(events.map((event) => event.id).sort());
   });
 
+  it('announces an invoice first heard of as paid (events out of order, or the daily read) as finalized and paid, and the late finalized event as nothing', async () => {
+    const { userId, customerId } = await customerUser();
+    const start = Date.UTC(2026, 6, 1) / 1000;
+    const values = { id: `in_late_${randomUUID().slice(0, 8)}`, periodStart: start, periodEnd: start + 86_400, tokens: 5, kbHours: 0, total: 77 };
+    await deliver(stripeEvent('invoice.paid', invoice(customerId, { ...values, status: 'paid', paidAt: start + 99_000 }), start + 99_000));
+    await deliver(stripeEvent('invoice.finalized', invoice(customerId, { ...values, status: 'open' }), start + 90_000));
+    // One transaction wrote both (the same created_at): their order is not the point, that each comes once is.
+    const events = await api.db.selectFrom('webhook_events').select('type').where('user_id', '=', userId).execute();
+    expect(events.map((event) => event.type).sort()).toEqual(['invoice.finalized', 'invoice.paid']);
+  });
+
   it('reads invoice lines by the meter their price bills: a price made later on the same meter still counts', async () => {
     const { customerId, key } = await customerUser();
     const tokensMeter = [...api.fake.meters.values()].find((meter) => meter.event_name === 'tracepipe_tokens')!;
