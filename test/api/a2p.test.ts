@@ -2,12 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { Role, TaskState, type Message, type Part, type Task } from '@a2a-js/sdk';
-import {
-  ClientFactory,
-  ClientFactoryOptions,
-  type CallInterceptor,
-  type Client,
-} from '@a2a-js/sdk/client';
+import type { Client } from '@a2a-js/sdk/client';
 import { A2A_ERROR_CODE, isJsonRpcError, TaskNotCancelableError, TaskNotFoundError } from '@a2a-js/sdk/errors';
 import { BlobServiceClient } from '@azure/storage-blob';
 import pg from 'pg';
@@ -16,6 +11,7 @@ import { GITHUB_SUITE_ID, GMAIL_SUITE_ID } from '../../shared/seed/catalog.js';
 import { addStoredExample, gmailConversation } from '../support/datasets.js';
 import { GPT_4O, TRAINING_MESSAGES } from '../support/examples.js';
 import { PROJECT_ROOT } from '../support/apiProcess.js';
+import { a2aClientFor } from '../support/a2aClient.js';
 import { callApi, type ApiResponse } from '../support/http.js';
 import { waitForFreshWindow } from '../support/rateLimitWindow.js';
 import { createTestUser, type TestUser } from '../support/users.js';
@@ -61,21 +57,6 @@ afterAll(async () => {
   await db.end();
 });
 
-function withApiKey(key: string): CallInterceptor {
-  return {
-    async before(args) {
-      args.options = { ...args.options, serviceParameters: { ...args.options?.serviceParameters, 'X-API-Key': key } };
-    },
-    async after() {},
-  };
-}
-
-async function clientFor(user: TestUser): Promise<Client> {
-  const factory = new ClientFactory(
-    ClientFactoryOptions.createFrom(ClientFactoryOptions.default, { clientConfig: { interceptors: [withApiKey(user.key)] } }),
-  );
-  return factory.createFromUrl(inject('apiUrl'));
-}
 
 function part(content: Part['content'], filename = '', mediaType = ''): Part {
   return { content, metadata: undefined, filename, mediaType };
@@ -202,7 +183,7 @@ describe('the agent card', () => {
   });
 
   it('is what the SDK client discovers', async () => {
-    const client = await clientFor(owner);
+    const client = await a2aClientFor(owner);
     const card = await client.getAgentCard();
     expect(card.name).toBe('Tracepipe');
     expect(card.securitySchemes.apiKey?.scheme).toEqual({
@@ -214,7 +195,7 @@ describe('the agent card', () => {
 
 describe('process-trace', () => {
   it('takes a trace through session, example and pipelines to COMPLETED with the messages as an artifact', async () => {
-    const client = await clientFor(owner);
+    const client = await a2aClientFor(owner);
     const accepted = await sendForTask(
       client,
       userMessage([traceFile(), data({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O, model_configuration: { temperature: 0.2 } })]),
@@ -280,7 +261,7 @@ describe('process-trace', () => {
   });
 
   it('rejects an invalid trace with the problems found, and creates no example', async () => {
-    const client = await clientFor(owner);
+    const client = await a2aClientFor(owner);
     const accepted = await sendForTask(
       client,
       userMessage([traceFile('{"type":"keydown","ts":1}\nnot json\n'), data({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]),
@@ -297,7 +278,7 @@ describe('process-trace', () => {
     ["the recorder's folder as a zip", 'recorder-bundle.zip', 'application/zip', 'recorder-bundle'],
   ])('takes %s as the file: its session is of that format, and the example follows', async (_what, file, mediaType, format) => {
     const user = await createTestUser(); // of its own: inline traces count against the session-creation limit
-    const client = await clientFor(user);
+    const client = await a2aClientFor(user);
     const bytes = readFileSync(join(PROJECT_ROOT, 'test/fixtures/samples', file));
     const accepted = await sendForTask(
       client,
@@ -310,7 +291,7 @@ describe('process-trace', () => {
   });
 
   it('asks for a missing field (INPUT_REQUIRED), then goes on with the reply on the same task', async () => {
-    const client = await clientFor(owner);
+    const client = await a2aClientFor(owner);
     const asked = await sendForTask(client, userMessage([traceFile(), data({ suite_id: GMAIL_SUITE_ID })]));
     expect(asked.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
     expect(statusText(asked)).toContain('Missing: model_id.');
@@ -328,7 +309,7 @@ describe('process-trace', () => {
   });
 
   it('asks for the file when only the data part came', async () => {
-    const client = await clientFor(owner);
+    const client = await a2aClientFor(owner);
     const asked = await sendForTask(client, userMessage([data({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]));
     expect(asked.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
     expect(statusText(asked)).toContain('Missing: file.');
@@ -340,7 +321,7 @@ describe('process-trace', () => {
     ['an unknown model', { suite_id: GMAIL_SUITE_ID, model_id: UNKNOWN_ID }, /No such model/],
     ['an unknown field', { suite_id: GMAIL_SUITE_ID, model_id: GPT_4O, colour: 'red' }, /Unknown field\(s\) in the data part: colour/],
   ])('rejects %s, storing nothing', async (_case, fields, reason) => {
-    const client = await clientFor(owner);
+    const client = await a2aClientFor(owner);
     const before = await db.query('select count(*)::int as n from sessions where user_id = $1', [owner.userId]);
     const task = await sendForTask(client, userMessage([traceFile(), data(fields)]));
     expect(task.status?.state).toBe(TaskState.TASK_STATE_REJECTED);
@@ -351,13 +332,13 @@ describe('process-trace', () => {
 
   it('rejects a suite the key is not limited to', async () => {
     const limited = await createTestUser({ suiteIds: [GITHUB_SUITE_ID] });
-    const task = await sendForTask(await clientFor(limited), userMessage([traceFile(), data({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]));
+    const task = await sendForTask(await a2aClientFor(limited), userMessage([traceFile(), data({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]));
     expect(task.status?.state).toBe(TaskState.TASK_STATE_REJECTED);
     expect(statusText(task)).toContain('limited to other suites');
   });
 
   it('rejects a URL that is not a trace of the caller in our storage, and takes one that is', async () => {
-    const client = await clientFor(owner);
+    const client = await a2aClientFor(owner);
     const foreign = await sendForTask(
       client,
       userMessage([part({ $case: 'url', value: 'https://example.com/trace.jsonl' }), data({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]),
@@ -371,7 +352,7 @@ describe('process-trace', () => {
     const fields = data({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O });
 
     // Someone else's session, by its URL: rejected as if it did not exist.
-    const theirs = await sendForTask(await clientFor(stranger), userMessage([part({ $case: 'url', value: upload.url }), fields]));
+    const theirs = await sendForTask(await a2aClientFor(stranger), userMessage([part({ $case: 'url', value: upload.url }), fields]));
     expect(theirs.status?.state).toBe(TaskState.TASK_STATE_REJECTED);
 
     const mine = await sendForTask(client, userMessage([part({ $case: 'url', value: upload.url.split('?')[0] as string }), fields]));
@@ -396,7 +377,7 @@ describe('process-trace outcomes', () => {
   }
 
   it('carries large messages as a download link, signed afresh at each read', async () => {
-    const client = await clientFor(user);
+    const client = await a2aClientFor(user);
     const { task, exampleId } = await taskWithExample(client);
     const line = VALID_MESSAGES.split('\n')[2] as string;
     // Every tool call has an id of its own (one id twice in an example is refused).
@@ -420,7 +401,7 @@ describe('process-trace outcomes', () => {
   });
 
   it("fails with the pipelines service's error when the example fails", async () => {
-    const client = await clientFor(user);
+    const client = await a2aClientFor(user);
     const { task, exampleId } = await taskWithExample(client);
     const failed = await callApi(`/v1/pipeline/examples/${exampleId}`, {
       method: 'PATCH',
@@ -435,7 +416,7 @@ describe('process-trace outcomes', () => {
   });
 
   it('waits for the upload of a session named by URL, and rejects it once its upload URL has expired', async () => {
-    const client = await clientFor(user);
+    const client = await a2aClientFor(user);
     const created = await callApi('/v1/sessions', { method: 'POST', key: user.key, body: { suite_id: GMAIL_SUITE_ID } });
     const { id, upload } = created.json as { id: string; upload: { url: string } };
     const fields = data({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O });
@@ -450,7 +431,7 @@ describe('process-trace outcomes', () => {
   });
 
   it('keeps a working task as it is when more is said to it', async () => {
-    const client = await clientFor(user);
+    const client = await a2aClientFor(user);
     const accepted = await sendForTask(client, userMessage([traceFile(), data({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]));
     const reply = await sendForTask(client, userMessage([text('hurry up')], { taskId: accepted.id, contextId: accepted.contextId }));
     expect(reply.status?.state).toBe(TaskState.TASK_STATE_WORKING);
@@ -460,7 +441,7 @@ describe('process-trace outcomes', () => {
 
   it('counts inline traces against the session-creation limit', async () => {
     const user = await createTestUser();
-    const client = await clientFor(user);
+    const client = await a2aClientFor(user);
     // The eleven requests must fall in one minute's window.
     await waitForFreshWindow(db);
     const states: TaskState[] = [];
@@ -479,7 +460,7 @@ describe('build-dataset', () => {
   it('builds a dataset of the caller\'s examples; the task follows the build and carries the files', async () => {
     const user = await createTestUser();
     for (let n = 1; n <= 3; n++) await addStoredExample(user, gmailConversation(n));
-    const client = await clientFor(user);
+    const client = await a2aClientFor(user);
 
     // Without a format the task asks for it; the reply on the task completes the request.
     const asked = await sendForTask(client, userMessage([data({ skill: 'build-dataset', name: 'agent set' })]));
@@ -510,12 +491,12 @@ describe('build-dataset', () => {
 
   it('rejects a wrong value and a suite outside the key; a finished task outlives its dataset', async () => {
     const user = await createTestUser();
-    const client = await clientFor(user);
+    const client = await a2aClientFor(user);
     const wrong = await sendForTask(client, userMessage([data({ skill: 'build-dataset', name: 'x', format: 'csv' })]));
     expect(wrong.status?.state).toBe(TaskState.TASK_STATE_REJECTED);
     expect(statusText(wrong)).toMatch(/format/);
     const limited = await callApi('/v1/api-keys', { method: 'POST', key: user.key, body: { suite_ids: [GITHUB_SUITE_ID] } });
-    const limitedClient = await clientFor({ ...user, key: (limited.json as { key: string }).key });
+    const limitedClient = await a2aClientFor({ ...user, key: (limited.json as { key: string }).key });
     const outside = await sendForTask(limitedClient, userMessage([data({ skill: 'build-dataset', name: 'x', format: 'openai', suite_id: GMAIL_SUITE_ID })]));
     expect(outside.status?.state).toBe(TaskState.TASK_STATE_REJECTED);
     expect(statusText(outside)).toContain('limited to other suites');
@@ -532,9 +513,9 @@ describe('build-dataset', () => {
 
 describe('tasks belong to their user', () => {
   it("answers another user's task as not found, for get, cancel, list and follow-ups", async () => {
-    const client = await clientFor(owner);
+    const client = await a2aClientFor(owner);
     const task = await sendForTask(client, userMessage([data({ suite_id: GMAIL_SUITE_ID })]));
-    const other = await clientFor(stranger);
+    const other = await a2aClientFor(stranger);
     await expect(getTask(other, task.id)).rejects.toBeInstanceOf(TaskNotFoundError);
     await expect(other.cancelTask({ tenant: '', id: task.id, metadata: undefined })).rejects.toBeInstanceOf(TaskNotFoundError);
     await expect(send(other, userMessage([text('hi')], { taskId: task.id }))).rejects.toBeInstanceOf(TaskNotFoundError);
@@ -552,7 +533,7 @@ describe('tasks belong to their user', () => {
 
   it('lists your tasks newest first, by page, with filters', async () => {
     const user = await createTestUser();
-    const client = await clientFor(user);
+    const client = await a2aClientFor(user);
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) ids.push((await sendForTask(client, userMessage([data({ suite_id: GMAIL_SUITE_ID })]))).id);
     const first = await client.listTasks({
@@ -611,7 +592,7 @@ describe('tasks belong to their user', () => {
 
 describe('cancel', () => {
   it('cancels a working task, which then stays canceled (no example is created)', async () => {
-    const client = await clientFor(owner);
+    const client = await a2aClientFor(owner);
     const task = await sendForTask(client, userMessage([traceFile(), data({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]));
     const canceled = await client.cancelTask({ tenant: '', id: task.id, metadata: undefined });
     expect(canceled.status?.state).toBe(TaskState.TASK_STATE_CANCELED);
@@ -638,14 +619,14 @@ describe('cancel', () => {
   });
 
   it('refuses to cancel an unknown task', async () => {
-    const client = await clientFor(owner);
+    const client = await a2aClientFor(owner);
     await expect(client.cancelTask({ tenant: '', id: UNKNOWN_ID, metadata: undefined })).rejects.toBeInstanceOf(TaskNotFoundError);
   });
 });
 
 describe('catalog and usage', () => {
   it('answers catalog questions in words and in data with a message whose data part is the REST answer', async () => {
-    const client = await clientFor(owner);
+    const client = await a2aClientFor(owner);
     const suites = await send(client, userMessage([text('Which suites can I record?')]));
     expect('parts' in suites).toBe(true);
     const [answer] = (suites as Message).parts;
@@ -664,7 +645,7 @@ describe('catalog and usage', () => {
   });
 
   it('reports usage as GET /v1/usage does', async () => {
-    const client = await clientFor(owner);
+    const client = await a2aClientFor(owner);
     const usage = await send(client, userMessage([text('What is my usage this month?')]));
     const rest = await callApi('/v1/usage', { key: owner.key });
     const { billing_period, tokens } = rest.json as { billing_period: unknown; tokens: unknown };
@@ -779,7 +760,7 @@ describe('malformed JSON-RPC', () => {
 describe('audit', () => {
   it('records each request: user, key, method, task, outcome and time', async () => {
     const user = await createTestUser();
-    const client = await clientFor(user);
+    const client = await a2aClientFor(user);
     const task = await sendForTask(client, userMessage([data({ suite_id: GMAIL_SUITE_ID })]));
     await getTask(client, task.id);
     await expect(getTask(client, UNKNOWN_ID)).rejects.toBeInstanceOf(TaskNotFoundError);

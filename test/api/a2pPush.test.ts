@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { Role, TaskState, type Message, type Part, type Task } from '@a2a-js/sdk';
-import { ClientFactory, ClientFactoryOptions, type CallInterceptor, type Client } from '@a2a-js/sdk/client';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { Client } from '@a2a-js/sdk/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GMAIL_SUITE_ID } from '../../shared/seed/catalog.js';
 import { eventually } from '../support/sessions.js';
 import { GPT_4O } from '../support/examples.js';
+import { a2aClientFor } from '../support/a2aClient.js';
 import { callApi } from '../support/http.js';
 import { createTestUser, type TestUser } from '../support/users.js';
 import { signatureVerifies, startWebhookReceiver, type WebhookReceiver } from '../support/webhookReceiver.js';
@@ -32,21 +33,6 @@ beforeAll(async () => {
 });
 afterAll(() => receiver.close());
 
-function withApiKey(key: string): CallInterceptor {
-  return {
-    async before(args) {
-      args.options = { ...args.options, serviceParameters: { ...args.options?.serviceParameters, 'X-API-Key': key } };
-    },
-    async after() {},
-  };
-}
-
-async function clientFor(user: TestUser): Promise<Client> {
-  const factory = new ClientFactory(
-    ClientFactoryOptions.createFrom(ClientFactoryOptions.default, { clientConfig: { interceptors: [withApiKey(user.key)] } }),
-  );
-  return factory.createFromUrl(inject('apiUrl'));
-}
 
 const part = (content: Part['content'], filename = '', mediaType = ''): Part => ({ content, metadata: undefined, filename, mediaType });
 const traceFile = () => part({ $case: 'raw', value: Buffer.from(TRACE) }, 'input_events.jsonl', 'application/jsonl');
@@ -86,7 +72,7 @@ describe('A2P push notifications', () => {
     const card = await callApi('/.well-known/agent-card.json', { key: null, headers: { 'A2A-Version': '1.0' } });
     expect(card.json).toMatchObject({ capabilities: { pushNotifications: true } });
 
-    const client = await clientFor(owner);
+    const client = await a2aClientFor(owner);
     const task = await taskWaitingForInput(client);
     const created = await client.createTaskPushNotificationConfig(config(task.id));
     expect(created.id).toMatch(/\S/);
@@ -122,17 +108,17 @@ describe('A2P push notifications', () => {
   });
 
   it('refuses a config without a token, with a refused address, or for another user\'s task, storing nothing', async () => {
-    const client = await clientFor(owner);
+    const client = await a2aClientFor(owner);
     const task = await taskWaitingForInput(client);
     await expect(client.createTaskPushNotificationConfig(config(task.id, { token: '' }))).rejects.toThrow(/token is required/);
     await expect(client.createTaskPushNotificationConfig(config(task.id, { url: 'ftp://example.com/hook' }))).rejects.toThrow(/url/);
-    const other = await clientFor(stranger);
+    const other = await a2aClientFor(stranger);
     await expect(other.createTaskPushNotificationConfig(config(task.id))).rejects.toThrow(/not found/i);
     expect((await client.listTaskPushNotificationConfig({ tenant: '', taskId: task.id, pageSize: 0, pageToken: '' })).configs).toEqual([]);
   });
 
   it('takes the A2A 0.3 method names through the compatibility layer', async () => {
-    const task = await taskWaitingForInput(await clientFor(owner));
+    const task = await taskWaitingForInput(await a2aClientFor(owner));
     const call = (method: string, params: unknown) =>
       callApi('/v1/a2p', { method: 'POST', key: owner.key, body: JSON.stringify({ jsonrpc: '2.0', id: 1, method, params }) });
     const set = await call('tasks/pushNotificationConfig/set', {
