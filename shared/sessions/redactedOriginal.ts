@@ -93,8 +93,14 @@ export class RedactedOriginal {
     await this.#blob.commitBlockList(this.#blockIds);
   }
 
+  /**
+   * Nothing of it is kept: the blocks in flight land, then the blob (only uncommitted blocks) is deleted. Azurite
+   * and most accounts delete those with it; where Azure answers 404 for a blob never committed, the service
+   * discards its blocks within a week (https://learn.microsoft.com/rest/api/storageservices/put-block#remarks).
+   */
   async abandon(): Promise<void> {
     await this.#upload.settle();
+    if (this.#active) await this.#blob.deleteIfExists().catch(() => undefined);
   }
 
   /**

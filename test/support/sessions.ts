@@ -185,7 +185,10 @@ export async function uploadAndIndex(
 export async function blobsOf(blobs: BlobServiceClient, id: string): Promise<string[]> {
   const names: string[] = [];
   for (const container of ['sessions', 'uploads', 'examples', 'datasets']) {
-    for await (const blob of blobs.getContainerClient(container).listBlobsFlat({ prefix: `${id}/` })) names.push(`${container}/${blob.name}`);
+    // Uncommitted blobs too (a write abandoned half way): a test that says what is stored sees those as well.
+    for await (const blob of blobs.getContainerClient(container).listBlobsFlat({ prefix: `${id}/`, includeUncommitedBlobs: true })) {
+      names.push(`${container}/${blob.name}`);
+    }
   }
   return names.sort();
 }
