@@ -35,7 +35,7 @@ import type { UsageQueryInput, UsageResponse } from './usageSchemas.js';
  *
  * Figures come from aggregates, in two round trips (the subscriptions, then one query for the rest): the daily
  * token rollup (and the usage rows of partial days at a period's edge), at most ~744 storage samples, the rows
- * the sync has not settled simply, and the ledger for the hours not sampled yet (exactly what the sampler will
+ * the sync has not settled simply (summed by what decides their billing), and the ledger for the hours not sampled yet (exactly what the sampler will
  * write for them, so the figure does not jump when it runs).
  */
 
@@ -141,7 +141,10 @@ async function computeMonthlyUsage(
   // Unsent rows of earlier months are carried into the period open now (only with billing on).
   const carriesIn = billing && within(month, now);
 
-  const read = await readMonthOfUsage(db, window, { periods, pendingOfEarlierMonths: carriesIn, until: now });
+  const spanBoundaries = [...new Set(spans.flatMap((span) => [span.startedAt, span.endedAt ?? span.startedAt]).map((at) => at.getTime()))]
+    .sort((a, b) => a - b)
+    .map((time) => new Date(time));
+  const read = await readMonthOfUsage(db, window, { periods, spanBoundaries, pendingOfEarlierMonths: carriesIn, until: now });
   const { periodTokens: naturalTokens, tokensByModel: byModelRows, tokenExceptions, storageHours: storageRows } = read;
 
   const byModel: Record<string, number> = {};

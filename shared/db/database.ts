@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { CompiledQuery, Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
@@ -62,6 +63,16 @@ export async function executePrepared<Row>(db: Kysely<Database>, statement: Prep
   if (!pool) return (await db.executeQuery(CompiledQuery.raw(statement.text, values))).rows as Row[];
   const result = await pool.query({ name: statement.name, text: statement.text, values });
   return result.rows as Row[];
+}
+
+/**
+ * executePrepared for a statement built at run time whose few shapes repeat (one per number of periods, suite
+ * filter...): each shape is named by its text, so each is prepared once per connection, however many values it
+ * runs with. For a read whose planning (many subqueries) costs more than its execution.
+ */
+export async function executeCompiledPrepared<Row>(db: Kysely<Database>, prefix: string, query: CompiledQuery): Promise<Row[]> {
+  const name = `${prefix}_${createHash('sha256').update(query.sql).digest('base64url').slice(0, 22)}`;
+  return executePrepared<Row>(db, { name, text: query.sql }, [...query.parameters]);
 }
 
 export function createDatabase(options: DatabaseOptions): Kysely<Database> {

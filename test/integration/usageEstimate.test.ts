@@ -99,6 +99,28 @@ describe('the usage estimate, with billing on', () => {
     expect(january.estimated_cost.tokens).toBe(lineAmount(571_000, '0.0002'));
   });
 
+  it('places rows it sums alike only when they are billed alike: across a month edge and a subscription edge apart', async () => {
+    const db = database.db();
+    const userId = await addUser(db, 'cus_estimate_grouped');
+    // The first subscription ends, and the next starts, at instants that are no day's or hour's edge.
+    await addSubscription(db, { userId, startedAt: new Date(Date.UTC(2025, 11, 1)), endedAt: new Date(Date.UTC(2026, 0, 15, 13, 37, 21)) });
+    await addSubscription(db, { userId, startedAt: new Date(Date.UTC(2026, 0, 15, 14)), prices: { tokens: '0.0004', storage: '0.00000001' } });
+    // All unsent, so each is placed where the sync will send it. Seconds apart, in the same sync state:
+    await tokensAt(userId, new Date(Date.UTC(2025, 11, 31, 23, 59, 59)), 1_000); // December's closed: carried in
+    await tokensAt(userId, new Date(Date.UTC(2026, 0, 1, 0, 0, 1)), 2_000); // January, the first (closed): carried
+    await tokensAt(userId, new Date(Date.UTC(2026, 0, 15, 13, 37, 20)), 4_000); // the first's last second: carried
+    await tokensAt(userId, new Date(Date.UTC(2026, 0, 15, 13, 37, 30)), 8_000); // between the two: billed nowhere
+    await tokensAt(userId, new Date(Date.UTC(2026, 0, 16)), 16_000); // the second, open: its own period
+    // Nine more rows alike in the second's period: summed, they count as much as they would one by one.
+    for (let minute = 1; minute <= 9; minute++) await tokensAt(userId, new Date(Date.UTC(2026, 0, 16, 0, minute)), 100);
+
+    const january = await getMonthlyUsage(db, config, auth(userId), {}, new Date(Date.UTC(2026, 0, 20, 12)));
+    expect(january.tokens).toMatchObject({ total: 30_900, billable: 23_900, not_billable: 8_000 });
+    expect(january.billing.carried_in).toEqual({ tokens: 1_000, storage_gb_hours: 0 });
+    expect(january.billing.carried_out).toEqual({ tokens: 0, storage_gb_hours: 0 });
+    expect(january.estimated_cost.tokens).toBe(lineAmount(23_900, '0.0004'));
+  });
+
   it('does not jump when the sampler writes the hours it estimated from the ledger', async () => {
     const db = database.db();
     const userId = await addUser(db, 'cus_estimate_3');
