@@ -53,7 +53,15 @@ export async function spawnBenchHost(appDir: string, env: Record<string, string>
     const onData = (chunk: Buffer) => {
       output += chunk.toString('utf8');
       const match = /Host listening on (\S+)/.exec(output);
-      if (match?.[1]) resolveUrl(match[1]);
+      if (!match?.[1]) return;
+      // From here the host's log is only drained, not kept: matching each chunk against all the output so far
+      // grew with every request, and the host blocks on a pipe its reader is slow to drain (stdout to a pipe is
+      // synchronous on Linux), so the bench timed its own parsing (half the host's CPU profile was writev).
+      child.stdout?.off('data', onData);
+      child.stderr?.off('data', onData);
+      child.stdout?.resume();
+      child.stderr?.resume();
+      resolveUrl(match[1]);
     };
     child.stdout?.on('data', onData);
     child.stderr?.on('data', onData);
