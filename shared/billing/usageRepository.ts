@@ -51,7 +51,7 @@ const SYNC_STATE = sql`t.stripe_timestamp as carried_to, t.stripe_sent_at is not
  * The token rows whose billing is not simply "in the period of their time": carried into another period, failed,
  * or not sent yet (their period is decided when they are). For the current month (`pendingOfEarlierMonths`),
  * unsent rows of earlier months too, since they are carried into it. Each branch reads its rows through a partial
- * index, with the columns the estimate needs (no second lookup by id; `union` drops a row two branches found).
+ * index, with the columns the estimate needs (no second lookup by id).
  *
  * They come back summed by what decides their billing, not one by one: a month after a Stripe outage carries
  * thousands of rows into a few timestamps, and sending each to the estimate cost more than the rest of the
@@ -64,24 +64,26 @@ const SYNC_STATE = sql`t.stripe_timestamp as carried_to, t.stripe_sent_at is not
 function tokenExceptions(window: UsageWindow, pendingOfEarlierMonths: boolean, spanBoundaries: readonly Date[]) {
   const { userId, start, end } = window;
   const suites = inVisibleSuites('suite_id', window.suiteIds);
+  const carried = sql`(stripe_timestamp is not null
+    and ((stripe_timestamp >= ${start} and stripe_timestamp < ${end}) or (recorded_at >= ${start} and recorded_at < ${end})))`;
   const columns = sql`recorded_at, input_tokens + output_tokens as amount, stripe_timestamp, stripe_sent_at is not null as sent,
     stripe_failed_at is not null as failed, stripe_attempted_at is not null as attempted, stripe_resolution`;
+  // The branches are disjoint (the carried ones first, then failed or unsent ones not among them), so no
+  // row is counted twice and none has to be told apart by id.
   return sql`
-    with rows as (
-      select id, ${columns} from token_usage
-        where user_id = ${userId} and stripe_timestamp is not null and ${suites}
-          and ((stripe_timestamp >= ${start} and stripe_timestamp < ${end}) or (recorded_at >= ${start} and recorded_at < ${end}))
-      union
-      select id, ${columns} from token_usage
-        where user_id = ${userId} and stripe_failed_at is not null and recorded_at >= ${start} and recorded_at < ${end} and ${suites}
-      union
-      select id, ${columns} from token_usage
-        where user_id = ${userId} and stripe_sent_at is null and stripe_failed_at is null and recorded_at < ${end}
-          and ${pendingOfEarlierMonths ? sql`true` : sql`recorded_at >= ${start}`} and ${suites}
-    )
     select min(recorded_at) as occurred_at, sum(amount)::bigint as amount, stripe_timestamp as carried_to, sent, failed,
       attempted, stripe_resolution as resolution
-    from rows
+    from (
+      select ${columns} from token_usage where user_id = ${userId} and ${carried} and ${suites}
+      union all
+      select ${columns} from token_usage
+        where user_id = ${userId} and stripe_failed_at is not null and recorded_at >= ${start} and recorded_at < ${end}
+          and not ${carried} and ${suites}
+      union all
+      select ${columns} from token_usage
+        where user_id = ${userId} and stripe_sent_at is null and stripe_failed_at is null and recorded_at < ${end}
+          and ${pendingOfEarlierMonths ? sql`true` : sql`recorded_at >= ${start}`} and not ${carried} and ${suites}
+    ) as rows
     group by date_trunc('month', recorded_at, 'UTC'), width_bucket(recorded_at, ${spanBoundaries}::timestamptz[]),
       stripe_timestamp, sent, failed, attempted, stripe_resolution`;
 }

@@ -104,11 +104,12 @@ export async function getMonthlyUsage(
   query: UsageQueryInput,
   now: Date = new Date(),
 ): Promise<UsageResponse> {
-  const usage = await computeMonthlyUsage(db, config, auth, query, now);
+  // Side by side: the budget's row is no input to the month's figures.
+  const [usage, budget] = await Promise.all([computeMonthlyUsage(db, config, auth, query, now), findBudget(db, auth.userId)]);
   // The budget is the whole account's, this month: the same figure when this view is that one, computed apart otherwise.
   const wholeAccountNow = auth.suiteIds === null && query.suite_id === undefined && usage.billing_period.start === calendarMonthOf(now).start.toISOString();
   const used = wholeAccountNow ? usage.estimated_cost.total : await accountMonthCost(db, config, auth.userId, now);
-  return { ...usage, budget: budgetStateOf(await findBudget(db, auth.userId), used, config.billing.currency) };
+  return { ...usage, budget: budgetStateOf(budget, used, config.billing.currency) };
 }
 
 /** What this calendar month costs the whole account so far: `estimated_cost.total` of an unfiltered GET /v1/usage. */
