@@ -8,15 +8,14 @@ import { A2P_LIMITS } from '../shared/a2p/a2pLimits.js';
 import { A2pRequestBodySchema, A2pResponseBodySchema, AgentCardSchema } from '../shared/a2p/a2pSchemas.js';
 import { A2A_VERSION_HEADER, A2P_PATH, AGENT_CARD_ROUTE } from '../shared/a2p/a2pPaths.js';
 import { recordA2pRequest } from '../shared/a2p/auditLog.js';
-import { getStripe } from '../shared/billing/stripeAccess.js';
 import type { JsonRpcExchange } from '../shared/a2p/jsonRpcEndpoint.js';
-import { getConfig } from '../shared/config.js';
-import { getDb } from '../shared/db/index.js';
+import type { Config } from '../shared/config.js';
 import { ApiError } from '../shared/errors/apiError.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { readBodyText } from '../shared/http/requestBody.js';
 import { jsonResponse } from '../shared/http/responses.js';
 import { API_VERSION } from '../shared/openapi/registry.js';
+import type { InvocationDeps } from '../shared/runtime/appDeps.js';
 import { lazily } from '../shared/runtime/lazily.js';
 
 const TAGS = ['Agents'];
@@ -25,8 +24,8 @@ const agentCard = lazily(() => import('../shared/a2p/agentCard.js'));
 const jsonRpcEndpoint = lazily(() => import('../shared/a2p/jsonRpcEndpoint.js'));
 const a2pRequestHandler = lazily(() => import('../shared/a2p/a2pRequestHandler.js'));
 
-function baseUrlOf(requestUrl: string): string {
-  return getConfig().publicBaseUrl ?? new URL(requestUrl).origin;
+function baseUrlOf(config: Config, requestUrl: string): string {
+  return config.publicBaseUrl ?? new URL(requestUrl).origin;
 }
 
 defineRoute({
@@ -42,9 +41,9 @@ defineRoute({
     '`A2A-Version: 1.0` get the 1.0 card; others the 0.3 shape. Public.',
   auth: 'public',
   responses: { 200: { description: 'The agent card.', schema: AgentCardSchema } },
-  handler: async ({ request }) => {
+  handler: async ({ request, deps }) => {
     const { agentCardJson, buildAgentCard } = await agentCard();
-    const card = buildAgentCard(baseUrlOf(request.url), API_VERSION);
+    const card = buildAgentCard(baseUrlOf(deps.config, request.url), API_VERSION);
     return jsonResponse(200, agentCardJson(card, request.headers.get(A2A_VERSION_HEADER)), {
       'Cache-Control': 'public, max-age=300',
       Vary: A2A_VERSION_HEADER,
@@ -83,15 +82,15 @@ defineRoute({
   openapi: {
     request: { body: { required: true, content: { 'application/json': { schema: A2pRequestBodySchema } } } },
   },
-  handler: async ({ auth, bodyStream, request, context }) => {
+  handler: async ({ auth, bodyStream, request, context, deps }) => {
     const started = performance.now();
     const log = (message: string) => context.warn(message);
     const body = await readBody(bodyStream, request);
     const exchange =
       typeof body !== 'string'
         ? body
-        : await (await jsonRpcEndpoint()).exchangeJsonRpc({ handler: await requestHandlerFor(request, log), headers: request.headers, body, auth, log });
-    await recordA2pRequest(getDb(), {
+        : await (await jsonRpcEndpoint()).exchangeJsonRpc({ handler: await requestHandlerFor(deps, request), headers: request.headers, body, auth, log });
+    await recordA2pRequest(deps.db, {
       requestId: context.invocationId,
       userId: auth.userId,
       apiKeyId: auth.apiKeyId,
@@ -109,16 +108,16 @@ defineRoute({
   },
 });
 
-async function requestHandlerFor(request: HttpRequest, log: (message: string) => void) {
-  const deps = {
-    ...(await a2pDeps(log)),
+async function requestHandlerFor(deps: InvocationDeps, request: HttpRequest) {
+  const handlerDeps = {
+    ...(await a2pDeps(deps)),
     countAgainst: async (bucket: RateLimitBucket) => {
-      await authenticateRequest(request, bucket);
+      await authenticateRequest(deps, request, bucket);
     },
-    costCheck: { db: getDb(), config: getConfig(), stripe: await getStripe() },
+    costCheck: { db: deps.db, config: deps.config, stripe: await deps.stripe.client(), clock: deps.clock },
   };
   const [{ createA2pRequestHandler }, { buildAgentCard }] = await Promise.all([a2pRequestHandler(), agentCard()]);
-  return createA2pRequestHandler(deps, buildAgentCard(baseUrlOf(request.url), API_VERSION));
+  return createA2pRequestHandler(handlerDeps, buildAgentCard(baseUrlOf(deps.config, request.url), API_VERSION));
 }
 
 /** The body as text or, when it is not UTF-8, the JSON-RPC parse error (over the limit is the route's 413). */

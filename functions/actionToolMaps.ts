@@ -12,7 +12,6 @@ import {
   getActionToolMap,
   listActionToolMaps,
 } from '../shared/catalog/actionToolMapService.js';
-import { getDb } from '../shared/db/index.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { jsonResponse, noContent } from '../shared/http/responses.js';
 
@@ -30,7 +29,7 @@ defineRoute({
   scope: ANY_SCOPE,
   query: ActionToolMapListQuery,
   responses: { 200: { description: 'A page of maps.', schema: ActionToolMapPageSchema } },
-  handler: async ({ query }) => jsonResponse(200, await listActionToolMaps(getDb(), query)),
+  handler: async ({ query, deps }) => jsonResponse(200, await listActionToolMaps(deps.db, query)),
 });
 
 defineRoute({
@@ -52,8 +51,8 @@ defineRoute({
   responses: { 201: { description: 'The map with its full tree.', schema: ActionToolMapSchema } },
   // What a map refers to is checked as a whole, and refused as a 422: this operation documents no 409.
   errors: [],
-  handler: async ({ body }) => {
-    const map = await createActionToolMap(getDb(), body);
+  handler: async ({ body, deps }) => {
+    const map = await createActionToolMap(deps.db, body);
     return jsonResponse(201, map, { Location: `/v1/action-tool-maps/${map.id}` });
   },
 });
@@ -72,7 +71,7 @@ defineRoute({
   params: IdParams,
   responses: { 200: { description: 'The map.', schema: ActionToolMapSchema } },
   errors: ['not_found'],
-  handler: async ({ params }) => jsonResponse(200, await getActionToolMap(getDb(), params.id)),
+  handler: async ({ params, deps }) => jsonResponse(200, await getActionToolMap(deps.db, params.id)),
 });
 
 defineRoute({
@@ -89,8 +88,8 @@ defineRoute({
   params: IdParams,
   responses: { 204: { description: 'Deleted.' } },
   errors: ['not_found', 'conflict'],
-  handler: async ({ params }) => {
-    await deleteActionToolMap(getDb(), params.id);
+  handler: async ({ params, deps }) => {
+    await deleteActionToolMap(deps.db, params.id);
     return noContent();
   },
 });

@@ -10,7 +10,6 @@ import {
 } from '../shared/catalog/actionSchemas.js';
 import { createAction, deleteAction, getAction, listActions, updateAction } from '../shared/catalog/actionService.js';
 import { PARAMETER_REPLACEMENT_RULES } from '../shared/catalog/parameterReplacement.js';
-import { getDb } from '../shared/db/index.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { jsonResponse, noContent } from '../shared/http/responses.js';
 
@@ -30,7 +29,7 @@ defineRoute({
   query: ActionListQuery,
   responses: { 200: { description: 'A page of actions.', schema: ActionPageSchema } },
   errors: ['not_found'],
-  handler: async ({ params, query }) => jsonResponse(200, await listActions(getDb(), params.suite_id, query)),
+  handler: async ({ params, query, deps }) => jsonResponse(200, await listActions(deps.db, params.suite_id, query)),
 });
 
 defineRoute({
@@ -48,8 +47,8 @@ defineRoute({
   body: CreateActionBody,
   responses: { 201: { description: 'The action with its parameters.', schema: ActionSchema } },
   errors: ['not_found', 'conflict'],
-  handler: async ({ params, body }) => {
-    const action = await createAction(getDb(), params.suite_id, body);
+  handler: async ({ params, body, deps }) => {
+    const action = await createAction(deps.db, params.suite_id, body);
     return jsonResponse(201, action, { Location: `/v1/suites/${action.suite_id}/actions/${action.id}` });
   },
 });
@@ -66,7 +65,7 @@ defineRoute({
   params: SuiteActionParams,
   responses: { 200: ACTION },
   errors: ['not_found'],
-  handler: async ({ params }) => jsonResponse(200, await getAction(getDb(), params.suite_id, params.id)),
+  handler: async ({ params, deps }) => jsonResponse(200, await getAction(deps.db, params.suite_id, params.id)),
 });
 
 defineRoute({
@@ -82,8 +81,8 @@ defineRoute({
   body: UpdateActionBody,
   responses: { 200: ACTION },
   errors: ['not_found', 'conflict'],
-  handler: async ({ params, body }) =>
-    jsonResponse(200, await updateAction(getDb(), params.suite_id, params.id, body)),
+  handler: async ({ params, body, deps }) =>
+    jsonResponse(200, await updateAction(deps.db, params.suite_id, params.id, body)),
 });
 
 defineRoute({
@@ -100,8 +99,8 @@ defineRoute({
   params: SuiteActionParams,
   responses: { 204: { description: 'Deleted.' } },
   errors: ['not_found', 'conflict'],
-  handler: async ({ params }) => {
-    await deleteAction(getDb(), params.suite_id, params.id);
+  handler: async ({ params, deps }) => {
+    await deleteAction(deps.db, params.suite_id, params.id);
     return noContent();
   },
 });

@@ -1,7 +1,5 @@
 import { ApiKeyIdParams, ApiKeySchema, CreateApiKeyBodySchema, CreatedApiKeySchema } from '../shared/apiKeys/apiKeySchemas.js';
 import { createApiKey, listApiKeys, revokeUserApiKey } from '../shared/apiKeys/apiKeyService.js';
-import { getConfig } from '../shared/config.js';
-import { getDb } from '../shared/db/index.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { pageSchema, PaginationQuery } from '../shared/validation/pagination.js';
 import { jsonResponse, noContent } from '../shared/http/responses.js';
@@ -23,7 +21,7 @@ defineRoute({
   bodyOptional: true,
   responses: { 201: { description: 'The key, with its secret.', schema: CreatedApiKeySchema } },
   errors: ['forbidden'],
-  handler: async ({ auth, body }) => jsonResponse(201, await createApiKey(getDb(), getConfig(), auth, body)),
+  handler: async ({ auth, body, deps }) => jsonResponse(201, await createApiKey(deps.db, deps.config, auth, body)),
 });
 
 defineRoute({
@@ -37,7 +35,7 @@ defineRoute({
   rateLimit: 'key_management',
   query: PaginationQuery,
   responses: { 200: { description: 'A page of keys.', schema: pageSchema(ApiKeySchema).openapi('ApiKeyPage') } },
-  handler: async ({ auth, query }) => jsonResponse(200, await listApiKeys(getDb(), auth, query)),
+  handler: async ({ auth, query, deps }) => jsonResponse(200, await listApiKeys(deps.db, auth, query)),
 });
 
 defineRoute({
@@ -54,8 +52,8 @@ defineRoute({
   params: ApiKeyIdParams,
   responses: { 204: { description: 'Revoked.' } },
   errors: ['forbidden', 'not_found'],
-  handler: async ({ auth, params }) => {
-    await revokeUserApiKey(getDb(), auth, params.id);
+  handler: async ({ auth, params, deps }) => {
+    await revokeUserApiKey(deps.db, auth, params.id);
     return noContent();
   },
 });

@@ -1,7 +1,5 @@
-import { getDb } from '../shared/db/index.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { jsonResponse } from '../shared/http/responses.js';
-import { getStripe } from '../shared/billing/stripeAccess.js';
 import { SetupIntentSchema } from '../shared/billing/setupIntentSchemas.js';
 import { createSetupIntent } from '../shared/billing/setupIntentService.js';
 
@@ -21,5 +19,5 @@ defineRoute({
   auth: 'apiKey',
   responses: { 201: { description: 'The SetupIntent\'s client secret.', schema: SetupIntentSchema } },
   errors: ['conflict'],
-  handler: async ({ auth }) => jsonResponse(201, await createSetupIntent(getDb(), await getStripe(), auth.userId)),
+  handler: async ({ auth, deps }) => jsonResponse(201, await createSetupIntent(deps.db, await deps.stripe.client(), auth.userId)),
 });

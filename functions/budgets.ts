@@ -1,7 +1,5 @@
 import { BudgetSchema, PutBudgetBodySchema } from '../shared/billing/budgetSchemas.js';
 import { getBudget, putBudget } from '../shared/billing/budgetService.js';
-import { getConfig } from '../shared/config.js';
-import { getDb } from '../shared/db/index.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { jsonResponse } from '../shared/http/responses.js';
 
@@ -17,7 +15,7 @@ defineRoute({
     'against it is in GET /v1/usage (`budget`).',
   auth: 'apiKey',
   responses: { 200: { description: 'The budget.', schema: BudgetSchema } },
-  handler: async ({ auth }) => jsonResponse(200, await getBudget(getDb(), getConfig(), auth.userId)),
+  handler: async ({ auth, deps }) => jsonResponse(200, await getBudget(deps.db, deps.config, auth.userId)),
 });
 
 defineRoute({
@@ -36,6 +34,6 @@ defineRoute({
   auth: 'apiKey',
   body: PutBudgetBodySchema,
   responses: { 200: { description: 'The budget as saved.', schema: BudgetSchema } },
-  handler: async ({ auth, body }) => jsonResponse(200, await putBudget(getDb(), getConfig(), auth.userId, body)),
+  handler: async ({ auth, body, deps }) => jsonResponse(200, await putBudget(deps.db, deps.config, auth.userId, body)),
 });
 

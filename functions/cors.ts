@@ -1,6 +1,6 @@
 import { app, type HttpRequest, type HttpResponseInit } from '@azure/functions';
-import { getConfig } from '../shared/config.js';
 import { corsResponseHeaders, isPreflight } from '../shared/http/cors.js';
+import { appDeps } from '../shared/runtime/appDeps.js';
 
 /**
  * Every HTTP function's answer to a browser of an allowed origin (CORS_ALLOWED_ORIGINS) carries the CORS response
@@ -12,7 +12,7 @@ app.hook.postInvocation((context) => {
   if (context.invocationContext.options.trigger.type !== 'httpTrigger') return;
   const request = context.inputs[0] as HttpRequest;
   if (!request.headers.has('origin') || isPreflight(request)) return;
-  const cors = corsResponseHeaders(request, getConfig().cors);
+  const cors = corsResponseHeaders(request, appDeps().config.cors);
   if (Object.keys(cors).length === 0) return;
   // An HttpResponse (or an init given a Headers) is changed in place; a plain init gets Headers of its own.
   const result = (context.result ?? {}) as HttpResponseInit;

@@ -1,6 +1,5 @@
 import { app } from '@azure/functions';
 import { advanceA2pTasksOf } from '../shared/a2p/a2pDeps.js';
-import { getConfig } from '../shared/config.js';
 import { buildDataset } from '../shared/datasets/datasetBuilder.js';
 import { DatasetBuildMessageSchema } from '../shared/datasets/datasetBuildQueue.js';
 import {
@@ -23,17 +22,15 @@ import {
   openDatasetFileOf,
 } from '../shared/datasets/datasetService.js';
 import { toDatasetResponse } from '../shared/datasets/datasetResponse.js';
-import { getDb } from '../shared/db/index.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { jsonResponse, noContent } from '../shared/http/responses.js';
 import { z } from '../shared/openapi/zod.js';
 import { DOWNLOAD_URL_TTL_SECONDS } from '../shared/storage/blobReads.js';
-import { getBlobServiceClient, getQueueClient } from '../shared/storage/storageAccess.js';
 import { DATASET_BUILDS_QUEUE } from '../shared/storage/layout.js';
 import { MAX_CONVERSATION_BYTES } from '../shared/trainingFormats/exampleConversation.js';
+import { invocationDeps } from '../shared/runtime/appDeps.js';
 
 const TAGS = ['Datasets'];
-const buildsQueue = () => getQueueClient(DATASET_BUILDS_QUEUE);
 
 defineRoute({
   operationId: 'createDataset',
@@ -58,8 +55,8 @@ defineRoute({
   body: CreateDatasetBodySchema,
   responses: { 202: { description: 'The dataset, building.', schema: DatasetSchema } },
   errors: ['forbidden', 'conflict'],
-  handler: async ({ auth, body, context }) => {
-    const created = await createDataset(getDb(), await buildsQueue(), auth, body, (message) => context.warn(message));
+  handler: async ({ auth, body, context, deps }) => {
+    const created = await createDataset(deps.db, await deps.storage.queue(DATASET_BUILDS_QUEUE), auth, body, (message) => context.warn(message));
     return jsonResponse(202, created.dataset, { Location: `/v1/datasets/${created.dataset.id}` });
   },
 });
@@ -74,7 +71,7 @@ defineRoute({
   auth: 'apiKey',
   query: DatasetListQuery,
   responses: { 200: { description: 'A page of datasets.', schema: DatasetPageSchema } },
-  handler: async ({ auth, query }) => jsonResponse(200, await listDatasets(getDb(), auth, query)),
+  handler: async ({ auth, query, deps }) => jsonResponse(200, await listDatasets(deps.db, auth, query)),
 });
 
 defineRoute({
@@ -88,7 +85,7 @@ defineRoute({
   params: DatasetParams,
   responses: { 200: { description: 'The dataset.', schema: DatasetSchema } },
   errors: ['not_found'],
-  handler: async ({ auth, params }) => jsonResponse(200, toDatasetResponse(await getDataset(getDb(), auth, params.id))),
+  handler: async ({ auth, params, deps }) => jsonResponse(200, toDatasetResponse(await getDataset(deps.db, auth, params.id))),
 });
 
 defineRoute({
@@ -102,8 +99,8 @@ defineRoute({
   params: DatasetParams,
   responses: { 204: { description: 'Deleted.' } },
   errors: ['not_found'],
-  handler: async ({ auth, params }) => {
-    await deleteDataset(getDb(), await getBlobServiceClient(), auth, params.id);
+  handler: async ({ auth, params, deps }) => {
+    await deleteDataset(deps.db, await deps.storage.blobs(), auth, params.id);
     return noContent();
   },
 });
@@ -136,12 +133,12 @@ defineRoute({
       },
     },
   },
-  handler: async ({ auth, params, query }) => {
+  handler: async ({ auth, params, query, deps }) => {
     if (query.download === 'url') {
-      const link = await createDatasetFileDownload(getDb(), await getBlobServiceClient(), getConfig(), auth, params.id, params.name);
+      const link = await createDatasetFileDownload(deps.db, await deps.storage.blobs(), deps.config, auth, params.id, params.name);
       return jsonResponse(200, link);
     }
-    const file = await openDatasetFileOf(getDb(), await getBlobServiceClient(), auth, params.id, params.name);
+    const file = await openDatasetFileOf(deps.db, await deps.storage.blobs(), auth, params.id, params.name);
     return {
       status: 200,
       headers: {
@@ -166,11 +163,12 @@ app.storageQueue('buildDataset', {
       return;
     }
     const datasetId = parsed.data.dataset_id;
+    const deps = invocationDeps(context);
     const log = (text: string) => context.log(text);
-    const outcome = await buildDataset({ db: getDb(), blobs: await getBlobServiceClient(), log }, datasetId);
+    const outcome = await buildDataset({ db: deps.db, blobs: await deps.storage.blobs(), log }, datasetId);
     context.log(`buildDataset ${datasetId}: ${outcome}`);
     if (outcome === 'ready' || outcome === 'failed') {
-      await advanceA2pTasksOf({ datasetId }, (text) => context.warn(text));
+      await advanceA2pTasksOf(deps, { datasetId });
     }
   },
 });

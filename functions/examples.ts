@@ -1,4 +1,3 @@
-import { getDb } from '../shared/db/index.js';
 import { dispatchJob } from '../shared/examples/exampleJobs.js';
 import {
   CreateExampleBodySchema,
@@ -22,14 +21,12 @@ import {
   openMessagesBlob,
 } from '../shared/examples/exampleMessages.js';
 import { deleteExample } from '../shared/examples/exampleDeletion.js';
-import { getConfig } from '../shared/config.js';
 import { ApiError } from '../shared/errors/apiError.js';
 import { formatExampleMessages } from '../shared/examples/formattedMessages.js';
 import { MAX_CONVERSATION_BYTES } from '../shared/trainingFormats/exampleConversation.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { jsonResponse } from '../shared/http/responses.js';
 import { z } from '../shared/openapi/zod.js';
-import { getBlobServiceClient, getFileStores, getQueueClient } from '../shared/storage/storageAccess.js';
 import { EXAMPLE_JOBS_QUEUE } from '../shared/storage/layout.js';
 
 defineRoute({
@@ -57,11 +54,11 @@ defineRoute({
       }),
     },
   },
-  handler: async ({ auth, body, request, context }) => {
-    const created = await createExample(getDb(), await getBlobServiceClient(), auth, body, request.headers.get('idempotency-key'));
+  handler: async ({ auth, body, request, context, deps }) => {
+    const created = await createExample(deps.db, await deps.storage.blobs(), auth, body, request.headers.get('idempotency-key'));
     if (created.job) {
-      const queue = await getQueueClient(EXAMPLE_JOBS_QUEUE);
-      await dispatchJob(getDb(), queue, created.example.id, created.job, (message) => context.warn(message));
+      const queue = await deps.storage.queue(EXAMPLE_JOBS_QUEUE);
+      await dispatchJob(deps.db, queue, created.example.id, created.job, (message) => context.warn(message));
     }
     return jsonResponse(201, created.example, {
       Location: `/v1/examples/${created.example.id}`,
@@ -80,7 +77,7 @@ defineRoute({
   auth: 'apiKey',
   query: ExampleListQuery,
   responses: { 200: { description: 'A page of examples.', schema: ExamplePageSchema } },
-  handler: async ({ auth, query }) => jsonResponse(200, await listExamples(getDb(), auth, query)),
+  handler: async ({ auth, query, deps }) => jsonResponse(200, await listExamples(deps.db, auth, query)),
 });
 
 defineRoute({
@@ -94,7 +91,7 @@ defineRoute({
   params: ExampleParams,
   responses: { 200: { description: 'The example.', schema: ExampleSchema } },
   errors: ['not_found'],
-  handler: async ({ auth, params }) => jsonResponse(200, toExampleResponse(await getExample(getDb(), auth, params.id))),
+  handler: async ({ auth, params, deps }) => jsonResponse(200, toExampleResponse(await getExample(deps.db, auth, params.id))),
 });
 
 defineRoute({
@@ -113,8 +110,8 @@ defineRoute({
   params: ExampleParams,
   responses: { 204: { description: 'Deleted (or already deleted).' } },
   errors: ['not_found', 'conflict'],
-  handler: async ({ auth, params }) => {
-    await deleteExample(getDb(), await getFileStores(), auth, params.id);
+  handler: async ({ auth, params, deps }) => {
+    await deleteExample(deps.db, await deps.storage.fileStores(), auth, params.id);
     return { status: 204 };
   },
 });
@@ -152,11 +149,11 @@ defineRoute({
       },
     },
   },
-  handler: async ({ auth, params, query }) => {
+  handler: async ({ auth, params, query, deps }) => {
     if (query.download === 'url' && query.format !== 'raw') throw downloadNeedsRaw();
-    const example = await getCompletedExample(getDb(), auth, params.id);
+    const example = await getCompletedExample(deps.db, auth, params.id);
     if (query.format !== 'raw') {
-      const line = await formatExampleMessages(getDb(), await getBlobServiceClient(), example, query.format);
+      const line = await formatExampleMessages(deps.db, await deps.storage.blobs(), example, query.format);
       return {
         status: 200,
         headers: {
@@ -168,9 +165,9 @@ defineRoute({
       };
     }
     if (query.download === 'url') {
-      return jsonResponse(200, await createMessagesDownloadUrl(await getBlobServiceClient(), getConfig(), example.id));
+      return jsonResponse(200, await createMessagesDownloadUrl(await deps.storage.blobs(), deps.config, example.id));
     }
-    const messages = await openMessagesBlob(await getBlobServiceClient(), example.id);
+    const messages = await openMessagesBlob(await deps.storage.blobs(), example.id);
     return {
       status: 200,
       headers: {

@@ -1,10 +1,8 @@
 import { ApiError } from '../shared/errors/apiError.js';
-import { getDb } from '../shared/db/index.js';
 import { checkHealth } from '../shared/health/checkHealth.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { jsonResponse } from '../shared/http/responses.js';
 import { HealthSchema } from '../shared/health/healthSchemas.js';
-import { getBlobServiceClient } from '../shared/storage/storageAccess.js';
 
 defineRoute({
   operationId: 'getHealth',
@@ -17,8 +15,8 @@ defineRoute({
     'error shape, with `details` naming which is down, when either does not. Needs no API key.',
   auth: 'public',
   responses: { 200: { description: 'The API, database and storage are up.', schema: HealthSchema } },
-  handler: async () => {
-    const report = await checkHealth(getDb(), await getBlobServiceClient());
+  handler: async ({ deps }) => {
+    const report = await checkHealth(deps.db, await deps.storage.blobs());
     if (report.status !== 'ok') {
       throw ApiError.unavailable('A dependency is down; retry later.', report.checks);
     }

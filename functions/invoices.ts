@@ -1,4 +1,3 @@
-import { getDb } from '../shared/db/index.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { jsonResponse } from '../shared/http/responses.js';
 import { InvoicePageSchema, InvoicesQuery } from '../shared/billing/invoiceSchemas.js';
@@ -17,5 +16,5 @@ defineRoute({
   auth: 'apiKey',
   query: InvoicesQuery,
   responses: { 200: { description: 'A page of invoices.', schema: InvoicePageSchema } },
-  handler: async ({ auth, query }) => jsonResponse(200, await listInvoices(getDb(), auth.userId, query)),
+  handler: async ({ auth, query, deps }) => jsonResponse(200, await listInvoices(deps.db, auth.userId, query)),
 });

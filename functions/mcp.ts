@@ -1,15 +1,11 @@
 import { authenticateRequest } from '../shared/auth/authenticate.js';
 import { ANY_SCOPE } from '../shared/auth/scopes.js';
-import { getStripe } from '../shared/billing/stripeAccess.js';
-import { getConfig } from '../shared/config.js';
-import { getDb } from '../shared/db/index.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { readBodyText } from '../shared/http/requestBody.js';
 import { jsonResponse } from '../shared/http/responses.js';
 import { MAX_MCP_REQUEST_BYTES, METHOD_NOT_ALLOWED_BODY, serveMcpPost } from '../shared/mcp/mcpHttp.js';
 import { JsonRpcErrorResponseSchema, McpRequestBodySchema, McpResponseBodySchema } from '../shared/mcp/mcpSchemas.js';
 import { lazily } from '../shared/runtime/lazily.js';
-import { getBlobServiceClient, getQueueClient } from '../shared/storage/storageAccess.js';
 import { DATASET_BUILDS_QUEUE, EXAMPLE_JOBS_QUEUE } from '../shared/storage/layout.js';
 
 const TAGS = ['Agents'];
@@ -52,22 +48,23 @@ defineRoute({
   openapi: {
     request: { body: { required: true, content: { 'application/json': { schema: McpRequestBodySchema } } } },
   },
-  handler: async ({ auth, bodyStream, request, context }) => {
+  handler: async ({ auth, bodyStream, request, context, deps }) => {
     const body = await readBodyText(bodyStream);
     const { createTracepipeMcpServer } = await mcpServer();
     const server = createTracepipeMcpServer({
-      db: getDb(),
-      blobs: await getBlobServiceClient(),
-      config: getConfig(),
-      exampleJobs: await getQueueClient(EXAMPLE_JOBS_QUEUE),
-      datasetBuilds: await getQueueClient(DATASET_BUILDS_QUEUE),
+      db: deps.db,
+      blobs: await deps.storage.blobs(),
+      config: deps.config,
+      exampleJobs: await deps.storage.queue(EXAMPLE_JOBS_QUEUE),
+      datasetBuilds: await deps.storage.queue(DATASET_BUILDS_QUEUE),
       auth,
       apiBaseUrl: new URL(request.url).origin,
       requestId: context.invocationId,
       countAgainst: async (bucket) => {
-        await authenticateRequest(request, bucket);
+        await authenticateRequest(deps, request, bucket);
       },
-      costCheck: { db: getDb(), config: getConfig(), stripe: await getStripe() },
+      costCheck: { db: deps.db, config: deps.config, stripe: await deps.stripe.client(), clock: deps.clock },
+      clock: deps.clock,
       log: { warn: (...args) => context.warn(...args), error: (...args) => context.error(...args) },
     });
     return serveMcpPost(request, body, server, (error) => context.warn('MCP transport:', error.message));

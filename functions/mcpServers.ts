@@ -14,7 +14,6 @@ import {
   listMcpServers,
   updateMcpServer,
 } from '../shared/catalog/mcpServerService.js';
-import { getDb } from '../shared/db/index.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { jsonResponse, noContent } from '../shared/http/responses.js';
 
@@ -32,7 +31,7 @@ defineRoute({
   scope: ANY_SCOPE,
   query: McpServerListQuery,
   responses: { 200: { description: 'A page of MCP servers.', schema: McpServerPageSchema } },
-  handler: async ({ query }) => jsonResponse(200, await listMcpServers(getDb(), query)),
+  handler: async ({ query, deps }) => jsonResponse(200, await listMcpServers(deps.db, query)),
 });
 
 defineRoute({
@@ -50,8 +49,8 @@ defineRoute({
   body: CreateMcpServerBody,
   responses: { 201: WITH_TOOLS },
   errors: ['conflict'],
-  handler: async ({ body }) => {
-    const server = await createMcpServer(getDb(), body);
+  handler: async ({ body, deps }) => {
+    const server = await createMcpServer(deps.db, body);
     return jsonResponse(201, server, { Location: `/v1/mcp-servers/${server.id}` });
   },
 });
@@ -68,7 +67,7 @@ defineRoute({
   params: IdParams,
   responses: { 200: WITH_TOOLS },
   errors: ['not_found'],
-  handler: async ({ params }) => jsonResponse(200, await getMcpServer(getDb(), params.id)),
+  handler: async ({ params, deps }) => jsonResponse(200, await getMcpServer(deps.db, params.id)),
 });
 
 defineRoute({
@@ -84,7 +83,7 @@ defineRoute({
   body: UpdateMcpServerBody,
   responses: { 200: WITH_TOOLS },
   errors: ['not_found', 'conflict'],
-  handler: async ({ params, body }) => jsonResponse(200, await updateMcpServer(getDb(), params.id, body)),
+  handler: async ({ params, body, deps }) => jsonResponse(200, await updateMcpServer(deps.db, params.id, body)),
 });
 
 defineRoute({
@@ -101,8 +100,8 @@ defineRoute({
   params: IdParams,
   responses: { 204: { description: 'Deleted.' } },
   errors: ['not_found', 'conflict'],
-  handler: async ({ params }) => {
-    await deleteMcpServer(getDb(), params.id);
+  handler: async ({ params, deps }) => {
+    await deleteMcpServer(deps.db, params.id);
     return noContent();
   },
 });

@@ -2,7 +2,6 @@ import { ANY_SCOPE } from '../shared/auth/scopes.js';
 import { IdParams } from '../shared/catalog/catalogFieldSchemas.js';
 import { CreateModelBody, ModelListQuery, ModelPageSchema, ModelSchema } from '../shared/catalog/modelSchemas.js';
 import { createModel, getModel, listModels } from '../shared/catalog/modelService.js';
-import { getDb } from '../shared/db/index.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { jsonResponse } from '../shared/http/responses.js';
 
@@ -20,7 +19,7 @@ defineRoute({
   scope: ANY_SCOPE,
   query: ModelListQuery,
   responses: { 200: { description: 'A page of models.', schema: ModelPageSchema } },
-  handler: async ({ query }) => jsonResponse(200, await listModels(getDb(), query)),
+  handler: async ({ query, deps }) => jsonResponse(200, await listModels(deps.db, query)),
 });
 
 defineRoute({
@@ -37,8 +36,8 @@ defineRoute({
   body: CreateModelBody,
   responses: { 201: MODEL },
   errors: ['conflict'],
-  handler: async ({ body }) => {
-    const model = await createModel(getDb(), body);
+  handler: async ({ body, deps }) => {
+    const model = await createModel(deps.db, body);
     return jsonResponse(201, model, { Location: `/v1/models/${model.id}` });
   },
 });
@@ -55,5 +54,5 @@ defineRoute({
   params: IdParams,
   responses: { 200: MODEL },
   errors: ['not_found'],
-  handler: async ({ params }) => jsonResponse(200, await getModel(getDb(), params.id)),
+  handler: async ({ params, deps }) => jsonResponse(200, await getModel(deps.db, params.id)),
 });

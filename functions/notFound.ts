@@ -1,8 +1,8 @@
 import { app } from '@azure/functions';
-import { getConfig } from '../shared/config.js';
 import { ApiError } from '../shared/errors/apiError.js';
 import { isPreflight, preflightResponse } from '../shared/http/cors.js';
 import { jsonResponse } from '../shared/http/responses.js';
+import { appDeps } from '../shared/runtime/appDeps.js';
 
 // Every path no other function claims: the host gives a catch-all route the lowest precedence, so this only
 // answers what nothing else matches, in the contract's error shape rather than the host's empty 404. No other route
@@ -12,7 +12,7 @@ app.http('notFound', {
   route: '{*path}',
   authLevel: 'anonymous',
   handler: async (request) => {
-    if (isPreflight(request)) return preflightResponse(request, getConfig().cors);
+    if (isPreflight(request)) return preflightResponse(request, appDeps().config.cors);
     const error = ApiError.notFound(`No route for ${request.method} ${new URL(request.url).pathname}.`);
     return jsonResponse(error.status, error.toBody());
   },

@@ -1,11 +1,9 @@
 import { advanceA2pTasksOf } from '../shared/a2p/a2pDeps.js';
-import { getDb } from '../shared/db/index.js';
 import { ExampleParams, ExampleSchema, PipelineUpdateBodySchema } from '../shared/examples/exampleSchemas.js';
 import { toExampleResponse } from '../shared/examples/exampleService.js';
 import { applyPipelineUpdate } from '../shared/examples/pipelineUpdates.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { jsonResponse } from '../shared/http/responses.js';
-import { getBlobServiceClient } from '../shared/storage/storageAccess.js';
 
 defineRoute({
   operationId: 'updatePipelineExample',
@@ -31,10 +29,10 @@ defineRoute({
   body: PipelineUpdateBodySchema,
   responses: { 200: { description: 'The example after the update.', schema: ExampleSchema } },
   errors: ['not_found', 'conflict'],
-  handler: async ({ params, body, context }) => {
-    const example = await applyPipelineUpdate(getDb(), await getBlobServiceClient(), params.id, body);
+  handler: async ({ params, body, context, deps }) => {
+    const example = await applyPipelineUpdate(deps.db, await deps.storage.blobs(), params.id, body);
     // An A2P task that follows this example moves with it (COMPLETED with its messages, or FAILED).
-    await advanceA2pTasksOf({ exampleId: example.id }, (message) => context.warn(message));
+    await advanceA2pTasksOf(deps, { exampleId: example.id });
     return jsonResponse(200, toExampleResponse(example));
   },
 });

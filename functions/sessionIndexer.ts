@@ -5,6 +5,7 @@ import { indexSessionUpload } from '../shared/sessions/indexSessionUpload.js';
 import { parseStagingBlobName, UPLOAD_EVENTS_SUBSCRIPTION } from '../shared/sessions/sessionBlob.js';
 import { parseBlobCreatedEvent } from '../shared/storage/blobCreatedEvent.js';
 import { UPLOADS_CONTAINER } from '../shared/storage/layout.js';
+import { invocationDeps } from '../shared/runtime/appDeps.js';
 
 /**
  * Indexes each upload (`uploads/<session-id>/<attempt>/<file>`) into the session's canonical files, once per blob
@@ -35,10 +36,11 @@ app.storageQueue('indexSessionUpload', {
       context.error(`Dropped event ${event.id}: it is about container ${event.container}, not ${UPLOADS_CONTAINER}.`);
       return;
     }
-    const indexed = await indexSessionUpload(await indexerDeps(context), event.blobName, { etag: event.etag });
+    const deps = invocationDeps(context);
+    const indexed = await indexSessionUpload(await indexerDeps(deps), event.blobName, { etag: event.etag });
     const sessionId = parseStagingBlobName(event.blobName)?.sessionId;
     if (sessionId && (indexed.outcome === 'ready' || indexed.outcome === 'invalid')) {
-      await advanceA2pTasksOf({ sessionId }, (line) => context.warn(line));
+      await advanceA2pTasksOf(deps, { sessionId });
     }
   },
 });

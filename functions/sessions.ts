@@ -1,6 +1,4 @@
-import { getDb } from '../shared/db/index.js';
 import { ApiError } from '../shared/errors/apiError.js';
-import { getConfig } from '../shared/config.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { MAX_JSON_BODY_BYTES } from '../shared/http/requestBody.js';
 import { readJsonBody } from '../shared/http/requestParsing.js';
@@ -8,7 +6,6 @@ import { validateInput } from '../shared/validation/validateInput.js';
 import { jsonResponse } from '../shared/http/responses.js';
 import { isMultipartFormData } from '../shared/sessions/multipartUpload.js';
 import { deleteSession } from '../shared/sessions/sessionDeletion.js';
-import { getBlobServiceClient, getFileStores } from '../shared/storage/storageAccess.js';
 import {
   CreatedSessionSchema,
   CreateSessionJsonBody,
@@ -28,13 +25,14 @@ import {
   listSessions,
   type SessionDeps,
 } from '../shared/sessions/sessionService.js';
+import type { AppDeps } from '../shared/runtime/appDeps.js';
 
 /** Text fields of a multipart create (suite_id, description), with their part headers and the boundaries. */
 const MULTIPART_FIELDS_MAX_BYTES = 2 * 1024 * 1024;
 
-/** What creating a session acts with, built here where its routes are registered. */
-async function sessionDeps(): Promise<SessionDeps> {
-  return { db: getDb(), blobs: await getBlobServiceClient(), config: getConfig() };
+/** What creating a session acts with. */
+async function sessionDeps(deps: AppDeps): Promise<SessionDeps> {
+  return { db: deps.db, blobs: await deps.storage.blobs(), config: deps.config };
 }
 
 defineRoute({
@@ -62,7 +60,7 @@ defineRoute({
   billable: true,
   maxBodyBytes: {
     // The file's own limit (busboy counts it) plus room for the text fields, their part headers and boundaries.
-    bytes: () => getConfig().sessions.multipartMaxBytes + MULTIPART_FIELDS_MAX_BYTES,
+    bytes: (config) => config.sessions.multipartMaxBytes + MULTIPART_FIELDS_MAX_BYTES,
     documented:
       '`SESSION_MULTIPART_MAX_BYTES` (100 MiB by default) of file plus 2 MiB of form fields (multipart), or ' +
       `${MAX_JSON_BODY_BYTES} bytes (JSON)`,
@@ -85,10 +83,10 @@ defineRoute({
       },
     },
   },
-  handler: async ({ auth, bodyStream, request }) => {
+  handler: async ({ auth, bodyStream, request, deps }) => {
     const contentType = request.headers.get('content-type');
     if (isMultipartFormData(contentType)) {
-      const session = await createSessionFromMultipart(await sessionDeps(), auth, {
+      const session = await createSessionFromMultipart(await sessionDeps(deps), auth, {
         contentType: contentType as string,
         body: bodyStream,
       });
@@ -98,7 +96,7 @@ defineRoute({
       throw ApiError.badRequest('Expected Content-Type application/json or multipart/form-data.');
     }
     const body = validateInput(CreateSessionJsonBody, await readJsonBody(request), 'body');
-    return jsonResponse(201, await createSessionWithUploadUrl(await sessionDeps(), auth, body));
+    return jsonResponse(201, await createSessionWithUploadUrl(await sessionDeps(deps), auth, body));
   },
 });
 
@@ -121,7 +119,7 @@ defineRoute({
   bodyOptional: true,
   responses: { 200: { description: 'The session, with its new `upload`.', schema: CreatedSessionSchema } },
   errors: ['conflict', 'not_found'],
-  handler: async ({ auth, params, body }) => jsonResponse(200, await issueNewUploadUrl(await sessionDeps(), auth, params.id, body)),
+  handler: async ({ auth, params, body, deps }) => jsonResponse(200, await issueNewUploadUrl(await sessionDeps(deps), auth, params.id, body)),
 });
 
 function isJsonMediaType(contentType: string | null): boolean {
@@ -141,7 +139,7 @@ defineRoute({
   auth: 'apiKey',
   query: SessionListQuery,
   responses: { 200: { description: 'A page of sessions.', schema: SessionPageSchema } },
-  handler: async ({ auth, query }) => jsonResponse(200, await listSessions(getDb(), auth, query)),
+  handler: async ({ auth, query, deps }) => jsonResponse(200, await listSessions(deps.db, auth, query)),
 });
 
 defineRoute({
@@ -155,7 +153,7 @@ defineRoute({
   params: SessionParams,
   responses: { 200: { description: 'The session.', schema: SessionSchema } },
   errors: ['not_found'],
-  handler: async ({ auth, params }) => jsonResponse(200, await getSession(getDb(), auth, params.id)),
+  handler: async ({ auth, params, deps }) => jsonResponse(200, await getSession(deps.db, auth, params.id)),
 });
 
 defineRoute({
@@ -176,8 +174,8 @@ defineRoute({
   query: DeleteSessionQuery,
   responses: { 204: { description: 'Deleted (or already deleted).' } },
   errors: ['not_found', 'conflict'],
-  handler: async ({ auth, params, query }) => {
-    await deleteSession(getDb(), await getFileStores(), auth, params.id, { cascade: query.cascade });
+  handler: async ({ auth, params, query, deps }) => {
+    await deleteSession(deps.db, await deps.storage.fileStores(), auth, params.id, { cascade: query.cascade });
     return { status: 204 };
   },
 });

@@ -1,9 +1,6 @@
-import { getConfig } from '../shared/config.js';
-import { getDb } from '../shared/db/index.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { readBodyText } from '../shared/http/requestBody.js';
 import { jsonResponse } from '../shared/http/responses.js';
-import { getStripe } from '../shared/billing/stripeAccess.js';
 import { STRIPE_SIGNATURE_TOLERANCE_SECONDS, STRIPE_WEBHOOK_MAX_BYTES } from '../shared/billing/stripeWebhookLimits.js';
 import { lazily } from '../shared/runtime/lazily.js';
 import {
@@ -43,13 +40,13 @@ defineRoute({
       body: { required: true, content: { 'application/json': { schema: StripeEventBodySchema } } },
     },
   },
-  handler: async ({ bodyStream, request }) => {
-    const config = getConfig();
+  handler: async ({ bodyStream, request, deps }) => {
+    const config = deps.config;
     const { handleStripeWebhook } = await webhookService();
     const result = await handleStripeWebhook(
       {
-        db: getDb(),
-        stripe: await getStripe(),
+        db: deps.db,
+        stripe: await deps.stripe.client(),
         webhookSecret: config.stripe?.webhookSecret,
         eventsWebhookSecret: config.stripe?.eventsWebhookSecret,
         billing: config.billing,

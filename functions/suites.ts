@@ -8,7 +8,6 @@ import {
   UpdateSuiteBody,
 } from '../shared/catalog/suiteSchemas.js';
 import { createSuite, deleteSuite, getSuite, listSuites, updateSuite } from '../shared/catalog/suiteService.js';
-import { getDb } from '../shared/db/index.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { jsonResponse, noContent } from '../shared/http/responses.js';
 
@@ -26,7 +25,7 @@ defineRoute({
   scope: ANY_SCOPE,
   query: SuiteListQuery,
   responses: { 200: { description: 'A page of suites.', schema: SuitePageSchema } },
-  handler: async ({ query }) => jsonResponse(200, await listSuites(getDb(), query)),
+  handler: async ({ query, deps }) => jsonResponse(200, await listSuites(deps.db, query)),
 });
 
 defineRoute({
@@ -43,8 +42,8 @@ defineRoute({
   body: CreateSuiteBody,
   responses: { 201: WITH_ACTIONS },
   errors: ['conflict'],
-  handler: async ({ body }) => {
-    const suite = await createSuite(getDb(), body);
+  handler: async ({ body, deps }) => {
+    const suite = await createSuite(deps.db, body);
     return jsonResponse(201, suite, { Location: `/v1/suites/${suite.id}` });
   },
 });
@@ -61,7 +60,7 @@ defineRoute({
   params: IdParams,
   responses: { 200: WITH_ACTIONS },
   errors: ['not_found'],
-  handler: async ({ params }) => jsonResponse(200, await getSuite(getDb(), params.id)),
+  handler: async ({ params, deps }) => jsonResponse(200, await getSuite(deps.db, params.id)),
 });
 
 defineRoute({
@@ -77,7 +76,7 @@ defineRoute({
   body: UpdateSuiteBody,
   responses: { 200: WITH_ACTIONS },
   errors: ['not_found', 'conflict'],
-  handler: async ({ params, body }) => jsonResponse(200, await updateSuite(getDb(), params.id, body)),
+  handler: async ({ params, body, deps }) => jsonResponse(200, await updateSuite(deps.db, params.id, body)),
 });
 
 defineRoute({
@@ -94,8 +93,8 @@ defineRoute({
   params: IdParams,
   responses: { 204: { description: 'Deleted.' } },
   errors: ['not_found', 'conflict'],
-  handler: async ({ params }) => {
-    await deleteSuite(getDb(), params.id);
+  handler: async ({ params, deps }) => {
+    await deleteSuite(deps.db, params.id);
     return noContent();
   },
 });

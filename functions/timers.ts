@@ -5,20 +5,18 @@ import { purgeRateLimitWindows } from '../shared/auth/credentialRepository.js';
 import { reconcileBilling } from '../shared/billing/billingReconciliation.js';
 import { checkBudgetThresholds } from '../shared/billing/budgetService.js';
 import { closeBillingPeriods } from '../shared/billing/periodClose.js';
-import { getMeterEventStream, getMeterEventStripe, getStripe } from '../shared/billing/stripeAccess.js';
 import { rollUpInvoicedStorage } from '../shared/billing/storageRollup.js';
 import { sampleStorage } from '../shared/billing/storageSampler.js';
 import { syncUsageToStripe } from '../shared/billing/stripeSync.js';
-import { getConfig, lifecycleSchedule, timerSchedules } from '../shared/config.js';
+import { lifecycleSchedule, timerSchedules } from '../shared/config.js';
 import { resumeStalledBuilds, STALLED_BUILD_SECONDS } from '../shared/datasets/datasetBuildQueue.js';
-import { getDb } from '../shared/db/index.js';
 import { drainJobOutbox } from '../shared/examples/exampleJobs.js';
 import { runRetention } from '../shared/privacy/retention.js';
 import { resumeUserErasures } from '../shared/privacy/userErasure.js';
 import { indexerDeps } from '../shared/sessions/indexerDeps.js';
+import { invocationDeps, type InvocationDeps } from '../shared/runtime/appDeps.js';
 import { removeAbandonedStaging, settleStaleUploads } from '../shared/sessions/staleUploads.js';
 import { DATASET_BUILDS_QUEUE, EXAMPLE_JOBS_QUEUE } from '../shared/storage/layout.js';
-import { getBlobServiceClient, getFileStores, getQueueClient } from '../shared/storage/storageAccess.js';
 import { deliverDueWebhooks } from '../shared/webhooks/webhookDeliverer.js';
 import { webhookDeliveryDeps } from '../shared/webhooks/webhookDeps.js';
 import { purgeWebhookEvents, WEBHOOK_EVENT_RETENTION_DAYS } from '../shared/webhooks/webhookOutbox.js';
@@ -31,6 +29,11 @@ import { purgeWebhookEvents, WEBHOOK_EVENT_RETENTION_DAYS } from '../shared/webh
 
 const schedules = timerSchedules();
 
+/** A timer whose handler gets the invocation's dependencies (shared/runtime/appDeps.ts). */
+function timer(name: string, schedule: string, handler: (deps: InvocationDeps) => Promise<void>): void {
+  app.timer(name, { schedule, handler: (_timer, context) => handler(invocationDeps(context)) });
+}
+
 // ---- Sessions ----
 
 /**
@@ -38,41 +41,32 @@ const schedules = timerSchedules();
  * upload that never completed becomes `invalid`, one whose trigger never ran (or whose indexing died) is indexed;
  * A2P tasks follow. Staging uploads older than 7 days (never completed, or never indexed) are removed.
  */
-app.timer('settleStaleSessionUploads', {
-  schedule: '0 */15 * * * *',
-  handler: async (_timer, context) => {
-    const deps = await indexerDeps(context);
-    const settled = await settleStaleUploads(deps);
-    for (const { sessionId } of settled) await advanceA2pTasksOf({ sessionId }, (message) => context.warn(message));
-    context.log(`Settled ${settled.length} stale session upload(s): ${JSON.stringify(settled)}`);
-    const removed = await removeAbandonedStaging(deps.uploads);
-    if (removed.length > 0) context.log(`Removed ${removed.length} staging upload(s) older than 7 days: ${removed.join(', ')}`);
-  },
+timer('settleStaleSessionUploads', '0 */15 * * * *', async (deps) => {
+  const indexer = await indexerDeps(deps);
+  const settled = await settleStaleUploads(indexer);
+  for (const { sessionId } of settled) await advanceA2pTasksOf(deps, { sessionId });
+  deps.logger.log(`Settled ${settled.length} stale session upload(s): ${JSON.stringify(settled)}`);
+  const removed = await removeAbandonedStaging(indexer.uploads, deps.clock());
+  if (removed.length > 0) deps.logger.log(`Removed ${removed.length} staging upload(s) older than 7 days: ${removed.join(', ')}`);
 });
 
 // ---- Examples ----
 
 // Jobs whose enqueue failed when their example was created (see shared/examples/exampleJobs.ts).
-app.timer('drainExampleJobOutbox', {
-  schedule: '*/30 * * * * *',
-  handler: async (_timer, context) => {
-    const queue = await getQueueClient(EXAMPLE_JOBS_QUEUE);
-    const { sent, failed } = await drainJobOutbox(getDb(), queue);
-    if (sent || failed) context.log(`Example job outbox: ${sent} sent, ${failed} postponed.`);
-  },
+timer('drainExampleJobOutbox', '*/30 * * * * *', async (deps) => {
+  const queue = await deps.storage.queue(EXAMPLE_JOBS_QUEUE);
+  const { sent, failed } = await drainJobOutbox(deps.db, queue);
+  if (sent || failed) deps.logger.log(`Example job outbox: ${sent} sent, ${failed} postponed.`);
 });
 
 // ---- Datasets ----
 
 // Builds whose request never reached the queue, or whose builder died, are sent again.
-app.timer('resumeStalledDatasetBuilds', {
-  schedule: '0 */5 * * * *',
-  handler: async (_timer, context) => {
-    const { resent, failed } = await resumeStalledBuilds(getDb(), await getBlobServiceClient(), await getQueueClient(DATASET_BUILDS_QUEUE));
-    if (resent || failed) {
-      context.log(`Stalled dataset builds (quiet for ${STALLED_BUILD_SECONDS} s): ${resent} sent again, ${failed} failed.`);
-    }
-  },
+timer('resumeStalledDatasetBuilds', '0 */5 * * * *', async (deps) => {
+  const { resent, failed } = await resumeStalledBuilds(deps.db, await deps.storage.blobs(), await deps.storage.queue(DATASET_BUILDS_QUEUE));
+  if (resent || failed) {
+    deps.logger.log(`Stalled dataset builds (quiet for ${STALLED_BUILD_SECONDS} s): ${resent} sent again, ${failed} failed.`);
+  }
 });
 
 // ---- Metering and billing ----
@@ -81,88 +75,70 @@ app.timer('resumeStalledDatasetBuilds', {
 // BILLING_RECONCILE_SCHEDULE, BUDGET_CHECK_SCHEDULE, WEBHOOK_DELIVERY_SCHEDULE; NCRONTAB, seconds first), read when
 // the functions load, as Azure reads the trigger metadata.
 // Hourly: one sample per user for the hour that just ended, plus any hours missed, from what was stored then.
-app.timer('sampleStorage', {
-  schedule: schedules.storageSample,
-  handler: async (_timer, context) => {
-    const report = await sampleStorage(getDb(), await getBlobServiceClient(), context);
-    context.log(`Storage sampler: ${JSON.stringify(report)}`);
-  },
+timer('sampleStorage', schedules.storageSample, async (deps) => {
+  const report = await sampleStorage(deps.db, await deps.storage.blobs(), deps.logger, deps.clock());
+  deps.logger.log(`Storage sampler: ${JSON.stringify(report)}`);
 });
 
 // Every 15 minutes by default: unsent usage to Stripe as meter events (shared/billing/stripeSync.ts).
-app.timer('syncUsageToStripe', {
-  schedule: schedules.stripeSync,
-  handler: async (_timer, context) => {
-    const { billing } = getConfig();
-    const meterEventStream = await getMeterEventStream();
-    await syncUsageToStripe(
-      getDb(),
-      await getMeterEventStripe(),
-      {
-        eventNames: billing.meterEvents,
-        concurrency: billing.sync.concurrency,
-        timeBudgetMs: billing.sync.timeBudgetSeconds * 1000,
-        invoiceGraceMs: billing.invoiceGraceMinutes * 60_000,
-        ...(meterEventStream ? { meterEventStream } : {}),
-      },
-      context,
-    );
-  },
+timer('syncUsageToStripe', schedules.stripeSync, async (deps) => {
+  const { billing } = deps.config;
+  const meterEventStream = await deps.stripe.meterEventStream();
+  await syncUsageToStripe(
+    deps.db,
+    await deps.stripe.meterEventClient(),
+    {
+      eventNames: billing.meterEvents,
+      concurrency: billing.sync.concurrency,
+      timeBudgetMs: billing.sync.timeBudgetSeconds * 1000,
+      invoiceGraceMs: billing.invoiceGraceMinutes * 60_000,
+      ...(meterEventStream ? { meterEventStream } : {}),
+    },
+    deps.logger,
+  );
 });
 
 // Every ten minutes: a period that just ended gets its last hour sent and its figures compared with Stripe's,
 // inside the invoice's finalization grace period (shared/billing/periodClose.ts).
-app.timer('closeBillingPeriods', {
-  schedule: schedules.periodClose,
-  handler: async (_timer, context) => {
-    const report = await closeBillingPeriods({
-      db: getDb(),
-      stripe: await getMeterEventStripe(),
-      blobs: await getBlobServiceClient(),
-      billing: getConfig().billing,
-      log: context,
-    });
-    if (report.periods > 0) context.log(`Billing period close: ${JSON.stringify(report)}`);
-  },
+timer('closeBillingPeriods', schedules.periodClose, async (deps) => {
+  const report = await closeBillingPeriods({
+    db: deps.db,
+    stripe: await deps.stripe.meterEventClient(),
+    blobs: await deps.storage.blobs(),
+    billing: deps.config.billing,
+    log: deps.logger,
+  }, deps.clock());
+  if (report.periods > 0) deps.logger.log(`Billing period close: ${JSON.stringify(report)}`);
 });
 
 // Daily: subscriptions and invoices read back from Stripe, for whatever webhooks missed.
-app.timer('reconcileBilling', {
-  schedule: schedules.reconcile,
-  handler: async (_timer, context) => {
-    const stripe = await getStripe();
-    if (!stripe) return;
-    const report = await reconcileBilling({ db: getDb(), stripe, billing: getConfig().billing });
-    context.log(`Billing reconciliation: ${JSON.stringify(report)}`);
-  },
+timer('reconcileBilling', schedules.reconcile, async (deps) => {
+  const stripe = await deps.stripe.client();
+  if (!stripe) return;
+  const report = await reconcileBilling({ db: deps.db, stripe, billing: deps.config.billing }, deps.clock());
+  deps.logger.log(`Billing reconciliation: ${JSON.stringify(report)}`);
 });
 
 // ---- Budgets ----
 
 // Every 5 minutes by default (BUDGET_CHECK_SCHEDULE): thresholds crossed by usage that no request looked at
 // (a completed example, an hour of storage) are announced.
-app.timer('checkBudgets', {
-  schedule: schedules.budgetCheck,
-  handler: async (_timer, context) => {
-    const report = await checkBudgetThresholds(getDb(), getConfig());
-    if (report.emitted > 0) context.log(`Budgets: ${JSON.stringify(report)}`);
-  },
+timer('checkBudgets', schedules.budgetCheck, async (deps) => {
+  const report = await checkBudgetThresholds(deps.db, deps.config, deps.clock());
+  if (report.emitted > 0) deps.logger.log(`Budgets: ${JSON.stringify(report)}`);
 });
 
 // ---- Webhooks ----
 
 // Every 5 seconds by default (WEBHOOK_DELIVERY_SCHEDULE): the webhook outbox, delivered (shared/webhooks/
 // webhookDeliverer.ts says why a timer). A run stops taking new batches after 4 minutes; the next tick goes on.
-app.timer('deliverWebhooks', {
-  schedule: schedules.webhookDelivery,
-  handler: async (_timer, context) => {
-    const report = await deliverDueWebhooks(webhookDeliveryDeps((message) => context.warn(message)), {
-      batch: 100,
-      concurrency: 16,
-      timeBudgetMs: 240_000,
-    });
-    if (report.delivered + report.retrying + report.failed > 0) context.log(`Webhooks: ${JSON.stringify(report)}`);
-  },
+timer('deliverWebhooks', schedules.webhookDelivery, async (deps) => {
+  const report = await deliverDueWebhooks(webhookDeliveryDeps(deps), {
+    batch: 100,
+    concurrency: 16,
+    timeBudgetMs: 240_000,
+  });
+  if (report.delivered + report.retrying + report.failed > 0) deps.logger.log(`Webhooks: ${JSON.stringify(report)}`);
 });
 
 // ---- Data lifecycle ----
@@ -175,55 +151,40 @@ const STALLED_ERASURE_MINUTES = 10;
  * old examples are deleted, files a failed deletion left are removed), then the roll-up of invoiced storage
  * samples.
  */
-app.timer('runDataLifecycle', {
-  schedule: lifecycleSchedule(),
-  handler: async (_timer, context) => {
-    const db = getDb();
-    const retention = await runRetention(db, await getFileStores(), getConfig().privacy);
-    context.log(
-      `Retention: ${retention.expired_session_ids.length} session(s) expired, ${retention.deleted_example_ids.length} ` +
-        `example(s) deleted, ${retention.purged_again} deletion(s) finished.`,
-    );
-    const rollup = await rollUpInvoicedStorage(db);
-    context.log(`Storage roll-up: ${JSON.stringify(rollup)}`);
-  },
+timer('runDataLifecycle', lifecycleSchedule(), async (deps) => {
+  const { db } = deps;
+  const retention = await runRetention(db, await deps.storage.fileStores(), deps.config.privacy, deps.clock());
+  deps.logger.log(
+    `Retention: ${retention.expired_session_ids.length} session(s) expired, ${retention.deleted_example_ids.length} ` +
+      `example(s) deleted, ${retention.purged_again} deletion(s) finished.`,
+  );
+  const rollup = await rollUpInvoicedStorage(db);
+  deps.logger.log(`Storage roll-up: ${JSON.stringify(rollup)}`);
 });
 
 // Every 5 minutes: an erasure (DELETE /v1/users/me) whose process died is finished from the step it reached.
-app.timer('resumeUserErasures', {
-  schedule: '0 */5 * * * *',
-  handler: async (_timer, context) => {
-    const resumed = await resumeUserErasures({ db: getDb(), stores: await getFileStores() }, STALLED_ERASURE_MINUTES);
-    if (resumed.length > 0) context.log(`Finished ${resumed.length} interrupted erasure(s).`);
-  },
+timer('resumeUserErasures', '0 */5 * * * *', async (deps) => {
+  const resumed = await resumeUserErasures({ db: deps.db, stores: await deps.storage.fileStores() }, STALLED_ERASURE_MINUTES);
+  if (resumed.length > 0) deps.logger.log(`Finished ${resumed.length} interrupted erasure(s).`);
 });
 
 // ---- Housekeeping ----
 
 // Rate-limit windows last a minute; rows older than ten are history nobody reads.
-app.timer('purgeRateLimitWindows', {
-  schedule: '0 */10 * * * *',
-  handler: async (_timer, context) => {
-    const purged = await purgeRateLimitWindows(getDb(), 10);
-    context.log(`Purged ${purged} rate-limit windows.`);
-  },
+timer('purgeRateLimitWindows', '0 */10 * * * *', async (deps) => {
+  const purged = await purgeRateLimitWindows(deps.db, 10);
+  deps.logger.log(`Purged ${purged} rate-limit windows.`);
 });
 
 // The A2P audit trail is kept for a while, not for ever: one row per agent request adds up.
-app.timer('purgeA2pRequests', {
-  schedule: '0 30 3 * * *',
-  handler: async (_timer, context) => {
-    const purged = await purgeA2pRequests(getDb());
-    context.log(`Purged ${purged} A2P audit rows older than ${A2P_AUDIT_RETENTION_DAYS} days.`);
-  },
+timer('purgeA2pRequests', '0 30 3 * * *', async (deps) => {
+  const purged = await purgeA2pRequests(deps.db);
+  deps.logger.log(`Purged ${purged} A2P audit rows older than ${A2P_AUDIT_RETENTION_DAYS} days.`);
 });
 
 // Webhook events serve the deliveries list and redelivery for a month; settled ones older than that go (their
 // deliveries with them). One still being retried stays, whatever its age.
-app.timer('purgeWebhookEvents', {
-  schedule: '0 45 3 * * *',
-  handler: async (_timer, context) => {
-    const purged = await purgeWebhookEvents(getDb());
-    context.log(`Purged ${purged} webhook events older than ${WEBHOOK_EVENT_RETENTION_DAYS} days.`);
-  },
+timer('purgeWebhookEvents', '0 45 3 * * *', async (deps) => {
+  const purged = await purgeWebhookEvents(deps.db);
+  deps.logger.log(`Purged ${purged} webhook events older than ${WEBHOOK_EVENT_RETENTION_DAYS} days.`);
 });

@@ -18,7 +18,6 @@ import {
   listToolsForMcp,
   updateTool,
 } from '../shared/catalog/toolService.js';
-import { getDb } from '../shared/db/index.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { jsonResponse, noContent } from '../shared/http/responses.js';
 import { z } from '../shared/openapi/zod.js';
@@ -49,12 +48,12 @@ defineRoute({
     },
   },
   errors: ['not_found'],
-  handler: async ({ params, query }) =>
+  handler: async ({ params, query, deps }) =>
     jsonResponse(
       200,
       query.format === 'mcp'
-        ? await listToolsForMcp(getDb(), params.mcp_server_id)
-        : await listTools(getDb(), params.mcp_server_id, query),
+        ? await listToolsForMcp(deps.db, params.mcp_server_id)
+        : await listTools(deps.db, params.mcp_server_id, query),
     ),
 });
 
@@ -73,8 +72,8 @@ defineRoute({
   body: CreateToolBody,
   responses: { 201: { description: 'The tool with its parameters.', schema: ToolSchema } },
   errors: ['not_found', 'conflict'],
-  handler: async ({ params, body }) => {
-    const tool = await createTool(getDb(), params.mcp_server_id, body);
+  handler: async ({ params, body, deps }) => {
+    const tool = await createTool(deps.db, params.mcp_server_id, body);
     return jsonResponse(201, tool, { Location: `/v1/mcp-servers/${tool.mcp_server_id}/tools/${tool.id}` });
   },
 });
@@ -91,7 +90,7 @@ defineRoute({
   params: ServerToolParams,
   responses: { 200: TOOL },
   errors: ['not_found'],
-  handler: async ({ params }) => jsonResponse(200, await getTool(getDb(), params.mcp_server_id, params.id)),
+  handler: async ({ params, deps }) => jsonResponse(200, await getTool(deps.db, params.mcp_server_id, params.id)),
 });
 
 defineRoute({
@@ -107,8 +106,8 @@ defineRoute({
   body: UpdateToolBody,
   responses: { 200: TOOL },
   errors: ['not_found', 'conflict'],
-  handler: async ({ params, body }) =>
-    jsonResponse(200, await updateTool(getDb(), params.mcp_server_id, params.id, body)),
+  handler: async ({ params, body, deps }) =>
+    jsonResponse(200, await updateTool(deps.db, params.mcp_server_id, params.id, body)),
 });
 
 defineRoute({
@@ -125,8 +124,8 @@ defineRoute({
   params: ServerToolParams,
   responses: { 204: { description: 'Deleted.' } },
   errors: ['not_found', 'conflict'],
-  handler: async ({ params }) => {
-    await deleteTool(getDb(), params.mcp_server_id, params.id);
+  handler: async ({ params, deps }) => {
+    await deleteTool(deps.db, params.mcp_server_id, params.id);
     return noContent();
   },
 });

@@ -1,5 +1,3 @@
-import { getConfig } from '../shared/config.js';
-import { getDb } from '../shared/db/index.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { jsonResponse } from '../shared/http/responses.js';
 import { UsageQuery, UsageSchema } from '../shared/billing/usageSchemas.js';
@@ -28,5 +26,5 @@ defineRoute({
   query: UsageQuery,
   responses: { 200: { description: 'The month\'s usage.', schema: UsageSchema } },
   errors: ['not_found'],
-  handler: async ({ auth, query }) => jsonResponse(200, await getMonthlyUsage(getDb(), getConfig(), auth, query)),
+  handler: async ({ auth, query, deps }) => jsonResponse(200, await getMonthlyUsage(deps.db, deps.config, auth, query, deps.clock())),
 });

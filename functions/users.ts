@@ -1,6 +1,3 @@
-import { getStripe } from '../shared/billing/stripeAccess.js';
-import { getConfig } from '../shared/config.js';
-import { getDb } from '../shared/db/index.js';
 import { previewRetention } from '../shared/privacy/retention.js';
 import { RetentionPreviewSchema } from '../shared/privacy/retentionSchemas.js';
 import { EraseUserBody } from '../shared/privacy/userErasureSchemas.js';
@@ -12,7 +9,6 @@ import {
   UpdateUserSettingsBody,
   UserSettingsSchema,
 } from '../shared/privacy/userSettingsSchemas.js';
-import { getFileStores } from '../shared/storage/storageAccess.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { jsonResponse } from '../shared/http/responses.js';
 import { RegisterUserBodySchema, UserSchema } from '../shared/users/userSchemas.js';
@@ -35,8 +31,8 @@ defineRoute({
     200: { description: 'The user already existed.', schema: UserSchema },
     201: { description: 'The user was created.', schema: UserSchema },
   },
-  handler: async ({ auth, body }) => {
-    const { user, created } = await registerUser({ db: getDb(), stripe: await getStripe(), privacy: getConfig().privacy }, auth, body);
+  handler: async ({ auth, body, deps }) => {
+    const { user, created } = await registerUser({ db: deps.db, stripe: await deps.stripe.client(), privacy: deps.config.privacy }, auth, body);
     return jsonResponse(created ? 201 : 200, user);
   },
 });
@@ -51,7 +47,7 @@ defineRoute({
   auth: 'apiKey',
   responses: { 200: { description: 'The current user.', schema: UserSchema } },
   // An API key's authentication has read the user already (shared/auth/credentialRepository.ts); a token's has not.
-  handler: async ({ auth }) => jsonResponse(200, auth.user ? toUserResponse(auth.user) : await getCurrentUser(getDb(), auth.userId)),
+  handler: async ({ auth, deps }) => jsonResponse(200, auth.user ? toUserResponse(auth.user) : await getCurrentUser(deps.db, auth.userId)),
 });
 
 defineRoute({
@@ -65,7 +61,7 @@ defineRoute({
     'at ingestion besides passwords (always): card numbers (on by default), e-mail addresses, your own patterns.',
   auth: 'apiKey',
   responses: { 200: { description: 'The settings in force.', schema: UserSettingsSchema } },
-  handler: async ({ auth }) => jsonResponse(200, await getUserSettings(getDb(), getConfig().privacy, auth.userId)),
+  handler: async ({ auth, deps }) => jsonResponse(200, await getUserSettings(deps.db, deps.config.privacy, auth.userId)),
 });
 
 defineRoute({
@@ -83,7 +79,7 @@ defineRoute({
   auth: 'apiKey',
   body: UpdateUserSettingsBody,
   responses: { 200: { description: 'The settings now in force.', schema: UserSettingsSchema } },
-  handler: async ({ auth, body }) => jsonResponse(200, await updateUserSettings(getDb(), getConfig().privacy, auth.userId, body)),
+  handler: async ({ auth, body, deps }) => jsonResponse(200, await updateUserSettings(deps.db, deps.config.privacy, auth.userId, body)),
 });
 
 defineRoute({
@@ -98,7 +94,7 @@ defineRoute({
     'Nothing is changed.',
   auth: 'apiKey',
   responses: { 200: { description: 'What is past retention now.', schema: RetentionPreviewSchema } },
-  handler: async ({ auth }) => jsonResponse(200, await previewRetention(getDb(), getConfig().privacy, auth.userId)),
+  handler: async ({ auth, deps }) => jsonResponse(200, await previewRetention(deps.db, deps.config.privacy, auth.userId, deps.clock())),
 });
 
 defineRoute({
@@ -119,8 +115,8 @@ defineRoute({
   body: EraseUserBody,
   responses: { 204: { description: 'Erased (or nothing left to erase).' } },
   errors: ['bad_request'],
-  handler: async ({ auth, body }) => {
-    await requestErasure({ db: getDb(), stores: await getFileStores() }, auth, body.confirm);
+  handler: async ({ auth, body, deps }) => {
+    await requestErasure({ db: deps.db, stores: await deps.storage.fileStores() }, auth, body.confirm);
     return { status: 204 };
   },
 });

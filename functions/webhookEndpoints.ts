@@ -1,5 +1,4 @@
 import { z } from '../shared/openapi/zod.js';
-import { getDb } from '../shared/db/index.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { pageSchema, PaginationQuery } from '../shared/validation/pagination.js';
 import { jsonResponse, noContent } from '../shared/http/responses.js';
@@ -71,8 +70,8 @@ defineRoute({
   body: CreateWebhookEndpointBodySchema,
   responses: { 201: { description: 'The endpoint, with its secret.', schema: CreatedWebhookEndpointSchema } },
   errors: ['conflict'],
-  handler: async ({ auth, body, context }) =>
-    jsonResponse(201, await createWebhookEndpoint(webhookEndpointDeps((m) => context.warn(m)), auth, body)),
+  handler: async ({ auth, body, context, deps }) =>
+    jsonResponse(201, await createWebhookEndpoint(webhookEndpointDeps(deps), auth, body)),
 });
 
 defineRoute({
@@ -88,7 +87,7 @@ defineRoute({
   responses: {
     200: { description: 'A page of endpoints.', schema: pageSchema(WebhookEndpointSchema).openapi('WebhookEndpointPage') },
   },
-  handler: async ({ auth, query }) => jsonResponse(200, await listWebhookEndpoints(getDb(), auth, query)),
+  handler: async ({ auth, query, deps }) => jsonResponse(200, await listWebhookEndpoints(deps.db, auth, query)),
 });
 
 defineRoute({
@@ -103,7 +102,7 @@ defineRoute({
   params: WebhookEndpointParams,
   responses: { 200: { description: 'The endpoint.', schema: WebhookEndpointSchema } },
   errors: ['not_found'],
-  handler: async ({ auth, params }) => jsonResponse(200, await getWebhookEndpoint(getDb(), auth, params.id)),
+  handler: async ({ auth, params, deps }) => jsonResponse(200, await getWebhookEndpoint(deps.db, auth, params.id)),
 });
 
 defineRoute({
@@ -121,8 +120,8 @@ defineRoute({
   body: UpdateWebhookEndpointBodySchema,
   responses: { 200: { description: 'The endpoint after the change.', schema: WebhookEndpointSchema } },
   errors: ['not_found'],
-  handler: async ({ auth, params, body, context }) =>
-    jsonResponse(200, await updateWebhookEndpoint(webhookEndpointDeps((m) => context.warn(m)), auth, params.id, body)),
+  handler: async ({ auth, params, body, context, deps }) =>
+    jsonResponse(200, await updateWebhookEndpoint(webhookEndpointDeps(deps), auth, params.id, body)),
 });
 
 defineRoute({
@@ -137,8 +136,8 @@ defineRoute({
   params: WebhookEndpointParams,
   responses: { 204: { description: 'Deleted.' } },
   errors: ['not_found'],
-  handler: async ({ auth, params }) => {
-    await deleteWebhookEndpoint(getDb(), auth, params.id);
+  handler: async ({ auth, params, deps }) => {
+    await deleteWebhookEndpoint(deps.db, auth, params.id);
     return noContent();
   },
 });
@@ -158,8 +157,8 @@ defineRoute({
   params: WebhookEndpointParams,
   responses: { 200: { description: 'The ping\'s delivery.', schema: WebhookDeliverySchema } },
   errors: ['not_found', 'conflict'],
-  handler: async ({ auth, params, context }) =>
-    jsonResponse(200, await pingWebhookEndpoint(webhookEndpointDeps((m) => context.warn(m)), auth, params.id)),
+  handler: async ({ auth, params, context, deps }) =>
+    jsonResponse(200, await pingWebhookEndpoint(webhookEndpointDeps(deps), auth, params.id)),
 });
 
 defineRoute({
@@ -179,7 +178,7 @@ defineRoute({
     200: { description: 'A page of deliveries.', schema: pageSchema(WebhookDeliverySchema).openapi('WebhookDeliveryPage') },
   },
   errors: ['not_found'],
-  handler: async ({ auth, params, query }) => jsonResponse(200, await listWebhookDeliveries(getDb(), auth, params.id, query)),
+  handler: async ({ auth, params, query, deps }) => jsonResponse(200, await listWebhookDeliveries(deps.db, auth, params.id, query)),
 });
 
 defineRoute({
@@ -197,9 +196,9 @@ defineRoute({
   params: WebhookDeliveryParams,
   responses: { 200: { description: 'The delivery after the attempt.', schema: WebhookDeliverySchema } },
   errors: ['not_found', 'conflict'],
-  handler: async ({ auth, params, context }) =>
+  handler: async ({ auth, params, context, deps }) =>
     jsonResponse(
       200,
-      await redeliverWebhook(webhookEndpointDeps((m) => context.warn(m)), auth, params.id, params.delivery_id),
+      await redeliverWebhook(webhookEndpointDeps(deps), auth, params.id, params.delivery_id),
     ),
 });

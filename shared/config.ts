@@ -448,10 +448,3 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   return parsed.data;
 }
 
-let cached: Config | undefined;
-
-/** The process's configuration, read from process.env on first use. */
-export function getConfig(): Config {
-  cached ??= loadConfig(process.env);
-  return cached;
-}

@@ -5,7 +5,6 @@
  */
 import '../../functions/appLifecycle.js';
 import '../../functions/users.js';
-import { getDb } from '../../shared/db/index.js';
 import { defineRoute } from '../../shared/http/defineRoute.js';
 import { jsonResponse } from '../../shared/http/responses.js';
 import { UserSchema } from '../../shared/users/userSchemas.js';
@@ -22,5 +21,5 @@ defineRoute({
   description: 'Answers for the user in BENCH_USER_ID.',
   auth: 'public',
   responses: { 200: { description: 'The user.', schema: UserSchema } },
-  handler: async () => jsonResponse(200, await getCurrentUser(getDb(), benchUserId)),
+  handler: async ({ deps }) => jsonResponse(200, await getCurrentUser(deps.db, benchUserId)),
 });

@@ -44,6 +44,8 @@ export interface TaskProgressDeps {
   /** The `dataset-builds` queue, for the build of a build-dataset task's dataset. */
   datasetBuilds: QueueClient;
   config: Config;
+  /** Now: what the usage skill's "this month" is reckoned from. */
+  clock(): Date;
   log: (message: string) => void;
 }
 

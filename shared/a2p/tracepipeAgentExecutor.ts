@@ -76,7 +76,7 @@ export function createTracepipeAgentExecutor(deps: ProcessTraceDeps): AgentExecu
             const { skill: _skill, ...data } = dataOf(request.userMessage);
             const suiteId = UUID_IN_TEXT.exec(textOf(request.userMessage))?.[0]?.toLowerCase();
             const query = validateInput(UsageQuery, { ...(suiteId ? { suite_id: suiteId } : {}), ...data }, 'body');
-            return getMonthlyUsage(deps.db, deps.config, callerOf(request.context), query);
+            return getMonthlyUsage(deps.db, deps.config, callerOf(request.context), query, deps.clock());
           });
       }
     },

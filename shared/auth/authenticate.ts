@@ -1,6 +1,7 @@
 import type { HttpRequest } from '@azure/functions';
-import { getConfig } from '../config.js';
-import { getDb } from '../db/index.js';
+import type { Kysely } from 'kysely';
+import type { Config } from '../config.js';
+import type { Database } from '../db/schema.js';
 import type { ApiKeyScope } from '../db/schema.js';
 import { ApiError } from '../errors/apiError.js';
 import { hashApiKeySecret, isApiKeyForm } from './apiKeySecret.js';
@@ -74,18 +75,27 @@ export interface AuthenticatedRequest {
   rateLimit: RateLimitState;
 }
 
+/** What authentication reads: the credentials' rows, the key hashing secret and the Entra settings. */
+export interface AuthDeps {
+  db: Kysely<Database>;
+  config: Pick<Config, 'apiKeyHmacSecret' | 'entra'>;
+}
+
 /**
  * Resolves the caller and counts the request against the bucket's per-minute limit. Missing, malformed, unknown,
  * expired and revoked credentials all get the same 401, so a caller learns nothing about which exist.
  */
-export async function authenticateRequest(request: HttpRequest, bucket: RateLimitBucket): Promise<AuthenticatedRequest> {
+export async function authenticateRequest(
+  { db, config }: AuthDeps,
+  request: HttpRequest,
+  bucket: RateLimitBucket,
+): Promise<AuthenticatedRequest> {
   const credential = credentialOf(request);
   if (!credential) throw ApiError.unauthorized();
-  const config = getConfig();
   if (credential.kind === 'apiKey') {
     const { secret } = credential;
     if (!isApiKeyForm(secret)) throw ApiError.unauthorized();
-    const key = await authenticateKeyHash(getDb(), hashApiKeySecret(secret, config.apiKeyHmacSecret), bucket);
+    const key = await authenticateKeyHash(db, hashApiKeySecret(secret, config.apiKeyHmacSecret), bucket);
     if (!key) throw ApiError.unauthorized();
     const rateLimit = rateLimitOf(key, bucket);
     return {
@@ -94,7 +104,7 @@ export async function authenticateRequest(request: HttpRequest, bucket: RateLimi
     };
   }
   const identity = await verifyEntraToken(credential.token, config.entra);
-  const user = await authenticateIdentity(getDb(), identity.issuer, identity.subject, bucket);
+  const user = await authenticateIdentity(db, identity.issuer, identity.subject, bucket);
   // A valid token of someone who has not registered (POST /v1/users) has no account to act as.
   if (!user) throw ApiError.unauthorized('Unknown user: register with POST /v1/users first.');
   const rateLimit = rateLimitOf(user, bucket);
@@ -102,10 +112,10 @@ export async function authenticateRequest(request: HttpRequest, bucket: RateLimi
 }
 
 /** For POST /v1/users: a verified Entra identity, which need not have an account yet. */
-export async function authenticateEntraIdentity(request: HttpRequest): Promise<EntraIdentity> {
+export async function authenticateEntraIdentity(config: Pick<Config, 'entra'>, request: HttpRequest): Promise<EntraIdentity> {
   const credential = credentialOf(request);
   if (credential?.kind !== 'bearer') {
     throw ApiError.unauthorized('An Entra ID token is required (Authorization: Bearer).');
   }
-  return verifyEntraToken(credential.token, getConfig().entra);
+  return verifyEntraToken(credential.token, config.entra);
 }

@@ -39,7 +39,7 @@ export interface ReconcileReport {
   invoices_written: number;
 }
 
-export async function reconcileBilling(deps: ReconcileDeps, now: Date = new Date()): Promise<ReconcileReport> {
+export async function reconcileBilling(deps: ReconcileDeps, now: Date): Promise<ReconcileReport> {
   const report: ReconcileReport = { subscriptions_read: 0, reanchoring: 0, subscribed: 0, invoices_read: 0, invoices_written: 0 };
   const { db, stripe } = deps;
 

@@ -79,7 +79,7 @@ async function emitCrossedThresholds(db: Kysely<Database>, config: Config, budge
 }
 
 /** The hard limit, for the cost check: 402 budget_exceeded once this month's cost reached it. */
-export async function assertWithinBudget(db: Kysely<Database>, config: Config, userId: string, now: Date = new Date()): Promise<void> {
+export async function assertWithinBudget(db: Kysely<Database>, config: Config, userId: string, now: Date): Promise<void> {
   const budget = await findBudget(db, userId);
   if (!budget || budget.monthly_limit === null) return;
   const used = await accountMonthCost(db, config, userId, now);
@@ -95,7 +95,7 @@ export async function assertWithinBudget(db: Kysely<Database>, config: Config, u
 const BUDGET_PAGE = 100;
 
 /** The `checkBudgets` timer: every budget with a limit, its crossed thresholds emitted. */
-export async function checkBudgetThresholds(db: Kysely<Database>, config: Config, now: Date = new Date()): Promise<{ checked: number; emitted: number }> {
+export async function checkBudgetThresholds(db: Kysely<Database>, config: Config, now: Date): Promise<{ checked: number; emitted: number }> {
   let checked = 0;
   let emitted = 0;
   let after: string | null = null;

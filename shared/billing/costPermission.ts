@@ -32,7 +32,7 @@ export interface CostCheckDeps {
   db: Kysely<Database>;
   config: Config;
   stripe: Stripe | null;
-  now?: Date;
+  clock(): Date;
 }
 
 const DAY_MS = 86_400_000;
@@ -72,14 +72,14 @@ const MESSAGES: Record<CostRefusal['reason'], string> = {
 };
 
 export async function assertMayIncurCost(deps: CostCheckDeps, userId: string): Promise<void> {
-  await assertPaymentInOrder(deps, userId);
-  await assertWithinBudget(deps.db, deps.config, userId, deps.now);
+  const now = deps.clock();
+  await assertPaymentInOrder(deps, userId, now);
+  await assertWithinBudget(deps.db, deps.config, userId, now);
 }
 
-async function assertPaymentInOrder(deps: CostCheckDeps, userId: string): Promise<void> {
+async function assertPaymentInOrder(deps: CostCheckDeps, userId: string, now: Date): Promise<void> {
   const { db, config, stripe } = deps;
   if (!isBillingEnabled(config) || !stripe) return;
-  const now = deps.now ?? new Date();
   const account = await findBillingAccount(db, userId);
   if (!account) throw ApiError.unauthorized();
   if (!account.default_payment_method_id) {

@@ -214,7 +214,7 @@ async function runSync(deps: PeriodCloseDeps & { stripe: Stripe }, userIds: stri
 }
 
 /** One run of the `closeBillingPeriods` timer. */
-export async function closeBillingPeriods(deps: PeriodCloseDeps, now: Date = new Date()): Promise<PeriodCloseReport> {
+export async function closeBillingPeriods(deps: PeriodCloseDeps, now: Date): Promise<PeriodCloseReport> {
   const report: PeriodCloseReport = { periods: 0, reconciled: 0, pending: 0, discrepancies: 0 };
   const { stripe } = deps;
   if (!stripe) return report;

@@ -85,7 +85,7 @@ export async function sampleStorage(
   db: Kysely<Database>,
   blobs: BlobServiceClient,
   log: SamplerLog,
-  now: Date = new Date(),
+  now: Date,
 ): Promise<StorageSampleReport> {
   let closed = 0;
   let examplesListed = true;

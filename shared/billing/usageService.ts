@@ -102,7 +102,7 @@ export async function getMonthlyUsage(
   config: Config,
   auth: AuthContext,
   query: UsageQueryInput,
-  now: Date = new Date(),
+  now: Date,
 ): Promise<UsageResponse> {
   // Side by side: the budget's row is no input to the month's figures.
   const [usage, budget] = await Promise.all([computeMonthlyUsage(db, config, auth, query, now), findBudget(db, auth.userId)]);
@@ -113,7 +113,7 @@ export async function getMonthlyUsage(
 }
 
 /** What this calendar month costs the whole account so far: `estimated_cost.total` of an unfiltered GET /v1/usage. */
-export async function accountMonthCost(db: Kysely<Database>, config: Config, userId: string, now: Date = new Date()): Promise<number> {
+export async function accountMonthCost(db: Kysely<Database>, config: Config, userId: string, now: Date): Promise<number> {
   return (await computeMonthlyUsage(db, config, { userId, suiteIds: null }, {}, now)).estimated_cost.total;
 }
 

@@ -1,12 +1,10 @@
 import type { TokenCredential } from '@azure/identity';
 import type { Kysely } from 'kysely';
-import { getConfig, type Config } from '../config.js';
+import type { Config } from '../config.js';
 import { createDatabase } from './database.js';
 import { lazily } from '../runtime/lazily.js';
 import { createEntraPasswordProvider } from './entraPassword.js';
 import type { Database } from './schema.js';
-
-let instance: Kysely<Database> | undefined;
 
 /**
  * The Function App's managed identity, with @azure/identity loaded at the first token asked for (the first
@@ -32,16 +30,4 @@ export function createDatabaseFromConfig(
     poolMax: database.poolMax,
     ...(database.auth === 'entra' ? { password: createEntraPasswordProvider(credential()) } : {}),
   });
-}
-
-/** The process-wide Kysely instance (one pool per function instance), created on first use. */
-export function getDb(): Kysely<Database> {
-  instance ??= createDatabaseFromConfig(getConfig().database);
-  return instance;
-}
-
-export async function closeDb(): Promise<void> {
-  const current = instance;
-  instance = undefined;
-  await current?.destroy();
 }

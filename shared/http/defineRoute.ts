@@ -20,12 +20,11 @@ import {
   RESPONSE_HEADERS,
 } from '../openapi/registry.js';
 import { assertMayIncurCost } from '../billing/costPermission.js';
-import { getStripe } from '../billing/stripeAccess.js';
-import { getConfig } from '../config.js';
-import { getDb } from '../db/index.js';
 import { errorToResponse } from './errorResponse.js';
 import { assertDeclaredLengthWithin, limitBody, MAX_JSON_BODY_BYTES } from './requestBody.js';
 import { queryToObject, readJsonBody } from './requestParsing.js';
+import type { Config } from '../config.js';
+import { invocationDeps, type InvocationDeps } from '../runtime/appDeps.js';
 import { validateInput } from '../validation/validateInput.js';
 import { isNodeReadable, withProxyBackpressure } from './streamedResponseBody.js';
 
@@ -54,6 +53,8 @@ export interface RouteInput<P extends Schema, Q extends Schema, B extends Schema
   bodyStream: ReadableStream<Uint8Array> | null;
   request: HttpRequest;
   context: InvocationContext;
+  /** What the handler's services work with (shared/runtime/appDeps.ts), with this invocation's logger. */
+  deps: InvocationDeps;
 }
 
 export interface RouteDefinition<P extends Schema, Q extends Schema, B extends Schema, A extends AuthMode> {
@@ -90,7 +91,7 @@ export interface RouteDefinition<P extends Schema, Q extends Schema, B extends S
    * on the stream as it is read. JSON `body` routes default to 1 MiB; a route that reads its body itself must set
    * it (a limit that depends on configuration is a function, with the words the document uses for it).
    */
-  maxBodyBytes?: number | { bytes: () => number; documented: string };
+  maxBodyBytes?: number | { bytes: (config: Config) => number; documented: string };
   /** Success responses by status. */
   responses: Record<number, RouteResponseDoc>;
   /** Error responses beyond those implied by auth and input (401, 400, 422, 503). */
@@ -129,10 +130,10 @@ const ERROR_DESCRIPTIONS: Record<ErrorCode, string> = {
 type AnyRoute = RouteDefinition<Schema, Schema, Schema, AuthMode>;
 
 /** The route's body limit in bytes, or undefined for routes that read no body. */
-function bodyLimitOf(definition: AnyRoute): number | undefined {
+function bodyLimitOf(definition: AnyRoute, config: Config): number | undefined {
   const limit = definition.maxBodyBytes;
   if (limit === undefined) return definition.body ? MAX_JSON_BODY_BYTES : undefined;
-  return typeof limit === 'number' ? limit : limit.bytes();
+  return typeof limit === 'number' ? limit : limit.bytes(config);
 }
 
 function documentedBodyLimit(definition: AnyRoute): string | undefined {
@@ -285,16 +286,17 @@ export function defineRoute<
       let auth: AuthContext | EntraIdentity | null = null;
       let limitHeaders: Record<string, string> = {};
       try {
-        const bodyLimit = bodyLimitOf(route);
+        const deps = invocationDeps(context);
+        const bodyLimit = bodyLimitOf(route, deps.config);
         // Before the caller is known: a body too large to read costs nothing, whoever sends it.
         if (bodyLimit !== undefined) assertDeclaredLengthWithin(request.headers, bodyLimit);
         if (definition.auth === 'apiKey') {
-          const { caller, rateLimit } = await authenticateRequest(request, definition.rateLimit ?? 'default');
+          const { caller, rateLimit } = await authenticateRequest(deps, request, definition.rateLimit ?? 'default');
           limitHeaders = rateLimitHeaders(rateLimit);
           auth = caller;
           assertScope(caller.scopes, definition.scope);
         } else if (definition.auth === 'entraIdentity') {
-          auth = await authenticateEntraIdentity(request);
+          auth = await authenticateEntraIdentity(deps.config, request);
         }
         const params = definition.params ? validateInput(definition.params, request.params, 'path') : undefined;
         const query = definition.query
@@ -308,7 +310,7 @@ export function defineRoute<
             )
           : undefined;
         if (definition.billable && auth !== null && 'userId' in auth) {
-          await assertMayIncurCost({ db: getDb(), config: getConfig(), stripe: await getStripe() }, auth.userId);
+          await assertMayIncurCost({ db: deps.db, config: deps.config, stripe: await deps.stripe.client(), clock: deps.clock }, auth.userId);
         }
         response = await definition.handler({
           params: params as Infer<P>,
@@ -318,6 +320,7 @@ export function defineRoute<
           bodyStream: !definition.body && bodyLimit !== undefined ? limitBody(request.body, bodyLimit) : null,
           request,
           context,
+          deps,
         });
       } catch (error) {
         response = errorToResponse(error, context);

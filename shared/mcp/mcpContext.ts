@@ -32,5 +32,7 @@ export interface McpRequestContext {
   countAgainst(bucket: RateLimitBucket): Promise<void>;
   /** What the tools that create paid work check the caller against (shared/billing/costPermission.ts). */
   costCheck: CostCheckDeps;
+  /** Now: what the usage tool's "this month" is reckoned from. */
+  clock(): Date;
   log: ToolLogger;
 }

@@ -23,6 +23,6 @@ export function registerUsageTools(server: McpServer, context: McpRequestContext
       period: 'The month, YYYY-MM (default: the current one).',
     }),
     annotations: READ_ONLY,
-    run: async (args) => toolResult(await getMonthlyUsage(context.db, context.config, context.auth, args)),
+    run: async (args) => toolResult(await getMonthlyUsage(context.db, context.config, context.auth, args, context.clock())),
   });
 }

@@ -38,7 +38,7 @@ export async function previewRetention(
   db: Kysely<Database>,
   defaults: PrivacyConfig,
   userId: string,
-  now: Date = new Date(),
+  now: Date,
 ): Promise<RetentionPreviewResponse> {
   const scope = scopeOf(defaults, now, userId);
   const [counts, sessions, examples] = await Promise.all([
@@ -87,7 +87,7 @@ export async function runRetention(
   db: Kysely<Database>,
   stores: FileStores,
   defaults: PrivacyConfig,
-  now: Date = new Date(),
+  now: Date,
   /** One user's retention only (an operator's run, or a test's with its clock moved). */
   userId?: string,
 ): Promise<RetentionReport> {

@@ -1,15 +1,13 @@
-import { getConfig } from '../config.js';
-import { getDb } from '../db/index.js';
-import { getBlobServiceClient } from '../storage/storageAccess.js';
+import type { InvocationDeps } from '../runtime/appDeps.js';
 import { SESSIONS_CONTAINER, UPLOADS_CONTAINER } from '../storage/layout.js';
-import type { IndexerLogger, IndexUploadDeps } from './indexSessionUpload.js';
+import type { IndexUploadDeps } from './indexSessionUpload.js';
 
 /** What the indexer runs on, for the queue trigger and the settle timer alike. */
-export async function indexerDeps(logger: IndexerLogger): Promise<IndexUploadDeps> {
-  const config = getConfig();
-  const service = await getBlobServiceClient();
+export async function indexerDeps(deps: InvocationDeps): Promise<IndexUploadDeps> {
+  const { config } = deps;
+  const service = await deps.storage.blobs();
   return {
-    db: getDb(),
+    db: deps.db,
     uploads: service.getContainerClient(UPLOADS_CONTAINER),
     sessions: service.getContainerClient(SESSIONS_CONTAINER),
     maxBytes: {
@@ -17,6 +15,6 @@ export async function indexerDeps(logger: IndexerLogger): Promise<IndexUploadDep
       multipart: config.sessions.multipartMaxBytes,
       inline: config.sessions.multipartMaxBytes,
     },
-    logger,
+    logger: deps.logger,
   };
 }

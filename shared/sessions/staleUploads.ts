@@ -37,7 +37,7 @@ export const STAGING_MAX_AGE_DAYS = 7;
  * own credentials (`include=uncommittedblobs`; an upload SAS cannot list). In Azure the storage lifecycle rule on
  * `uploads/` does the same for committed blobs, and the service discards uncommitted blocks after a week.
  */
-export async function removeAbandonedStaging(uploads: ContainerClient, now: Date = new Date()): Promise<string[]> {
+export async function removeAbandonedStaging(uploads: ContainerClient, now: Date): Promise<string[]> {
   const cutoff = now.getTime() - STAGING_MAX_AGE_DAYS * 86_400_000;
   const removed: string[] = [];
   for await (const blob of uploads.listBlobsFlat({ includeUncommitedBlobs: true })) {

@@ -162,7 +162,7 @@ describe('retention', () => {
       // Blocks staged and never committed (a client that gave up), and a committed upload never indexed.
       await uploads.getBlockBlobClient('a/1/partial.jsonl').stageBlock(Buffer.from('block-1').toString('base64'), 'partial', 7);
       await uploads.getBlockBlobClient('b/1/whole.jsonl').upload('{}', 2);
-      expect(await removeAbandonedStaging(uploads)).toEqual([]);
+      expect(await removeAbandonedStaging(uploads, new Date())).toEqual([]);
       expect((await removeAbandonedStaging(uploads, new Date(Date.now() + 8 * DAY))).sort()).toEqual(['a/1/partial.jsonl', 'b/1/whole.jsonl']);
       const left: string[] = [];
       for await (const blob of uploads.listBlobsFlat({ includeUncommitedBlobs: true })) left.push(blob.name);

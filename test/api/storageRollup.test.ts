@@ -133,7 +133,7 @@ describe('the roll-up of invoiced storage samples', () => {
     expect(await everyView(user, period.months)).toEqual(before);
 
     // The sampler goes on after its mark; the rolled-up hours are not sampled again.
-    await sampleStorage(db, BlobServiceClient.fromConnectionString(inject('storageConnectionString')), { log: () => undefined, warn: () => undefined });
+    await sampleStorage(db, BlobServiceClient.fromConnectionString(inject('storageConnectionString')), { log: () => undefined, warn: () => undefined }, new Date());
     expect((await samplesOf(user)).length).toBe(2);
     expect(await everyView(user, period.months)).toEqual(before);
     const again = await rollUpInvoicedStorage(db);
