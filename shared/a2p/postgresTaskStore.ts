@@ -6,7 +6,7 @@ import { A2P_TASK_STATES, type A2pTaskState, type Database, type JsonObject, typ
 import { holdsScope } from '../auth/scopes.js';
 import { callerOf } from './a2pCaller.js';
 import { SKILL_IDS, SKILL_SCOPES } from './agentCard.js';
-import { findUserTask, isUuid, listUserTasks, taskJson, upsertTask, type TaskRow } from './taskRepository.js';
+import { findUserTask, isUuid, listUserTasks, taskJson, upsertTask, type TaskRow, type TaskWrite } from './taskRepository.js';
 
 /** Brings a task up to date with what it follows (its session and example) as it is read; see taskProgress.ts. */
 export type TaskRefresher = (row: TaskRow, options?: { signLinks?: boolean }) => Promise<TaskRow>;
@@ -78,7 +78,7 @@ export function taskFromRow(row: TaskRow): Task {
 }
 
 /** The row for a task; what it follows (session, example, dataset) is read off its metadata, where the executor put it. */
-export function toTaskWrite(task: Task, userId: string) {
+export function toTaskWrite(task: Task, userId: string): TaskWrite {
   const wire = Task.toJSON(task) as JsonObject;
   const metadata = (task.metadata ?? null) as JsonObject | null;
   const state = taskStateToJSON(task.status?.state ?? TaskState.TASK_STATE_SUBMITTED);
@@ -88,17 +88,17 @@ export function toTaskWrite(task: Task, userId: string) {
   const timestamp = task.status?.timestamp ? new Date(task.status.timestamp) : new Date();
   return {
     id: task.id,
-    userId,
-    contextId: task.contextId,
+    user_id: userId,
+    context_id: task.contextId,
     state: state as A2pTaskState,
-    statusTimestamp: Number.isNaN(timestamp.getTime()) ? new Date() : timestamp,
-    status: (wire.status ?? { state }) as JsonObject,
-    artifacts: (wire.artifacts ?? []) as JsonValue[],
-    history: withoutFileBytes((wire.history ?? []) as JsonValue[]),
-    metadata,
-    sessionId: isUuid(metadata?.session_id) ? metadata.session_id : null,
-    exampleId: isUuid(metadata?.example_id) ? metadata.example_id : null,
-    datasetId: isUuid(metadata?.dataset_id) ? metadata.dataset_id : null,
+    status_timestamp: Number.isNaN(timestamp.getTime()) ? new Date() : timestamp,
+    status: JSON.stringify(wire.status ?? { state }),
+    artifacts: JSON.stringify(wire.artifacts ?? []),
+    history: JSON.stringify(withoutFileBytes((wire.history ?? []) as JsonValue[])),
+    metadata: metadata === null ? null : JSON.stringify(metadata),
+    session_id: isUuid(metadata?.session_id) ? metadata.session_id : null,
+    example_id: isUuid(metadata?.example_id) ? metadata.example_id : null,
+    dataset_id: isUuid(metadata?.dataset_id) ? metadata.dataset_id : null,
   };
 }
 

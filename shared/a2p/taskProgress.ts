@@ -84,7 +84,7 @@ async function advanceTask(deps: TaskProgressDeps, row: TaskRow): Promise<TaskRo
   for (let round = 0; round < 3; round++) {
     const step = await nextStep(deps, current);
     if (!step) return current;
-    const written = await writeStep(deps.db, current, step);
+    const written = await writeStep(deps, current, step);
     if (!written) {
       // Someone else wrote meanwhile: their row is as fresh as ours would have been.
       const reread = await deps.db.selectFrom('a2p_tasks').selectAll().where('id', '=', row.id).executeTakeFirst();
@@ -200,19 +200,20 @@ async function createTaskExample(deps: TaskProgressDeps, row: TaskRow, metadata:
   }
 }
 
-async function writeStep(db: Kysely<Database>, row: TaskRow, step: Step): Promise<TaskRow | undefined> {
+async function writeStep(deps: TaskProgressDeps, row: TaskRow, step: Step): Promise<TaskRow | undefined> {
+  const now = deps.clock();
   const ids = { contextId: row.context_id, taskId: row.id };
   const status = TaskStatus.toJSON(taskStatus(TaskState[step.state], ids, step.text)) as JsonObject;
   const metadata: JsonObject = { ...(row.metadata ?? {}), ...(step.exampleId ? { example_id: step.exampleId } : {}) };
-  return updateTaskAtRevision(db, row, {
+  return updateTaskAtRevision(deps.db, row, {
     state: step.state,
-    statusTimestamp: new Date(),
-    status,
-    artifacts: step.artifacts ?? row.artifacts,
+    status_timestamp: now,
+    status: JSON.stringify(status),
+    artifacts: JSON.stringify(step.artifacts ?? row.artifacts),
     // As the SDK does with the messages it publishes: every status message joins the history.
-    history: [...row.history, status.message as JsonValue],
-    metadata,
-    exampleId: step.exampleId ?? row.example_id,
+    history: JSON.stringify([...row.history, status.message as JsonValue]),
+    metadata: JSON.stringify(metadata),
+    example_id: step.exampleId ?? row.example_id,
   });
 }
 

@@ -1,5 +1,5 @@
-import type { Kysely, Selectable } from 'kysely';
-import type { A2pTasksTable, A2pTaskState, Database, JsonObject, JsonValue } from '../db/schema.js';
+import type { Insertable, Kysely, Selectable, Updateable } from 'kysely';
+import type { A2pTasksTable, A2pTaskState, Database } from '../db/schema.js';
 import { recordTaskPushEvent } from '../webhooks/webhookOutbox.js';
 
 export type TaskRow = Selectable<A2pTasksTable>;
@@ -20,48 +20,25 @@ export function isUuid(value: unknown): value is string {
   return typeof value === 'string' && UUID.test(value);
 }
 
-export interface TaskWrite {
-  id: string;
-  userId: string;
-  contextId: string;
-  state: A2pTaskState;
-  statusTimestamp: Date;
-  status: JsonObject;
-  artifacts: JsonValue[];
-  history: JsonValue[];
-  metadata: JsonObject | null;
-  sessionId: string | null;
-  exampleId: string | null;
-  /** The dataset a build-dataset task follows (fixed once the task exists, like its session). */
-  datasetId: string | null;
-}
+/** A task's row as written whole (the JSON columns as the SDK's own `toJSON` of each part, serialized). */
+export type TaskWrite = Insertable<A2pTasksTable>;
 
 /**
  * Inserts or replaces the task, but only the caller's, and never once it is terminal: a late writer (a progress
  * update racing a cancel on another instance) cannot undo a final state. Answers whether the row was written.
  */
 export async function upsertTask(db: Kysely<Database>, task: TaskWrite): Promise<boolean> {
-  const values = {
-    context_id: task.contextId,
-    state: task.state,
-    status_timestamp: task.statusTimestamp,
-    status: JSON.stringify(task.status),
-    artifacts: JSON.stringify(task.artifacts),
-    history: JSON.stringify(task.history),
-    metadata: task.metadata === null ? null : JSON.stringify(task.metadata),
-    session_id: task.sessionId,
-    example_id: task.exampleId,
-    dataset_id: task.datasetId,
-  };
+  // What a replacing write sets: every column but the key and the owner.
+  const { id: _id, user_id: userId, ...values } = task;
   return db.transaction().execute(async (trx) => {
     const row = await trx
       .insertInto('a2p_tasks')
-      .values({ id: task.id, user_id: task.userId, ...values })
+      .values(task)
       .onConflict((conflict) =>
         conflict
           .column('id')
           .doUpdateSet((eb) => ({ ...values, revision: eb('a2p_tasks.revision', '+', 1) }))
-          .where('a2p_tasks.user_id', '=', task.userId)
+          .where('a2p_tasks.user_id', '=', userId)
           .where('a2p_tasks.state', 'not in', TERMINAL_STATES),
       )
       .returningAll()
@@ -84,7 +61,9 @@ export function taskJson(row: TaskRow) {
 }
 
 /** What a progress step rewrites of a task (the rest is fixed once the task exists). */
-export type TaskChange = Omit<TaskWrite, 'id' | 'userId' | 'contextId' | 'sessionId' | 'datasetId'>;
+export type TaskChange = Required<
+  Pick<Updateable<A2pTasksTable>, 'state' | 'status_timestamp' | 'status' | 'artifacts' | 'history' | 'metadata' | 'example_id'>
+>;
 
 /** Writes the change only if the task is still at the revision it was read at; answers the new row, or undefined. */
 export async function updateTaskAtRevision(
@@ -95,16 +74,7 @@ export async function updateTaskAtRevision(
   return db.transaction().execute(async (trx) => {
     const written = await trx
       .updateTable('a2p_tasks')
-      .set((eb) => ({
-        state: change.state,
-        status_timestamp: change.statusTimestamp,
-        status: JSON.stringify(change.status),
-        artifacts: JSON.stringify(change.artifacts),
-        history: JSON.stringify(change.history),
-        metadata: change.metadata === null ? null : JSON.stringify(change.metadata),
-        example_id: change.exampleId,
-        revision: eb('revision', '+', 1),
-      }))
+      .set((eb) => ({ ...change, revision: eb('revision', '+', 1) }))
       .where('id', '=', row.id)
       .where('revision', '=', row.revision)
       .returningAll()

@@ -1,5 +1,6 @@
 import type Stripe from 'stripe';
-import type { InvoiceStatus } from '../db/schema.js';
+import type { Insertable } from 'kysely';
+import type { InvoicesTable, InvoiceStatus } from '../db/schema.js';
 import type { UsageKind } from './meterEvents.js';
 import { KB_PER_GB } from './pricing.js';
 
@@ -10,20 +11,26 @@ import { KB_PER_GB } from './pricing.js';
  * (an invoice's own period_start/period_end describe something else for subscriptions), else the invoice's.
  * Storage lines count KB-hours.
  */
-export interface MirroredInvoice {
-  stripeInvoiceId: string;
-  customerId: string | null;
-  subscriptionId: string | null;
-  periodStart: Date;
-  periodEnd: Date;
-  tokensConsumed: number;
-  storageGbHours: number;
-  totalAmount: number;
-  currency: string;
-  status: InvoiceStatus;
-  paidAt: Date | null;
-  url: string | null;
-}
+/**
+ * What an invoice's local copy takes from Stripe: the invoices row's own columns (whose it is, and the event that
+ * wrote it, are the writer's: ./invoiceRepository.ts).
+ */
+export type MirroredInvoice = Required<
+  Pick<
+    Insertable<InvoicesTable>,
+    | 'stripe_invoice_id'
+    | 'stripe_subscription_id'
+    | 'period_start'
+    | 'period_end'
+    | 'tokens_consumed'
+    | 'storage_gb_hours'
+    | 'total_amount'
+    | 'currency'
+    | 'status'
+    | 'paid_at'
+    | 'stripe_invoice_url'
+  >
+>;
 
 const STATUSES = new Set<string>(['draft', 'open', 'uncollectible', 'paid', 'void']);
 
@@ -67,18 +74,17 @@ export function mirrorInvoice(
   const paidAt = invoice.status_transitions?.paid_at ?? null;
   const status = invoice.status ?? 'draft';
   return {
-    stripeInvoiceId: invoice.id as string,
-    customerId: idOf(invoice.customer),
-    subscriptionId: idOf(invoice.parent?.subscription_details?.subscription),
-    periodStart: new Date(periodStart * 1000),
-    periodEnd: new Date(Math.max(periodEnd, periodStart) * 1000),
-    tokensConsumed: Math.round(tokens),
-    storageGbHours: storageKbHours / KB_PER_GB,
-    totalAmount: invoice.total,
+    stripe_invoice_id: invoice.id as string,
+    stripe_subscription_id: idOf(invoice.parent?.subscription_details?.subscription),
+    period_start: new Date(periodStart * 1000),
+    period_end: new Date(Math.max(periodEnd, periodStart) * 1000),
+    tokens_consumed: Math.round(tokens),
+    storage_gb_hours: storageKbHours / KB_PER_GB,
+    total_amount: invoice.total,
     currency: invoice.currency.toLowerCase(),
     // Stripe may add statuses; an unknown one is still unpaid, the nearest state the API names.
     status: STATUSES.has(status) ? (status as InvoiceStatus) : 'open',
-    paidAt: paidAt ? new Date(paidAt * 1000) : null,
-    url: invoice.hosted_invoice_url ?? null,
+    paid_at: paidAt ? new Date(paidAt * 1000) : null,
+    stripe_invoice_url: invoice.hosted_invoice_url ?? null,
   };
 }

@@ -29,22 +29,7 @@ export async function upsertMirroredInvoice(
   const deletedAt = options.deleted ? eventAt : null;
   const result = await trx
     .insertInto('invoices')
-    .values({
-      user_id: userId,
-      stripe_invoice_id: invoice.stripeInvoiceId,
-      stripe_subscription_id: invoice.subscriptionId,
-      deleted_at: deletedAt,
-      period_start: invoice.periodStart,
-      period_end: invoice.periodEnd,
-      tokens_consumed: invoice.tokensConsumed,
-      storage_gb_hours: invoice.storageGbHours,
-      total_amount: invoice.totalAmount,
-      currency: invoice.currency,
-      status: invoice.status,
-      paid_at: invoice.paidAt,
-      stripe_invoice_url: invoice.url,
-      stripe_event_at: eventAt,
-    })
+    .values({ ...invoice, user_id: userId, deleted_at: deletedAt, stripe_event_at: eventAt })
     .onConflict((conflict) =>
       conflict
         .column('stripe_invoice_id')

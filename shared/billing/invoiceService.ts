@@ -66,9 +66,9 @@ export async function storeInvoice(
   const kinds = await resolvePriceKinds(deps, lines.map(priceOfLine).filter((price): price is string => price !== null));
   const mirrored = mirrorInvoice(invoice, lines, (price) => kinds.get(price));
   const write = async (trx: Transaction<Database>) => {
-    const before = await trx.selectFrom('invoices').select('status').where('stripe_invoice_id', '=', mirrored.stripeInvoiceId).forUpdate().executeTakeFirst();
+    const before = await trx.selectFrom('invoices').select('status').where('stripe_invoice_id', '=', mirrored.stripe_invoice_id).forUpdate().executeTakeFirst();
     const written = await upsertMirroredInvoice(trx, userId, mirrored, observedAt, options);
-    if (written && !options.deleted) await announceInvoiceChange(trx, mirrored.stripeInvoiceId, before?.status ?? null);
+    if (written && !options.deleted) await announceInvoiceChange(trx, mirrored.stripe_invoice_id, before?.status ?? null);
     return written;
   };
   const written = deps.db.isTransaction ? await write(deps.db as Transaction<Database>) : await deps.db.transaction().execute(write);

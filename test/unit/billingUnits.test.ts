@@ -243,18 +243,17 @@ describe('the local copy of an invoice', () => {
       (price) => kinds.get(price),
     );
     expect(mirrored).toEqual({
-      stripeInvoiceId: 'in_1',
-      customerId: 'cus_1',
-      subscriptionId: 'sub_1',
-      periodStart: new Date(100_000),
-      periodEnd: new Date(200_000),
-      tokensConsumed: 1000,
-      storageGbHours: 2.5,
-      totalAmount: 1234,
+      stripe_invoice_id: 'in_1',
+      stripe_subscription_id: 'sub_1',
+      period_start: new Date(100_000),
+      period_end: new Date(200_000),
+      tokens_consumed: 1000,
+      storage_gb_hours: 2.5,
+      total_amount: 1234,
       currency: 'usd',
       status: 'uncollectible',
-      paidAt: null,
-      url: null,
+      paid_at: null,
+      stripe_invoice_url: null,
     });
   });
 
@@ -264,7 +263,7 @@ describe('the local copy of an invoice', () => {
       [],
       () => undefined,
     );
-    expect([mirrored.periodStart, mirrored.periodEnd, mirrored.paidAt, mirrored.status, mirrored.subscriptionId]).toEqual([
+    expect([mirrored.period_start, mirrored.period_end, mirrored.paid_at, mirrored.status, mirrored.stripe_subscription_id]).toEqual([
       new Date(10_000),
       new Date(20_000),
       new Date(30_000),
