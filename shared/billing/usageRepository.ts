@@ -1,6 +1,6 @@
 import { sql, type Kysely, type RawBuilder } from 'kysely';
 import { inVisibleSuites, type Viewer } from '../auth/suiteAccess.js';
-import type { Database } from '../db/schema.js';
+import type { BudgetRow, Database } from '../db/schema.js';
 import { executeCompiledPrepared } from '../db/database.js';
 import { storedBytesNow, unsampledHoursQuery } from './storageRepository.js';
 
@@ -145,6 +145,8 @@ export interface MonthOfUsage {
   /** Summed by what decides their billing (see tokenExceptions): each stands for rows billed alike. */
   tokenExceptions: UsageRowState[];
   storageHours: UsageRowState[];
+  /** The account's budget, whatever the window (GET /v1/usage shows it beside the month). */
+  budget: Pick<BudgetRow, 'monthly_limit' | 'alert_thresholds'> | undefined;
 }
 
 interface JsonRowState {
@@ -178,8 +180,8 @@ function rowStates(rows: JsonRowState[]): UsageRowState[] {
 /**
  * Everything GET /v1/usage reads about a month, in one round trip (one connection per request, however busy the
  * pool): sessions uploaded and examples completed (index-only scans of the partial indexes of 0005), the bytes
- * stored now, the tokens of each period, the tokens by model, and the few rows whose billing the estimate must
- * place one by one (tokens) or hour by hour (storage).
+ * stored now, the tokens of each period, the tokens by model, the few rows whose billing the estimate must
+ * place one by one (tokens) or hour by hour (storage), and the budget.
  */
 export async function readMonthOfUsage(
   db: Db,
@@ -205,7 +207,9 @@ export async function readMonthOfUsage(
       ${storedBytesNow(userId)} as stored_bytes,
       ${jsonRows(tokensByModel(window))} as tokens_by_model,
       ${jsonRows(tokenExceptions(window, options.pendingOfEarlierMonths, options.spanBoundaries))} as token_exceptions,
-      ${jsonRows(storageHours(userId, window, options.pendingOfEarlierMonths, options.until))} as storage_hours
+      ${jsonRows(storageHours(userId, window, options.pendingOfEarlierMonths, options.until))} as storage_hours,
+      (select json_build_object('monthly_limit', b.monthly_limit, 'alert_thresholds', b.alert_thresholds)
+        from budgets b where b.user_id = ${userId}) as budget
       ${periodColumns.length > 0 ? sql`, ${sql.join(periodColumns)}` : sql``}`;
   // Prepared: planning its dozen subqueries took 3.6 ms where running them took 0.9 (EXPLAIN ANALYZE, a light user).
   const [row = {}] = await executeCompiledPrepared<Record<string, unknown>>(db, 'usage_month', query.compile(db));
@@ -219,6 +223,7 @@ export async function readMonthOfUsage(
       .sort((a, b) => `${a.provider}/${a.name}`.localeCompare(`${b.provider}/${b.name}`)),
     tokenExceptions: rowStates((row.token_exceptions ?? []) as JsonRowState[]),
     storageHours: rowStates((row.storage_hours ?? []) as JsonRowState[]),
+    budget: (row.budget ?? undefined) as MonthOfUsage['budget'],
   };
 }
 

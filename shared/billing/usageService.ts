@@ -12,14 +12,13 @@ import {
   type Interval,
   type SubscriptionSpan,
 } from './billingPeriods.js';
-import { findBudget } from './budgetRepository.js';
 import { budgetStateOf } from './budgetRules.js';
 import { BILLED_RESOLUTIONS } from './meterEvents.js';
 import { isBillingEnabled } from './paymentMethodRequirement.js';
 import { BYTES_PER_GB, configuredUnitPrices, KB_PER_GB, lineAmount, storageMeterValue } from './pricing.js';
 import { spanOf, subscriptionsOfUser } from './subscriptionRepository.js';
 import { suiteExists } from '../catalog/suiteRepository.js';
-import { readMonthOfUsage, type UsageRowState } from './usageRepository.js';
+import { readMonthOfUsage, type MonthOfUsage, type UsageRowState } from './usageRepository.js';
 import type { UsageQueryInput, UsageResponse } from './usageSchemas.js';
 
 /*
@@ -104,8 +103,7 @@ export async function getMonthlyUsage(
   query: UsageQueryInput,
   now: Date,
 ): Promise<UsageResponse> {
-  // Side by side: the budget's row is no input to the month's figures.
-  const [usage, budget] = await Promise.all([computeMonthlyUsage(db, config, auth, query, now), findBudget(db, auth.userId)]);
+  const { usage, budget } = await computeMonthlyUsage(db, config, auth, query, now);
   // The budget is the whole account's, this month: the same figure when this view is that one, computed apart otherwise.
   const wholeAccountNow = auth.suiteIds === null && query.suite_id === undefined && usage.billing_period.start === calendarMonthOf(now).start.toISOString();
   const used = wholeAccountNow ? usage.estimated_cost.total : await accountMonthCost(db, config, auth.userId, now);
@@ -114,7 +112,7 @@ export async function getMonthlyUsage(
 
 /** What this calendar month costs the whole account so far: `estimated_cost.total` of an unfiltered GET /v1/usage. */
 export async function accountMonthCost(db: Kysely<Database>, config: Config, userId: string, now: Date): Promise<number> {
-  return (await computeMonthlyUsage(db, config, { userId, suiteIds: null }, {}, now)).estimated_cost.total;
+  return (await computeMonthlyUsage(db, config, { userId, suiteIds: null }, {}, now)).usage.estimated_cost.total;
 }
 
 async function computeMonthlyUsage(
@@ -123,7 +121,7 @@ async function computeMonthlyUsage(
   auth: Pick<AuthContext, 'userId' | 'suiteIds'>,
   query: UsageQueryInput,
   now: Date,
-): Promise<Omit<UsageResponse, 'budget'>> {
+): Promise<{ usage: Omit<UsageResponse, 'budget'>; budget: MonthOfUsage['budget'] }> {
   let suiteIds = auth.suiteIds;
   if (query.suite_id !== undefined) {
     // A suite the key may not see reads as absent, like another user's data.
@@ -172,7 +170,7 @@ async function computeMonthlyUsage(
     storageMinor += lineAmount(storage.perPeriod[index] ?? 0, period.span.prices.storage ?? configured.storage);
   });
 
-  return {
+  const usage = {
     billing_period: { start: month.start.toISOString(), end: month.end.toISOString() },
     tokens: {
       total: totalTokens,
@@ -201,4 +199,5 @@ async function computeMonthlyUsage(
       currency: config.billing.currency,
     },
   };
+  return { usage, budget: read.budget };
 }
