@@ -175,11 +175,10 @@ class SyncRun {
     while (!this.#outOfTime()) {
       const filter = { now: this.now(), ...(this.options.userIds ? { userIds: this.options.userIds } : {}) };
       const batchSize = this.options.batchSize ?? (this.options.meterEventStream ? STREAM_BATCH_SIZE : BATCH_SIZE);
-      const rows = await selectPendingUsage(this.db, kind, cursor, batchSize, filter);
-      if (rows.length === 0) return;
-      const last = rows[rows.length - 1] as PendingUsage;
-      cursor = { occurredAt: last.occurredAt, id: last.id };
-      await this.#processBatch(kind, rows);
+      const page = await selectPendingUsage(this.db, kind, cursor, batchSize, filter);
+      if (page.next === null) return;
+      cursor = page.next;
+      if (page.rows.length > 0) await this.#processBatch(kind, page.rows);
     }
   }
 
