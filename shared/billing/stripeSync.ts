@@ -116,6 +116,12 @@ export interface SyncReport {
   details: JsonObject;
 }
 
+/** A batch whose rows are marked attempted: the events to send (resends of reconciled rows among them). */
+interface PreparedBatch {
+  all: Array<{ row: PendingUsage; at: Date; carried: boolean }>;
+  resent: Set<string>;
+}
+
 type StopReason = 'rate_limited' | 'stripe_unavailable' | 'configuration' | 'time_budget';
 
 class SyncRun {
@@ -170,17 +176,46 @@ class SyncRun {
   canStillSend = (row: PendingUsage): boolean =>
     (row.sentTimestamp ?? row.occurredAt).getTime() >= this.now().getTime() - MAX_EVENT_AGE_MS;
 
+  /**
+   * Batches one after another, two at a time: while one batch's calls run (and then its rows are marked), the
+   * next is read, placed and marked attempted, so that the database and Stripe work at once rather than in turn
+   * (in the bench, the database's share of a run was 85%, with the calls waiting for it). A batch's calls start
+   * only once the previous batch is done, so at most two batches are in doubt at a time, and a stop (429, 5xx,
+   * time budget) seen in one batch leaves the next uncalled: its rows are unmarked as never attempted.
+   */
   async runKind(kind: UsageKind): Promise<void> {
     let cursor: Cursor | null = null;
-    while (!this.#outOfTime()) {
-      const filter = { now: this.now(), ...(this.options.userIds ? { userIds: this.options.userIds } : {}) };
-      const batchSize = this.options.batchSize ?? (this.options.meterEventStream ? STREAM_BATCH_SIZE : BATCH_SIZE);
-      const rows = await selectPendingUsage(this.db, kind, cursor, batchSize, filter);
-      if (rows.length === 0) return;
-      const last = rows[rows.length - 1] as PendingUsage;
-      cursor = { occurredAt: last.occurredAt, id: last.id };
-      await this.#processBatch(kind, rows);
+    let inFlight: Promise<void> | null = null;
+    try {
+      while (!this.#outOfTime()) {
+        const filter = { now: this.now(), ...(this.options.userIds ? { userIds: this.options.userIds } : {}) };
+        const batchSize = this.options.batchSize ?? (this.options.meterEventStream ? STREAM_BATCH_SIZE : BATCH_SIZE);
+        const page = await selectPendingUsage(this.db, kind, cursor, batchSize, filter);
+        if (page.next === null) break;
+        cursor = page.next;
+        if (page.rows.length === 0) continue;
+        const batch = await this.#prepareBatch(kind, page.rows);
+        if (!batch) continue;
+        const previous = inFlight;
+        inFlight = null;
+        try {
+          await previous;
+        } catch (error) {
+          // No call was made for this batch: its rows go back to what they were before it was marked.
+          await unmarkNotAttempted(this.db, kind, batch.all.map(({ row }) => row));
+          this.counters.left_unsent += batch.all.length;
+          throw error;
+        }
+        inFlight = this.#send(kind, batch);
+        // Awaited before the next batch's calls or the end of the run; until then, a failure is not unhandled.
+        inFlight.catch(() => undefined);
+      }
+    } catch (error) {
+      // The calls under way end, and their rows are marked, before the error goes up (and the lock is released).
+      await inFlight?.catch((inFlightError: unknown) => this.log.error('Stripe sync: a batch in flight failed too:', inFlightError));
+      throw error;
     }
+    await inFlight;
   }
 
   async #spansOf(rows: PendingUsage[]): Promise<Map<string, SubscriptionSpan[]>> {
@@ -188,7 +223,11 @@ class SyncRun {
     return new Map([...byUser].map(([userId, subscriptions]) => [userId, subscriptions.map(spanOf)]));
   }
 
-  async #processBatch(kind: UsageKind, rows: PendingUsage[]): Promise<void> {
+  /**
+   * Decides each row of a batch: rows that need no call are marked at once; the others are marked attempted and
+   * returned, to be sent by #send. Null when there is nothing to send, or the run has stopped.
+   */
+  async #prepareBatch(kind: UsageKind, rows: PendingUsage[]): Promise<PreparedBatch | null> {
     const now = this.now();
     const spans = await this.#spansOf(rows);
     const nothing: PendingUsage[] = [];
@@ -278,9 +317,15 @@ class SyncRun {
     }
     if (this.stop) {
       this.counters.left_unsent += send.length;
-      return;
+      return null;
     }
-    await this.#send(kind, send, resend);
+    if (send.length === 0 && resend.length === 0) return null;
+    await markAttempted(this.db, kind, send.map(({ row, at, carried }) => ({ id: row.id, carriedTo: carried ? at : null })));
+    await markAttempted(this.db, kind, resend.map((row) => ({ id: row.id, carriedTo: null })), true);
+    return {
+      all: [...send, ...resend.map((row) => ({ row, at: row.sentTimestamp ?? row.occurredAt, carried: false }))],
+      resent: new Set(resend.map((row) => row.id)),
+    };
   }
 
   #stopFor(outcome: MeterEventOutcome): void {
@@ -289,17 +334,9 @@ class SyncRun {
     else if (outcome.kind === 'unknown') this.#halt('stripe_unavailable', outcome.error);
   }
 
-  async #send(
-    kind: UsageKind,
-    planned: Array<{ row: PendingUsage; at: Date; carried: boolean }>,
-    resend: PendingUsage[],
-  ): Promise<void> {
-    if (planned.length === 0 && resend.length === 0) return;
-    await markAttempted(this.db, kind, planned.map(({ row, at, carried }) => ({ id: row.id, carriedTo: carried ? at : null })));
-    await markAttempted(this.db, kind, resend.map((row) => ({ id: row.id, carriedTo: null })), true);
-    const resent = new Set(resend.map((row) => row.id));
-    const carried = new Set(planned.filter((entry) => entry.carried).map((entry) => entry.row.id));
-    const all = [...planned, ...resend.map((row) => ({ row, at: row.sentTimestamp ?? row.occurredAt, carried: false }))];
+  /** Makes the calls of a batch marked attempted, then marks each row as its outcome says. */
+  async #send(kind: UsageKind, { all, resent }: PreparedBatch): Promise<void> {
+    const carried = new Set(all.filter((entry) => entry.carried).map((entry) => entry.row.id));
     const outcomes = await this.#dispatch(all);
 
     const accepted: string[] = [];

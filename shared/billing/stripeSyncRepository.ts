@@ -16,8 +16,13 @@ const TABLE: Record<UsageKind, 'token_usage' | 'storage_samples'> = {
   storage: 'storage_samples',
 };
 
+/** Where a page ends: its last row's key. */
 export interface Cursor {
-  occurredAt: Date;
+  /**
+   * The row's time as PostgreSQL writes it (microseconds): a Date keeps milliseconds only, and the next page,
+   * read while this one's calls are still under way, would take that row (and any of its millisecond) again.
+   */
+  at: string;
   id: string;
 }
 
@@ -28,9 +33,17 @@ export interface PendingFilter {
   userIds?: string[];
 }
 
+/** A page of pending rows: those to send, and where the next page starts (null: nothing was left). */
+export interface PendingPage {
+  rows: PendingUsage[];
+  next: Cursor | null;
+}
+
 /**
  * The next unsent, not failed rows of one kind after `cursor`, oldest first, with their user's Stripe customer.
- * Users without a customer are left out (their rows wait, unsent). Served by the partial *_stripe_pending_idx.
+ * Users without a customer are left out (their rows wait, unsent), so a page may hold fewer rows than `limit`, or
+ * none, while more follow: `next` says where the following page starts. Served by the partial
+ * *_stripe_pending_idx.
  */
 export async function selectPendingUsage(
   db: Db,
@@ -38,11 +51,18 @@ export async function selectPendingUsage(
   after: Cursor | null,
   limit: number,
   filter: PendingFilter,
-): Promise<PendingUsage[]> {
-  const users = filter.userIds ? sql`and u.id = any(${filter.userIds}::uuid[])` : sql``;
+): Promise<PendingPage> {
   if (kind === 'tokens') {
+    const users = filter.userIds ? sql`and t.user_id = any(${filter.userIds}::uuid[])` : sql``;
+    const afterCursor = after ? sql`and (t.recorded_at, t.id) > (${after.at}::timestamptz, ${after.id}::uuid)` : sql``;
+    // The page's keys come from the partial index alone, and the rows are then read between the cursor and the
+    // page's last key. Asked in one query (join, order by, limit), the planner underestimates the pending rows
+    // after the cursor (they are the newest, and it takes recency and being unsent as independent), and reads and
+    // sorts every one of them for each page: 50,000 rows for a page of 4,000 in the bench, twice the time.
     const { rows } = await sql<{
-      id: string;
+      page_end_at: string;
+      page_end_id: string;
+      id: string | null;
       example_id: string;
       user_id: string;
       customer_id: string;
@@ -52,58 +72,76 @@ export async function selectPendingUsage(
       attempted_at: Date | null;
       identifier: string | null;
     }>`
-      select t.id, t.example_id, t.user_id, u.stripe_customer_id as customer_id,
-        (t.input_tokens + t.output_tokens) as value, t.recorded_at as occurred_at, t.stripe_timestamp as sent_timestamp,
-        t.stripe_attempted_at as attempted_at, t.stripe_identifier as identifier
-      from token_usage t
-      join users u on u.id = t.user_id
-      where t.stripe_sent_at is null and t.stripe_failed_at is null and u.stripe_customer_id is not null
-        and (t.stripe_retry_at is null or t.stripe_retry_at <= ${filter.now}) ${users}
-        ${after ? sql`and (t.recorded_at, t.id) > (${after.occurredAt}, ${after.id})` : sql``}
-      order by t.recorded_at, t.id
-      limit ${limit}`.execute(db);
-    return rows.map((row) => ({
-      kind,
-      id: row.id,
-      userId: row.user_id,
-      customerId: row.customer_id,
-      value: row.value,
-      occurredAt: row.occurred_at,
-      sentTimestamp: row.sent_timestamp,
-      attemptedAt: row.attempted_at,
-      identifier: row.identifier ?? tokenUsageIdentifier(row.example_id),
-    }));
+      with page as materialized (
+        select t.recorded_at, t.id from token_usage t
+        where t.stripe_sent_at is null and t.stripe_failed_at is null ${users} ${afterCursor}
+        order by t.recorded_at, t.id
+        limit ${limit}
+      ),
+      page_end as (select recorded_at, id from page order by recorded_at desc, id desc limit 1)
+      select e.recorded_at::text as page_end_at, e.id as page_end_id, t.id, t.example_id, t.user_id,
+        u.stripe_customer_id as customer_id, (t.input_tokens + t.output_tokens) as value, t.recorded_at as occurred_at,
+        t.stripe_timestamp as sent_timestamp, t.stripe_attempted_at as attempted_at, t.stripe_identifier as identifier
+      from page_end e
+      left join (token_usage t join users u on u.id = t.user_id)
+        on t.stripe_sent_at is null and t.stripe_failed_at is null and u.stripe_customer_id is not null
+          and (t.stripe_retry_at is null or t.stripe_retry_at <= ${filter.now}) ${users} ${afterCursor}
+          and (t.recorded_at, t.id) <= (e.recorded_at, e.id)
+      order by t.recorded_at, t.id`.execute(db);
+    const end = rows[0];
+    const pending: PendingUsage[] = [];
+    for (const row of rows) {
+      if (row.id === null) continue; // the page held only rows that wait
+      pending.push({
+        kind,
+        id: row.id,
+        userId: row.user_id,
+        customerId: row.customer_id,
+        value: row.value,
+        occurredAt: row.occurred_at,
+        sentTimestamp: row.sent_timestamp,
+        attemptedAt: row.attempted_at,
+        identifier: row.identifier ?? tokenUsageIdentifier(row.example_id),
+      });
+    }
+    return { rows: pending, next: end ? { at: end.page_end_at, id: end.page_end_id } : null };
   }
+  const users = filter.userIds ? sql`and u.id = any(${filter.userIds}::uuid[])` : sql``;
   const { rows } = await sql<{
     id: string;
     user_id: string;
     customer_id: string;
     bytes: number;
     occurred_at: Date;
+    cursor_at: string;
     sent_timestamp: Date | null;
     attempted_at: Date | null;
     identifier: string | null;
   }>`
-    select s.id, s.user_id, u.stripe_customer_id as customer_id, s.bytes, s.hour as occurred_at,
+    select s.id, s.user_id, u.stripe_customer_id as customer_id, s.bytes, s.hour as occurred_at, s.hour::text as cursor_at,
       s.stripe_timestamp as sent_timestamp, s.stripe_attempted_at as attempted_at, s.stripe_identifier as identifier
     from storage_samples s
     join users u on u.id = s.user_id
     where s.stripe_sent_at is null and s.stripe_failed_at is null and u.stripe_customer_id is not null
       and (s.stripe_retry_at is null or s.stripe_retry_at <= ${filter.now}) ${users}
-      ${after ? sql`and (s.hour, s.id) > (${after.occurredAt}, ${after.id})` : sql``}
+      ${after ? sql`and (s.hour, s.id) > (${after.at}::timestamptz, ${after.id}::uuid)` : sql``}
     order by s.hour, s.id
     limit ${limit}`.execute(db);
-  return rows.map((row) => ({
-    kind,
-    id: row.id,
-    userId: row.user_id,
-    customerId: row.customer_id,
-    value: storageMeterValue(row.bytes),
-    occurredAt: row.occurred_at,
-    sentTimestamp: row.sent_timestamp,
-    attemptedAt: row.attempted_at,
-    identifier: row.identifier ?? storageSampleIdentifier(row.user_id, row.occurred_at),
-  }));
+  const last = rows.at(-1);
+  return {
+    rows: rows.map((row) => ({
+      kind,
+      id: row.id,
+      userId: row.user_id,
+      customerId: row.customer_id,
+      value: storageMeterValue(row.bytes),
+      occurredAt: row.occurred_at,
+      sentTimestamp: row.sent_timestamp,
+      attemptedAt: row.attempted_at,
+      identifier: row.identifier ?? storageSampleIdentifier(row.user_id, row.occurred_at),
+    })),
+    next: last ? { at: last.cursor_at, id: last.id } : null,
+  };
 }
 
 /**

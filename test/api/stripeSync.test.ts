@@ -5,6 +5,7 @@ import { closeBillingPeriods } from '../../shared/billing/periodClose.js';
 import { loadStripeSetupConfig } from '../../shared/config.js';
 import { storageSampleIdentifier, tokenUsageIdentifier } from '../../shared/billing/meterEvents.js';
 import { createStripeClient } from '../../shared/billing/stripeClient.js';
+import { syncUsageToStripe } from '../../shared/billing/stripeSync.js';
 import { runBillingResendCommand } from '../../scripts/billingResend.js';
 import { addCompletedExample, addSession, addSubscription, addUser, createUsageFixture, runSync, startBillingApi, type BillingApi, type UsageFixture } from '../support/billingFixtures.js';
 import { TEST_METER_EVENTS } from '../../fakes/fakeStripe.js';
@@ -359,6 +360,68 @@ describe('the Stripe sync', () => {
     }
     await runSync(api.db, api.hosts[0]!);
     expect(eventsOf(customerId)).toHaveLength(2);
+  });
+
+  describe('a backlog of several pages (the next page is read and marked while the calls of one run)', () => {
+    const PAGE = 50;
+
+    /** 150 rows of one customer, recorded in the same microsecond, so that pages end inside a millisecond. */
+    async function backlogInOneMicrosecond() {
+      const { customerId, userId } = await customerWithUsage(Array.from({ length: 3 * PAGE }, (_, i) => [10 + i, 1] as [number, number]));
+      await sql`
+        update token_usage set recorded_at = date_trunc('second', recorded_at) + interval '0.123456 seconds'
+        where user_id = ${userId}`.execute(api.db);
+      return { customerId, userId };
+    }
+
+    function syncOf(userId: string) {
+      const stripe = createStripeClient({ secretKey: api.fake.secretKey, apiUrl: api.fake.url, timeoutMs: 5_000 }, { retries: 0 });
+      return syncUsageToStripe(
+        api.db,
+        stripe,
+        { eventNames: TEST_METER_EVENTS, concurrency: 4, timeBudgetMs: 60_000, invoiceGraceMs: HOUR, batchSize: PAGE, userIds: [userId] },
+        { log: () => undefined, warn: () => undefined, error: () => undefined },
+      );
+    }
+
+    it('calls Stripe once per row, though pages end inside a millisecond', async () => {
+      const { customerId, userId } = await backlogInOneMicrosecond();
+      const report = await syncOf(userId);
+      expect(report.outcome).toBe('completed');
+      expect(report.details).toMatchObject({ sent: 3 * PAGE, already_in_stripe: 0 });
+      expect(meterCalls(customerId)).toHaveLength(3 * PAGE);
+      expect(eventsOf(customerId)).toHaveLength(3 * PAGE);
+      expect((await tokenRows(userId)).every((row) => row.stripe_resolution === 'sent')).toBe(true);
+    });
+
+    it('leaves a page marked during calls that hit a 429 as never attempted, and sends it next time', async () => {
+      const { customerId, userId } = await backlogInOneMicrosecond();
+      // The rate limit begins in the second page's calls, while the third page has been read and marked.
+      const limitAfter = PAGE + 10;
+      const watch = setInterval(() => {
+        if (meterCalls(customerId).length >= limitAfter) api.fake.setMeterEventMode({ kind: 'error', status: 429 });
+      }, 1);
+      let limited;
+      try {
+        limited = await syncOf(userId);
+      } finally {
+        clearInterval(watch);
+        api.fake.setMeterEventMode({ kind: 'normal' });
+      }
+      expect(limited.outcome).toBe('backed_off');
+      const sent = eventsOf(customerId).length;
+      expect(sent).toBeGreaterThanOrEqual(limitAfter);
+      expect(sent).toBeLessThan(2 * PAGE);
+      const rows = await tokenRows(userId);
+      expect(rows.filter((row) => row.stripe_resolution === 'sent')).toHaveLength(sent);
+      // Not in doubt: Stripe processed nothing of these, and the third page was never called.
+      expect(rows.filter((row) => row.stripe_sent_at === null).every((row) => row.stripe_attempted_at === null && row.stripe_attempts === 0)).toBe(true);
+
+      const resumed = await syncOf(userId);
+      expect(resumed.outcome).toBe('completed');
+      expect(eventsOf(customerId)).toHaveLength(3 * PAGE);
+      expectNoDuplicates(customerId);
+    });
   });
 
   it('carries usage whose period was invoiced before it reached Stripe into the open period, instead of letting it expire', async () => {
