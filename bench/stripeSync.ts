@@ -3,7 +3,8 @@
  *
  * - Seeds, with generate_series in a database of its own: 10,000 users with Stripe customers, 5,000,000 token usage
  *   rows over this month and the last (the daily rollup kept by the same triggers the app relies on), of which
- *   90,000 recent ones are unsent, plus 10,000 unsent storage samples: 100,000 unsent rows in all.
+ *   90,000 recent ones are unsent, plus 10,000 unsent storage samples: 100,000 unsent rows in all. Rows are stored
+ *   in time order, as the app writes them.
  * - Runs one sync in this process (the code the timer runs) against the fake Stripe of the tests, and prints meter
  *   events per second and database round trips per event (every query Kysely sends, counted by its log hook).
  * - Serves the app through the local host and times GET /v1/usage (p50/p99) for the heaviest users and for random
@@ -90,7 +91,10 @@ async function seed(db: Kysely<Database>, counts: { users: number; usageRows: nu
         ) g
         join (select id, row_number() over (order by id) as rank from users) u on u.rank = g.user_rank
         join (select id, row_number() over (order by id) as rank from models) m on m.rank = g.model_rank
-        cross join suites s`.execute(connection);
+        cross join suites s
+        -- In the order they happen, as the app writes them: without it the join stores them grouped by user, and
+        -- the rows the sync updates (the latest) lie one per page over the whole table instead of together.
+        order by g.recorded_at`.execute(connection);
       await sql`set session_replication_role = origin`.execute(connection);
       await sql`alter table token_usage enable trigger token_usage_daily_insert`.execute(connection);
     });
