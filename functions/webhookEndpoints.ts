@@ -2,7 +2,7 @@ import { z } from '../shared/openapi/zod.js';
 import { defineRoute } from '../shared/http/defineRoute.js';
 import { pageSchema, PaginationQuery } from '../shared/validation/pagination.js';
 import { jsonResponse, noContent } from '../shared/http/responses.js';
-import { openApiRegistry } from '../shared/openapi/registry.js';
+import { openApiRegistry, registerWhenDocumented } from '../shared/openapi/registry.js';
 import { webhookEndpointDeps } from '../shared/webhooks/webhookDeps.js';
 import {
   createWebhookEndpoint,
@@ -31,27 +31,29 @@ import {
 const TAGS = ['Webhooks'];
 
 // What a receiver gets, in the document's `webhooks` (OpenAPI 3.1): one POST per event and endpoint.
-openApiRegistry.registerWebhook({
-  method: 'post',
-  path: 'event',
-  operationId: 'receiveWebhookEvent',
-  // The receiver's own endpoint: it checks the signature, not one of our credentials.
-  security: [],
-  tags: TAGS,
-  summary: 'An event, POSTed to each enabled endpoint subscribed to its type',
-  description:
-    'Signed: `Tracepipe-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" under the endpoint secret>`; ' +
-    '`Tracepipe-Event-Id` is the event id, the same on every retry: dedupe on it. Any 2xx answer acknowledges it; ' +
-    'anything else (or no answer in 10 s) is retried with backoff for 24 hours.',
-  request: {
-    headers: z.object({
-      'Tracepipe-Signature': z.string().openapi({ example: 't=1767225600,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd' }),
-      'Tracepipe-Event-Id': z.uuid(),
-    }),
-    body: { content: { 'application/json': { schema: WebhookEventPayloadSchema } } },
-  },
-  responses: { 200: { description: 'Received (any 2xx).' } },
-});
+registerWhenDocumented(() =>
+  openApiRegistry.registerWebhook({
+    method: 'post',
+    path: 'event',
+    operationId: 'receiveWebhookEvent',
+    // The receiver's own endpoint: it checks the signature, not one of our credentials.
+    security: [],
+    tags: TAGS,
+    summary: 'An event, POSTed to each enabled endpoint subscribed to its type',
+    description:
+      'Signed: `Tracepipe-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" under the endpoint secret>`; ' +
+      '`Tracepipe-Event-Id` is the event id, the same on every retry: dedupe on it. Any 2xx answer acknowledges it; ' +
+      'anything else (or no answer in 10 s) is retried with backoff for 24 hours.',
+    request: {
+      headers: z.object({
+        'Tracepipe-Signature': z.string().openapi({ example: 't=1767225600,v1=5257a869e7ecebeda32affa62cdca3fa51cad7e77a0e56ff536d0ce8e108d8bd' }),
+        'Tracepipe-Event-Id': z.uuid(),
+      }),
+      body: { content: { 'application/json': { schema: WebhookEventPayloadSchema } } },
+    },
+    responses: { 200: { description: 'Received (any 2xx).' } },
+  }),
+);
 
 defineRoute({
   operationId: 'createWebhookEndpoint',

@@ -11,6 +11,8 @@ import { generateOpenApiDocument } from '../shared/openapi/registry.js';
 export const PROJECT_ROOT = resolve(fileURLToPath(import.meta.url), '../../..');
 
 export async function buildOpenApiDocument(publicBaseUrl?: string): Promise<ReturnType<typeof generateOpenApiDocument>> {
+  // tsc's output, not the bundle that `main` names: the routes must register in the registry module imported
+  // above, and the bundle holds a copy of its own. Both are built from the same sources, in the same order.
   const functionsDir = join(PROJECT_ROOT, 'dist/functions');
   const warn = console.warn;
   console.warn = () => undefined; // "Skipping call to register function ... test mode", once per function

@@ -17,6 +17,7 @@ import {
   BEARER_SECURITY,
   ErrorSchema,
   openApiRegistry,
+  registerWhenDocumented,
   RESPONSE_HEADERS,
 } from '../openapi/registry.js';
 import { assertMayIncurCost } from '../billing/costPermission.js';
@@ -276,7 +277,7 @@ export function defineRoute<
   if (definition.scope !== undefined && definition.auth !== 'apiKey') {
     throw new Error(`${definition.operationId}: scopes apply to API-key routes only.`);
   }
-  registerOpenApiPath(route);
+  registerWhenDocumented(() => registerOpenApiPath(route));
   app.http(definition.operationId, {
     methods: [definition.method],
     route: definition.path.replace(/^\//, ''),

@@ -9,6 +9,17 @@ import { z } from './zod.js';
  */
 export const openApiRegistry = new OpenAPIRegistry();
 
+const pendingRegistrations: Array<() => void> = [];
+
+/**
+ * Registers an operation when the document is first generated instead of when its module loads: loading the
+ * functions is the Azure cold start, and the document is only read when someone asks for it. Registrations keep
+ * their order, so the document is the same.
+ */
+export function registerWhenDocumented(register: () => void): void {
+  pendingRegistrations.push(register);
+}
+
 /** The API's version, in the OpenAPI document and the A2A agent card. */
 export const API_VERSION = '1.0.0';
 
@@ -126,6 +137,7 @@ const TAGS = [
 ];
 
 export function generateOpenApiDocument(serverUrl?: string): ReturnType<OpenApiGeneratorV31['generateDocument']> {
+  for (const register of pendingRegistrations.splice(0)) register();
   const generator = new OpenApiGeneratorV31(openApiRegistry.definitions);
   const document = generator.generateDocument({
     openapi: '3.1.0',

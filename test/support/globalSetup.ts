@@ -28,10 +28,12 @@ declare module 'vitest' {
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   // The local host serves the compiled app (as Azure does), so the tests always run against a fresh build; an
-  // incremental one (tsc -b, as npm's prepare and prestart), which does nothing when the sources have not changed.
+  // incremental one (tsc -b and the functions bundle, as npm's prepare and prestart), which does nothing when the
+  // sources have not changed.
   const tsc = createRequire(import.meta.url).resolve('typescript/bin/tsc');
   execFileSync(process.execPath, ['scripts/pruneStaleOutputs.mjs'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
   execFileSync(process.execPath, [tsc, '-b', 'tsconfig.build.json'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
+  execFileSync(process.execPath, ['dist/scripts/bundleFunctions.js'], { cwd: PROJECT_ROOT, stdio: 'inherit' });
 
   const database = await createTestDatabase();
   const azurite = await startAzurite();
