@@ -38,7 +38,7 @@ import { FunctionsCore, installCoreModule, type RegisteredFunction } from './fun
 import { HttpRouteTable } from './httpRoutes.js';
 import { FunctionsHttpServer, type FunctionsHttpServerOptions } from './httpServer.js';
 import { HttpStreamForwarder } from './httpStreamProxy.js';
-import { HostLogger } from './hostLog.js';
+import { batchedStdout, HostLogger } from './hostLog.js';
 import { FunctionInvoker } from './invoker.js';
 import { QueueTriggerListener } from './queueTriggers.js';
 import { TimerTriggerListener } from './timerTriggers.js';
@@ -56,7 +56,7 @@ export interface FunctionsHostOptions {
   blobPollIntervalMs?: number;
   /** Default 1000. */
   queuePollIntervalMs?: number;
-  /** Default: console.log. Every function log line goes here, prefixed with [function name]. */
+  /** Default: stdout (batchedStdout). Every function log line goes here, prefixed with [function name]. */
   log?: (line: string) => void;
   /** The body of the host's own 400 and 431 answers (the app's error shape); bare without it. */
   clientErrorBody?: FunctionsHttpServerOptions['clientErrorBody'];
@@ -110,7 +110,7 @@ function withTimeout(promise: Promise<unknown>, ms: number): Promise<unknown> {
 export async function startFunctionsHost(options: FunctionsHostOptions): Promise<RunningFunctionsHost> {
   const appDir = resolve(options.appDir);
   const config = readHostConfig(appDir);
-  const logger = new HostLogger(options.log ?? ((line) => console.log(line)), config.logLevels);
+  const logger = new HostLogger(options.log ?? batchedStdout(), config.logLevels);
   const core = new FunctionsCore(logger);
   installCoreModule(core.createApi());
 
