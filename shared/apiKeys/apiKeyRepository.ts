@@ -1,6 +1,7 @@
 import type { Insertable, Kysely } from 'kysely';
 import type { ApiKeysTable, Database } from '../db/schema.js';
-import { offsetOf, type Pagination } from '../validation/pagination.js';
+import { type Pagination } from '../validation/pagination.js';
+import { newestFirstPage } from '../db/newestFirstPage.js';
 
 const KEY_COLUMNS = ['id', 'prefix', 'name', 'scopes', 'suite_ids', 'created_at', 'last_used_at'] as const;
 
@@ -10,17 +11,7 @@ export async function insertApiKey(db: Kysely<Database>, key: Insertable<ApiKeys
 
 export async function listActiveApiKeys(db: Kysely<Database>, userId: string, pagination: Pagination) {
   const active = db.selectFrom('api_keys').where('user_id', '=', userId).where('revoked_at', 'is', null);
-  const [rows, count] = await Promise.all([
-    active
-      .select(KEY_COLUMNS)
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(pagination.per_page)
-      .offset(offsetOf(pagination))
-      .execute(),
-    active.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
-  ]);
-  return { rows, total: count.total };
+  return newestFirstPage(active, (query) => query.select(KEY_COLUMNS), pagination);
 }
 
 export async function findActiveApiKey(db: Kysely<Database>, userId: string, id: string) {

@@ -1,7 +1,8 @@
 import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { Database } from '../db/schema.js';
-import { offsetOf, type Pagination } from '../validation/pagination.js';
+import type { Pagination } from '../validation/pagination.js';
+import { newestFirstPage } from '../db/newestFirstPage.js';
 
 /** Kysely<Database> or a transaction of it (Transaction extends Kysely). */
 type Db = Kysely<Database>;
@@ -60,18 +61,7 @@ export type ActionRow = NonNullable<Awaited<ReturnType<typeof findAction>>>;
 
 export async function listActions(db: Db, suiteId: string, pagination: Pagination) {
   const base = db.selectFrom('actions').where('actions.suite_id', '=', suiteId);
-  const [count, rows] = await Promise.all([
-    base.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
-    base
-      .select(ACTION_COLUMNS)
-      .select(parametersJson)
-      .orderBy('actions.created_at', 'desc')
-      .orderBy('actions.id', 'desc')
-      .limit(pagination.per_page)
-      .offset(offsetOf(pagination))
-      .execute(),
-  ]);
-  return { rows, total: Number(count.total) };
+  return newestFirstPage(base, (query) => query.select(ACTION_COLUMNS).select(parametersJson), pagination, 'actions');
 }
 
 /** Locks the action against concurrent changes for the rest of the transaction (no key update: maps being

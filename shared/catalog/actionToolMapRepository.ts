@@ -1,8 +1,9 @@
 import type { Kysely } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { Database } from '../db/schema.js';
-import { offsetOf, type Pagination } from '../validation/pagination.js';
+import type { Pagination } from '../validation/pagination.js';
 import type { MapFacts, MapIds } from './actionToolMapValidation.js';
+import { newestFirstPage } from '../db/newestFirstPage.js';
 
 type Db = Kysely<Database>;
 
@@ -72,24 +73,19 @@ export async function listActionToolMaps(
   let base = mapsWithNames(db);
   if (filters.suite_id !== undefined) base = base.where('m.suite_id', '=', filters.suite_id);
   if (filters.mcp_server_id !== undefined) base = base.where('m.mcp_server_id', '=', filters.mcp_server_id);
-  const [count, rows] = await Promise.all([
-    base.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
-    base
-      .select(MAP_COLUMNS)
-      .select((eb) =>
+  return newestFirstPage(
+    base,
+    (query) =>
+      query.select(MAP_COLUMNS).select((eb) =>
         eb
           .selectFrom('action_tool_mappings as am')
           .select((inner) => inner.fn.countAll<number>().as('n'))
           .whereRef('am.action_tool_map_id', '=', 'm.id')
           .as('mapping_count'),
-      )
-      .orderBy('m.created_at', 'desc')
-      .orderBy('m.id', 'desc')
-      .limit(pagination.per_page)
-      .offset(offsetOf(pagination))
-      .execute(),
-  ]);
-  return { rows, total: Number(count.total) };
+      ),
+    pagination,
+    'm',
+  );
 }
 
 /**

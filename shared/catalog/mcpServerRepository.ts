@@ -1,7 +1,8 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { offsetOf, type Pagination } from '../validation/pagination.js';
+import type { Pagination } from '../validation/pagination.js';
 import { toolsOfServerJson } from './toolRepository.js';
+import { newestFirstPage } from '../db/newestFirstPage.js';
 
 type Db = Kysely<Database>;
 
@@ -31,17 +32,7 @@ export async function listMcpServers(db: Db, filters: { name?: string | undefine
   if (filters.name !== undefined) {
     base = base.where(sql`lower(mcp_servers.name)`, '=', sql`lower(${filters.name})`);
   }
-  const [count, rows] = await Promise.all([
-    base.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
-    base
-      .select(MCP_SERVER_COLUMNS)
-      .orderBy('mcp_servers.created_at', 'desc')
-      .orderBy('mcp_servers.id', 'desc')
-      .limit(pagination.per_page)
-      .offset(offsetOf(pagination))
-      .execute(),
-  ]);
-  return { rows, total: Number(count.total) };
+  return newestFirstPage(base, (query) => query.select(MCP_SERVER_COLUMNS), pagination, 'mcp_servers');
 }
 
 export async function mcpServerExists(db: Db, mcpServerId: string): Promise<boolean> {

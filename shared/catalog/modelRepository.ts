@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Database, ModelProvider } from '../db/schema.js';
-import { offsetOf, type Pagination } from '../validation/pagination.js';
+import type { Pagination } from '../validation/pagination.js';
+import { newestFirstPage } from '../db/newestFirstPage.js';
 
 type Db = Kysely<Database>;
 
@@ -15,17 +16,7 @@ export type ModelRow = NonNullable<Awaited<ReturnType<typeof findModel>>>;
 export async function listModels(db: Db, filters: { provider?: ModelProvider | undefined }, pagination: Pagination) {
   let base = db.selectFrom('models');
   if (filters.provider !== undefined) base = base.where('provider', '=', filters.provider);
-  const [count, rows] = await Promise.all([
-    base.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
-    base
-      .select(MODEL_COLUMNS)
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(pagination.per_page)
-      .offset(offsetOf(pagination))
-      .execute(),
-  ]);
-  return { rows, total: Number(count.total) };
+  return newestFirstPage(base, (query) => query.select(MODEL_COLUMNS), pagination);
 }
 
 export function insertModel(

@@ -1,7 +1,8 @@
 import { sql, type Kysely } from 'kysely';
 import type { Database } from '../db/schema.js';
-import { offsetOf, type Pagination } from '../validation/pagination.js';
+import type { Pagination } from '../validation/pagination.js';
 import { actionsOfSuiteJson } from './actionRepository.js';
+import { newestFirstPage } from '../db/newestFirstPage.js';
 
 type Db = Kysely<Database>;
 
@@ -28,17 +29,7 @@ export async function listSuites(db: Db, filters: { name?: string | undefined },
   let base = db.selectFrom('suites');
   // lower(name) = lower($1) uses the unique index suites_name_lower_key.
   if (filters.name !== undefined) base = base.where(sql`lower(suites.name)`, '=', sql`lower(${filters.name})`);
-  const [count, rows] = await Promise.all([
-    base.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
-    base
-      .select(SUITE_COLUMNS)
-      .orderBy('suites.created_at', 'desc')
-      .orderBy('suites.id', 'desc')
-      .limit(pagination.per_page)
-      .offset(offsetOf(pagination))
-      .execute(),
-  ]);
-  return { rows, total: Number(count.total) };
+  return newestFirstPage(base, (query) => query.select(SUITE_COLUMNS), pagination, 'suites');
 }
 
 export async function suiteExists(db: Db, suiteId: string): Promise<boolean> {

@@ -1,7 +1,8 @@
 import { sql, type ExpressionBuilder, type Kysely } from 'kysely';
 import { jsonArrayFrom } from 'kysely/helpers/postgres';
 import type { Database } from '../db/schema.js';
-import { offsetOf, type Pagination } from '../validation/pagination.js';
+import type { Pagination } from '../validation/pagination.js';
+import { newestFirstPage } from '../db/newestFirstPage.js';
 
 /** Kysely<Database> or a transaction of it (Transaction extends Kysely). */
 type Db = Kysely<Database>;
@@ -60,18 +61,7 @@ export type ToolRow = NonNullable<Awaited<ReturnType<typeof findTool>>>;
 
 export async function listTools(db: Db, mcpServerId: string, pagination: Pagination) {
   const base = db.selectFrom('tools').where('tools.mcp_server_id', '=', mcpServerId);
-  const [count, rows] = await Promise.all([
-    base.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
-    base
-      .select(TOOL_COLUMNS)
-      .select(parametersJson)
-      .orderBy('tools.created_at', 'desc')
-      .orderBy('tools.id', 'desc')
-      .limit(pagination.per_page)
-      .offset(offsetOf(pagination))
-      .execute(),
-  ]);
-  return { rows, total: Number(count.total) };
+  return newestFirstPage(base, (query) => query.select(TOOL_COLUMNS).select(parametersJson), pagination, 'tools');
 }
 
 /** Every tool of the server by name (the MCP `tools/list` format). */

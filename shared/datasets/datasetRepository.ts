@@ -1,7 +1,8 @@
 import { sql, type Insertable, type Kysely, type Selectable, type Updateable } from 'kysely';
 import { inVisibleSuites } from '../auth/suiteAccess.js';
 import type { Database, DatasetsTable, DatasetStatus } from '../db/schema.js';
-import { offsetOf, type Pagination } from '../validation/pagination.js';
+import { type Pagination } from '../validation/pagination.js';
+import { newestFirstPage } from '../db/newestFirstPage.js';
 
 type Db = Kysely<Database>;
 
@@ -36,17 +37,7 @@ export async function listUserDatasets(
 ): Promise<{ rows: DatasetRow[]; total: number }> {
   let query = db.selectFrom('datasets').where('user_id', '=', userId);
   if (filters.status) query = query.where('status', '=', filters.status);
-  const [rows, count] = await Promise.all([
-    query
-      .selectAll()
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(filters.per_page)
-      .offset(offsetOf(filters))
-      .execute(),
-    query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
-  ]);
-  return { rows, total: Number(count.total) };
+  return newestFirstPage(query, (query) => query.selectAll(), filters);
 }
 
 export async function deleteUserDataset(db: Db, userId: string, id: string): Promise<boolean> {

@@ -1,8 +1,8 @@
 import { sql, type Insertable, type Kysely, type Transaction } from 'kysely';
 import { inVisibleSuites, type Viewer } from '../auth/suiteAccess.js';
 import type { Database, ExamplesTable, ExampleStatus, JsonObject } from '../db/schema.js';
-import { offsetOf } from '../validation/pagination.js';
 import type { ExampleListInput } from './exampleSchemas.js';
+import { newestFirstPage } from '../db/newestFirstPage.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -78,17 +78,7 @@ export async function listVisibleExamples(db: Db, viewer: Viewer, filters: Examp
   if (filters.model_id) query = query.where('model_id', '=', filters.model_id);
   if (filters.status) query = query.where('status', '=', filters.status);
   if (!filters.include_deleted) query = query.where('deleted_at', 'is', null);
-  const [rows, count] = await Promise.all([
-    query
-      .select(EXAMPLE_COLUMNS)
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(filters.per_page)
-      .offset(offsetOf(filters))
-      .execute(),
-    query.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
-  ]);
-  return { rows, total: count.total };
+  return newestFirstPage(query, (query) => query.select(EXAMPLE_COLUMNS), filters);
 }
 
 /** For the pipelines service, which works on every user's examples. */

@@ -1,7 +1,8 @@
 import type { Insertable, Kysely, Updateable } from 'kysely';
 import { inVisibleSuites, type Viewer } from '../auth/suiteAccess.js';
 import type { Database, SessionsTable } from '../db/schema.js';
-import { offsetOf, type Pagination } from '../validation/pagination.js';
+import type { Pagination } from '../validation/pagination.js';
+import { newestFirstPage } from '../db/newestFirstPage.js';
 
 type Db = Kysely<Database>;
 
@@ -77,17 +78,7 @@ export async function listVisibleSessions(
     .where(inVisibleSuites('sessions.suite_id', viewer.suiteIds));
   if (filters.suiteId !== undefined) base = base.where('sessions.suite_id', '=', filters.suiteId);
   if (!filters.includeDeleted) base = base.where('sessions.status', '<>', 'deleted');
-  const [count, rows] = await Promise.all([
-    base.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
-    base
-      .select(SESSION_COLUMNS)
-      .orderBy('sessions.created_at', 'desc')
-      .orderBy('sessions.id', 'desc')
-      .limit(pagination.per_page)
-      .offset(offsetOf(pagination))
-      .execute(),
-  ]);
-  return { rows, total: Number(count.total) };
+  return newestFirstPage(base, (query) => query.select(SESSION_COLUMNS), pagination, 'sessions');
 }
 
 /**

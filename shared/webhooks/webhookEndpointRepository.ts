@@ -1,6 +1,7 @@
 import type { Insertable, Kysely, Transaction, Updateable } from 'kysely';
 import type { Database, WebhookEndpointsTable } from '../db/schema.js';
-import { offsetOf, type Pagination } from '../validation/pagination.js';
+import { type Pagination } from '../validation/pagination.js';
+import { newestFirstPage } from '../db/newestFirstPage.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -33,17 +34,7 @@ export async function insertEndpoint(db: Db, values: Insertable<WebhookEndpoints
 
 export async function listUserEndpoints(db: Db, userId: string, pagination: Pagination) {
   const mine = db.selectFrom('webhook_endpoints').where('user_id', '=', userId).where('a2p_task_id', 'is', null);
-  const [rows, count] = await Promise.all([
-    mine
-      .select(ENDPOINT_COLUMNS)
-      .orderBy('created_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(pagination.per_page)
-      .offset(offsetOf(pagination))
-      .execute(),
-    mine.select((eb) => eb.fn.countAll<number>().as('total')).executeTakeFirstOrThrow(),
-  ]);
-  return { rows, total: Number(count.total) };
+  return newestFirstPage(mine, (query) => query.select(ENDPOINT_COLUMNS), pagination);
 }
 
 export async function findUserEndpoint(db: Db, userId: string, id: string) {
