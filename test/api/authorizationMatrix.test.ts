@@ -15,11 +15,10 @@ let bob: TestUser;
 const ids: Record<string, string> = {};
 
 async function snapshot(): Promise<unknown> {
-  const [keys, sessions, examples] = await Promise.all([
-    db.query('select id, revoked_at from api_keys where user_id = $1 order by id', [alice.userId]),
-    db.query('select id, status, updated_at from sessions where user_id = $1 order by id', [alice.userId]),
-    db.query('select id, status, updated_at from examples where user_id = $1 order by id', [alice.userId]),
-  ]);
+  // One client: one query at a time (pg queues concurrent ones, and pg 9 will refuse them).
+  const keys = await db.query('select id, revoked_at from api_keys where user_id = $1 order by id', [alice.userId]);
+  const sessions = await db.query('select id, status, updated_at from sessions where user_id = $1 order by id', [alice.userId]);
+  const examples = await db.query('select id, status, updated_at from examples where user_id = $1 order by id', [alice.userId]);
   return { keys: keys.rows, sessions: sessions.rows, examples: examples.rows };
 }
 
