@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { Role, TaskState, type Message, type Part, type Task } from '@a2a-js/sdk';
+import { TaskState, type Message, type Task } from '@a2a-js/sdk';
 import type { Client } from '@a2a-js/sdk/client';
 import { A2A_ERROR_CODE, isJsonRpcError, TaskNotCancelableError, TaskNotFoundError } from '@a2a-js/sdk/errors';
 import { BlobServiceClient } from '@azure/storage-blob';
@@ -11,7 +11,7 @@ import { GITHUB_SUITE_ID, GMAIL_SUITE_ID } from '../../shared/seed/catalog.js';
 import { addStoredExample, gmailConversation } from '../support/datasets.js';
 import { GPT_4O, TRAINING_MESSAGES } from '../support/examples.js';
 import { PROJECT_ROOT } from '../support/apiProcess.js';
-import { a2aClientFor } from '../support/a2aClient.js';
+import { a2aClientFor, dataPart, part, traceFilePart, userMessage } from '../support/a2aClient.js';
 import { callApi, type ApiResponse } from '../support/http.js';
 import { waitForFreshWindow } from '../support/rateLimitWindow.js';
 import { createTestUser, type TestUser } from '../support/users.js';
@@ -58,27 +58,8 @@ afterAll(async () => {
 });
 
 
-function part(content: Part['content'], filename = '', mediaType = ''): Part {
-  return { content, metadata: undefined, filename, mediaType };
-}
-
-const traceFile = (text = VALID_TRACE) =>
-  part({ $case: 'raw', value: Buffer.from(text) }, 'input_events.jsonl', 'application/jsonl');
-const data = (value: unknown) => part({ $case: 'data', value });
+const traceFile = (text = VALID_TRACE) => traceFilePart(text);
 const text = (value: string) => part({ $case: 'text', value }, '', 'text/plain');
-
-function userMessage(parts: Part[], ids: { taskId?: string; contextId?: string } = {}): Message {
-  return {
-    messageId: randomUUID(),
-    contextId: ids.contextId ?? '',
-    taskId: ids.taskId ?? '',
-    role: Role.ROLE_USER,
-    parts,
-    metadata: undefined,
-    extensions: [],
-    referenceTaskIds: [],
-  };
-}
 
 async function send(client: Client, message: Message): Promise<Task | Message> {
   return client.sendMessage({ tenant: '', message, configuration: undefined, metadata: undefined });
@@ -198,7 +179,7 @@ describe('process-trace', () => {
     const client = await a2aClientFor(owner);
     const accepted = await sendForTask(
       client,
-      userMessage([traceFile(), data({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O, model_configuration: { temperature: 0.2 } })]),
+      userMessage([traceFile(), dataPart({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O, model_configuration: { temperature: 0.2 } })]),
     );
     expect(accepted.status?.state).toBe(TaskState.TASK_STATE_WORKING);
     const sessionId = accepted.metadata?.session_id as string;
@@ -264,7 +245,7 @@ describe('process-trace', () => {
     const client = await a2aClientFor(owner);
     const accepted = await sendForTask(
       client,
-      userMessage([traceFile('{"type":"keydown","ts":1}\nnot json\n'), data({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]),
+      userMessage([traceFile('{"type":"keydown","ts":1}\nnot json\n'), dataPart({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]),
     );
     const rejected = await until(client, accepted.id, isState(TaskState.TASK_STATE_REJECTED));
     expect(statusText(rejected)).toMatch(/^The trace is invalid: line 2: /);
@@ -282,7 +263,7 @@ describe('process-trace', () => {
     const bytes = readFileSync(join(PROJECT_ROOT, 'test/fixtures/samples', file));
     const accepted = await sendForTask(
       client,
-      userMessage([part({ $case: 'raw', value: bytes }, file, mediaType), data({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]),
+      userMessage([part({ $case: 'raw', value: bytes }, file, mediaType), dataPart({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]),
     );
     const generating = await until(client, accepted.id, (task) => typeof task.metadata?.example_id === 'string');
     expect(generating.status?.state).toBe(TaskState.TASK_STATE_WORKING);
@@ -292,7 +273,7 @@ describe('process-trace', () => {
 
   it('asks for a missing field (INPUT_REQUIRED), then goes on with the reply on the same task', async () => {
     const client = await a2aClientFor(owner);
-    const asked = await sendForTask(client, userMessage([traceFile(), data({ suite_id: GMAIL_SUITE_ID })]));
+    const asked = await sendForTask(client, userMessage([traceFile(), dataPart({ suite_id: GMAIL_SUITE_ID })]));
     expect(asked.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
     expect(statusText(asked)).toContain('Missing: model_id.');
     // Nothing is stored while the task waits.
@@ -301,7 +282,7 @@ describe('process-trace', () => {
 
     const resumed = await sendForTask(
       client,
-      userMessage([traceFile(), data({ model_id: GPT_4O })], { taskId: asked.id, contextId: asked.contextId }),
+      userMessage([traceFile(), dataPart({ model_id: GPT_4O })], { taskId: asked.id, contextId: asked.contextId }),
     );
     expect(resumed.id).toBe(asked.id);
     expect(resumed.status?.state).toBe(TaskState.TASK_STATE_WORKING);
@@ -310,7 +291,7 @@ describe('process-trace', () => {
 
   it('asks for the file when only the data part came', async () => {
     const client = await a2aClientFor(owner);
-    const asked = await sendForTask(client, userMessage([data({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]));
+    const asked = await sendForTask(client, userMessage([dataPart({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]));
     expect(asked.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
     expect(statusText(asked)).toContain('Missing: file.');
   });
@@ -323,7 +304,7 @@ describe('process-trace', () => {
   ])('rejects %s, storing nothing', async (_case, fields, reason) => {
     const client = await a2aClientFor(owner);
     const before = await db.query('select count(*)::int as n from sessions where user_id = $1', [owner.userId]);
-    const task = await sendForTask(client, userMessage([traceFile(), data(fields)]));
+    const task = await sendForTask(client, userMessage([traceFile(), dataPart(fields)]));
     expect(task.status?.state).toBe(TaskState.TASK_STATE_REJECTED);
     expect(statusText(task)).toMatch(reason);
     const after = await db.query('select count(*)::int as n from sessions where user_id = $1', [owner.userId]);
@@ -332,7 +313,7 @@ describe('process-trace', () => {
 
   it('rejects a suite the key is not limited to', async () => {
     const limited = await createTestUser({ suiteIds: [GITHUB_SUITE_ID] });
-    const task = await sendForTask(await a2aClientFor(limited), userMessage([traceFile(), data({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]));
+    const task = await sendForTask(await a2aClientFor(limited), userMessage([traceFile(), dataPart({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]));
     expect(task.status?.state).toBe(TaskState.TASK_STATE_REJECTED);
     expect(statusText(task)).toContain('limited to other suites');
   });
@@ -341,7 +322,7 @@ describe('process-trace', () => {
     const client = await a2aClientFor(owner);
     const foreign = await sendForTask(
       client,
-      userMessage([part({ $case: 'url', value: 'https://example.com/trace.jsonl' }), data({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]),
+      userMessage([part({ $case: 'url', value: 'https://example.com/trace.jsonl' }), dataPart({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]),
     );
     expect(foreign.status?.state).toBe(TaskState.TASK_STATE_REJECTED);
     expect(statusText(foreign)).toContain("Tracepipe's storage");
@@ -349,7 +330,7 @@ describe('process-trace', () => {
     const created = await callApi('/v1/sessions', { method: 'POST', key: owner.key, body: { suite_id: GMAIL_SUITE_ID } });
     const upload = (created.json as { upload: { url: string } }).upload;
     await fetch(upload.url, { method: 'PUT', headers: { 'x-ms-blob-type': 'BlockBlob' }, body: VALID_TRACE });
-    const fields = data({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O });
+    const fields = dataPart({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O });
 
     // Someone else's session, by its URL: rejected as if it did not exist.
     const theirs = await sendForTask(await a2aClientFor(stranger), userMessage([part({ $case: 'url', value: upload.url }), fields]));
@@ -371,7 +352,7 @@ describe('process-trace outcomes', () => {
 
   /** A task whose example exists, with the example id. */
   async function taskWithExample(client: Client): Promise<{ task: Task; exampleId: string }> {
-    const accepted = await sendForTask(client, userMessage([traceFile(), data({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]));
+    const accepted = await sendForTask(client, userMessage([traceFile(), dataPart({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]));
     const task = await until(client, accepted.id, (t) => typeof t.metadata?.example_id === 'string');
     return { task, exampleId: task.metadata?.example_id as string };
   }
@@ -419,7 +400,7 @@ describe('process-trace outcomes', () => {
     const client = await a2aClientFor(user);
     const created = await callApi('/v1/sessions', { method: 'POST', key: user.key, body: { suite_id: GMAIL_SUITE_ID } });
     const { id, upload } = created.json as { id: string; upload: { url: string } };
-    const fields = data({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O });
+    const fields = dataPart({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O });
     const waiting = await sendForTask(client, userMessage([part({ $case: 'url', value: upload.url }), fields]));
     expect(waiting.status?.state).toBe(TaskState.TASK_STATE_WORKING);
     expect(statusText(await getTask(client, waiting.id))).toContain(`Waiting for the upload of session ${id}`);
@@ -432,7 +413,7 @@ describe('process-trace outcomes', () => {
 
   it('keeps a working task as it is when more is said to it', async () => {
     const client = await a2aClientFor(user);
-    const accepted = await sendForTask(client, userMessage([traceFile(), data({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]));
+    const accepted = await sendForTask(client, userMessage([traceFile(), dataPart({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]));
     const reply = await sendForTask(client, userMessage([text('hurry up')], { taskId: accepted.id, contextId: accepted.contextId }));
     expect(reply.status?.state).toBe(TaskState.TASK_STATE_WORKING);
     expect(statusText(reply)).toContain('under way');
@@ -446,7 +427,7 @@ describe('process-trace outcomes', () => {
     await waitForFreshWindow(db);
     const states: TaskState[] = [];
     for (let i = 0; i < 11; i++) {
-      const task = await sendForTask(client, userMessage([traceFile(), data({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]));
+      const task = await sendForTask(client, userMessage([traceFile(), dataPart({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]));
       states.push(task.status?.state as TaskState);
       if (i === 10) expect(statusText(task)).toMatch(/Rate limit of 10 requests per minute/);
     }
@@ -463,10 +444,10 @@ describe('build-dataset', () => {
     const client = await a2aClientFor(user);
 
     // Without a format the task asks for it; the reply on the task completes the request.
-    const asked = await sendForTask(client, userMessage([data({ skill: 'build-dataset', name: 'agent set' })]));
+    const asked = await sendForTask(client, userMessage([dataPart({ skill: 'build-dataset', name: 'agent set' })]));
     expect(asked.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
     expect(statusText(asked)).toContain('Missing: format');
-    const accepted = await sendForTask(client, userMessage([data({ format: 'vertex', validation_split: 0.34, seed: 9 })], { taskId: asked.id, contextId: asked.contextId }));
+    const accepted = await sendForTask(client, userMessage([dataPart({ format: 'vertex', validation_split: 0.34, seed: 9 })], { taskId: asked.id, contextId: asked.contextId }));
     expect(accepted.status?.state).toBe(TaskState.TASK_STATE_WORKING);
     const datasetId = accepted.metadata?.dataset_id as string;
     expect((await taskRow(accepted.id)).dataset_id).toBe(datasetId);
@@ -492,16 +473,16 @@ describe('build-dataset', () => {
   it('rejects a wrong value and a suite outside the key; a finished task outlives its dataset', async () => {
     const user = await createTestUser();
     const client = await a2aClientFor(user);
-    const wrong = await sendForTask(client, userMessage([data({ skill: 'build-dataset', name: 'x', format: 'csv' })]));
+    const wrong = await sendForTask(client, userMessage([dataPart({ skill: 'build-dataset', name: 'x', format: 'csv' })]));
     expect(wrong.status?.state).toBe(TaskState.TASK_STATE_REJECTED);
     expect(statusText(wrong)).toMatch(/format/);
     const limited = await callApi('/v1/api-keys', { method: 'POST', key: user.key, body: { suite_ids: [GITHUB_SUITE_ID] } });
     const limitedClient = await a2aClientFor({ ...user, key: (limited.json as { key: string }).key });
-    const outside = await sendForTask(limitedClient, userMessage([data({ skill: 'build-dataset', name: 'x', format: 'openai', suite_id: GMAIL_SUITE_ID })]));
+    const outside = await sendForTask(limitedClient, userMessage([dataPart({ skill: 'build-dataset', name: 'x', format: 'openai', suite_id: GMAIL_SUITE_ID })]));
     expect(outside.status?.state).toBe(TaskState.TASK_STATE_REJECTED);
     expect(statusText(outside)).toContain('limited to other suites');
 
-    const building = await sendForTask(client, userMessage([data({ skill: 'build-dataset', name: 'gone', format: 'openai' })]));
+    const building = await sendForTask(client, userMessage([dataPart({ skill: 'build-dataset', name: 'gone', format: 'openai' })]));
     const datasetId = building.metadata?.dataset_id as string;
     await until(client, building.id, isState(TaskState.TASK_STATE_COMPLETED));
     expect((await callApi(`/v1/datasets/${datasetId}`, { method: 'DELETE', key: user.key })).status).toBe(204);
@@ -514,7 +495,7 @@ describe('build-dataset', () => {
 describe('tasks belong to their user', () => {
   it("answers another user's task as not found, for get, cancel, list and follow-ups", async () => {
     const client = await a2aClientFor(owner);
-    const task = await sendForTask(client, userMessage([data({ suite_id: GMAIL_SUITE_ID })]));
+    const task = await sendForTask(client, userMessage([dataPart({ suite_id: GMAIL_SUITE_ID })]));
     const other = await a2aClientFor(stranger);
     await expect(getTask(other, task.id)).rejects.toBeInstanceOf(TaskNotFoundError);
     await expect(other.cancelTask({ tenant: '', id: task.id, metadata: undefined })).rejects.toBeInstanceOf(TaskNotFoundError);
@@ -535,7 +516,7 @@ describe('tasks belong to their user', () => {
     const user = await createTestUser();
     const client = await a2aClientFor(user);
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push((await sendForTask(client, userMessage([data({ suite_id: GMAIL_SUITE_ID })]))).id);
+    for (let i = 0; i < 3; i++) ids.push((await sendForTask(client, userMessage([dataPart({ suite_id: GMAIL_SUITE_ID })]))).id);
     const first = await client.listTasks({
       tenant: '',
       contextId: '',
@@ -593,7 +574,7 @@ describe('tasks belong to their user', () => {
 describe('cancel', () => {
   it('cancels a working task, which then stays canceled (no example is created)', async () => {
     const client = await a2aClientFor(owner);
-    const task = await sendForTask(client, userMessage([traceFile(), data({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]));
+    const task = await sendForTask(client, userMessage([traceFile(), dataPart({ suite_id: GMAIL_SUITE_ID, model_id: GPT_4O })]));
     const canceled = await client.cancelTask({ tenant: '', id: task.id, metadata: undefined });
     expect(canceled.status?.state).toBe(TaskState.TASK_STATE_CANCELED);
     // The session goes on being indexed; the task no longer follows it.
@@ -634,13 +615,13 @@ describe('catalog and usage', () => {
     const rest = await callApi('/v1/suites', { key: owner.key });
     expect((answer?.content?.value as { total: number }).total).toBe((rest.json as { total: number }).total);
 
-    const gmail = await send(client, userMessage([data({ skill: 'catalog', query: 'suite', id: GMAIL_SUITE_ID })]));
+    const gmail = await send(client, userMessage([dataPart({ skill: 'catalog', query: 'suite', id: GMAIL_SUITE_ID })]));
     expect(((gmail as Message).parts[0]?.content?.value as { id: string; actions: unknown[] })).toMatchObject({
       id: GMAIL_SUITE_ID,
       actions: expect.any(Array),
     });
 
-    const missing = await send(client, userMessage([data({ skill: 'catalog', query: 'suite', id: UNKNOWN_ID })]));
+    const missing = await send(client, userMessage([dataPart({ skill: 'catalog', query: 'suite', id: UNKNOWN_ID })]));
     expect((missing as Message).parts[0]?.content?.value).toMatchObject({ error: { code: 'not_found' } });
   });
 
@@ -761,7 +742,7 @@ describe('audit', () => {
   it('records each request: user, key, method, task, outcome and time', async () => {
     const user = await createTestUser();
     const client = await a2aClientFor(user);
-    const task = await sendForTask(client, userMessage([data({ suite_id: GMAIL_SUITE_ID })]));
+    const task = await sendForTask(client, userMessage([dataPart({ suite_id: GMAIL_SUITE_ID })]));
     await getTask(client, task.id);
     await expect(getTask(client, UNKNOWN_ID)).rejects.toBeInstanceOf(TaskNotFoundError);
     const rows = (

@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { Role, TaskState, type Message, type Part, type Task } from '@a2a-js/sdk';
+import { TaskState, type Task } from '@a2a-js/sdk';
 import type { Client } from '@a2a-js/sdk/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GMAIL_SUITE_ID } from '../../shared/seed/catalog.js';
 import { eventually } from '../support/sessions.js';
 import { GPT_4O } from '../support/examples.js';
-import { a2aClientFor } from '../support/a2aClient.js';
+import { a2aClientFor, dataPart, traceFilePart, userMessage } from '../support/a2aClient.js';
 import { callApi } from '../support/http.js';
 import { createTestUser, type TestUser } from '../support/users.js';
 import { signatureVerifies, startWebhookReceiver, type WebhookReceiver } from '../support/webhookReceiver.js';
@@ -34,25 +34,10 @@ beforeAll(async () => {
 afterAll(() => receiver.close());
 
 
-const part = (content: Part['content'], filename = '', mediaType = ''): Part => ({ content, metadata: undefined, filename, mediaType });
-const traceFile = () => part({ $case: 'raw', value: Buffer.from(TRACE) }, 'input_events.jsonl', 'application/jsonl');
-const data = (value: unknown) => part({ $case: 'data', value });
-
-function message(parts: Part[], ids: { taskId?: string; contextId?: string } = {}): Message {
-  return {
-    messageId: randomUUID(),
-    contextId: ids.contextId ?? '',
-    taskId: ids.taskId ?? '',
-    role: Role.ROLE_USER,
-    parts,
-    metadata: undefined,
-    extensions: [],
-    referenceTaskIds: [],
-  };
-}
+const traceFile = () => traceFilePart(TRACE);
 
 async function taskWaitingForInput(client: Client): Promise<Task> {
-  const task = (await client.sendMessage({ tenant: '', message: message([traceFile(), data({ suite_id: GMAIL_SUITE_ID })]), configuration: undefined, metadata: undefined })) as Task;
+  const task = (await client.sendMessage({ tenant: '', message: userMessage([traceFile(), dataPart({ suite_id: GMAIL_SUITE_ID })]), configuration: undefined, metadata: undefined })) as Task;
   expect(task.status?.state).toBe(TaskState.TASK_STATE_INPUT_REQUIRED);
   return task;
 }
@@ -85,7 +70,7 @@ describe('A2P push notifications', () => {
 
     await client.sendMessage({
       tenant: '',
-      message: message([traceFile(), data({ model_id: GPT_4O })], { taskId: task.id, contextId: task.contextId }),
+      message: userMessage([traceFile(), dataPart({ model_id: GPT_4O })], { taskId: task.id, contextId: task.contextId }),
       configuration: undefined,
       metadata: undefined,
     });
