@@ -7,7 +7,7 @@ import { BlobServiceClient } from '@azure/storage-blob';
 import { QueueServiceClient } from '@azure/storage-queue';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAzurite, type RunningAzurite } from '../../dev/embedded/azurite.js';
-import { runToExit, spawnApi, type ApiProcess } from '../support/apiProcess.js';
+import { runToExit, spawnLocalHost, type ApiProcess } from '../support/apiProcess.js';
 
 /**
  * The local Functions host, end to end: each fixture app (plain ESM JavaScript under test/fixtures) runs in its own
@@ -24,13 +24,7 @@ const streamApp = join(repoRoot, 'test', 'fixtures', 'host-stream');
 
 /** A fixture app in a host process of its own (dist is built by the suite's globalSetup). */
 function startHostProcess(appDir: string, env: Record<string, string>): Promise<ApiProcess> {
-  return spawnApi({
-    script: 'dist/dev/host/cli.js',
-    args: ['--app', appDir, '--port', '0', '--blob-poll-ms', '250', '--queue-poll-ms', '250'],
-    readyPattern: /Host listening on (\S+)/,
-    env,
-    timeoutMs: 30_000,
-  });
+  return spawnLocalHost(env, { appDir, args: ['--blob-poll-ms', '250', '--queue-poll-ms', '250'], timeoutMs: 30_000 });
 }
 
 /** Polls `probe` until it answers something other than undefined; fails after `timeoutMs`. */

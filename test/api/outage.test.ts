@@ -1,6 +1,6 @@
 import { createServer } from 'node:net';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { spawnApi, type ApiProcess } from '../support/apiProcess.js';
+import { spawnLocalHost, type ApiProcess } from '../support/apiProcess.js';
 import { callApi } from '../support/http.js';
 
 /** A port on which nothing listens: bind, note, close. */
@@ -16,16 +16,7 @@ const running: ApiProcess[] = [];
 
 /** The app under the bare local host (no migrations at start), so it can come up while a dependency is down. */
 async function startHostWith(env: Record<string, string>): Promise<ApiProcess> {
-  const api = await spawnApi({
-    script: 'dist/dev/host/cli.js',
-    args: ['--app', '.', '--port', '0'],
-    readyPattern: /Host listening on (\S+)/,
-    env: {
-      API_KEY_HMAC_SECRET: inject('apiKeyHmacSecret'),
-      TRACEPIPE_ENV: 'test',
-      ...env,
-    },
-  });
+  const api = await spawnLocalHost({ API_KEY_HMAC_SECRET: inject('apiKeyHmacSecret'), TRACEPIPE_ENV: 'test', ...env });
   running.push(api);
   return api;
 }

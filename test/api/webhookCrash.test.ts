@@ -5,7 +5,7 @@ import { generateApiKeySecret, hashApiKeySecret, maskApiKeySecret } from '../../
 import { createDatabase } from '../../shared/db/database.js';
 import { migrateToLatest } from '../../shared/db/migrator.js';
 import type { Database } from '../../shared/db/schema.js';
-import { spawnApi, type ApiProcess } from '../support/apiProcess.js';
+import { type ApiProcess, spawnLocalHost } from '../support/apiProcess.js';
 import { addSession, addUser, createUsageFixture, invokeTimer } from '../support/billingFixtures.js';
 import { createTestDatabase, type TestDatabase } from '../support/database.js';
 import { eventually } from '../support/sessions.js';
@@ -23,23 +23,18 @@ let db: Kysely<Database>;
 let receiver: WebhookReceiver;
 
 function startHost(env: Record<string, string>): Promise<ApiProcess> {
-  return spawnApi({
-    script: 'dist/dev/host/cli.js',
-    args: ['--app', '.', '--port', '0'],
-    readyPattern: /Host listening on (\S+)/,
-    env: {
-      TRACEPIPE_ENV: 'test',
-      DATABASE_URL: database.url,
-      DATABASE_POOL_MAX: '3',
-      AZURE_STORAGE_CONNECTION_STRING: inject('storageConnectionString'),
-      AzureWebJobsStorage: inject('storageConnectionString'),
-      AzureFunctionsWebHost__hostid: `crash-${randomUUID().slice(0, 8)}`,
-      API_KEY_HMAC_SECRET: hmacSecret,
-      // The tests share one Azurite: an indexer here would delete the traces of other files' sessions.
-      'AzureWebJobs.indexSessionUpload.Disabled': 'true',
-      BUDGET_CHECK_SCHEDULE: NEVER,
-      ...env,
-    },
+  return spawnLocalHost({
+    TRACEPIPE_ENV: 'test',
+    DATABASE_URL: database.url,
+    DATABASE_POOL_MAX: '3',
+    AZURE_STORAGE_CONNECTION_STRING: inject('storageConnectionString'),
+    AzureWebJobsStorage: inject('storageConnectionString'),
+    AzureFunctionsWebHost__hostid: `crash-${randomUUID().slice(0, 8)}`,
+    API_KEY_HMAC_SECRET: hmacSecret,
+    // The tests share one Azurite: an indexer here would delete the traces of other files' sessions.
+    'AzureWebJobs.indexSessionUpload.Disabled': 'true',
+    BUDGET_CHECK_SCHEDULE: NEVER,
+    ...env,
   });
 }
 

@@ -99,6 +99,23 @@ export function spawnApi(options: SpawnOptions): Promise<ApiProcess> {
   });
 }
 
+/**
+ * The bare local host (dist/dev/host/cli.js: no migrations or embedded services at start) serving `appDir` on a
+ * free port, with `env`; resolves once it listens.
+ */
+export function spawnLocalHost(
+  env: Record<string, string | undefined>,
+  options: { appDir?: string; args?: string[]; timeoutMs?: number } = {},
+): Promise<ApiProcess> {
+  return spawnApi({
+    script: 'dist/dev/host/cli.js',
+    args: ['--app', options.appDir ?? '.', '--port', '0', ...(options.args ?? [])],
+    readyPattern: /Host listening on (\S+)/,
+    env,
+    ...(options.timeoutMs !== undefined ? { timeoutMs: options.timeoutMs } : {}),
+  });
+}
+
 /** Runs a script to its end (for starts that must fail) and returns its exit code and output. */
 export function runToExit(options: SpawnOptions): Promise<{ code: number | null; output: string }> {
   const script = options.script ?? 'dist/dev/start.js';

@@ -249,7 +249,7 @@ export async function setUpFakeStripeAccount(fake: FakeStripe, env: Record<strin
  */
 export async function startBillingApi(options: BillingApiOptions): Promise<BillingApi> {
   const { createTestDatabase } = await import('./database.js');
-  const { spawnApi } = await import('./apiProcess.js');
+  const { spawnLocalHost } = await import('./apiProcess.js');
   const fake = options.fake ?? (await startFakeStripe());
   const prices = await setUpFakeStripeAccount(fake, options.env);
   const database = await createTestDatabase();
@@ -259,39 +259,34 @@ export async function startBillingApi(options: BillingApiOptions): Promise<Billi
   const eventsWebhookSecret = `whsec_thin_${randomUUID().replace(/-/g, '')}`;
   const hosts: ApiProcess[] = [];
   const startHost = async (env: Record<string, string> = {}) => {
-    const host = await spawnApi({
-      script: 'dist/dev/host/cli.js',
-      args: ['--app', '.', '--port', '0'],
-      readyPattern: /Host listening on (\S+)/,
-      env: {
-        TRACEPIPE_ENV: 'test',
-        DATABASE_URL: database.url,
-        DATABASE_POOL_MAX: database.kind === 'pglite' ? '1' : '5',
-        AZURE_STORAGE_CONNECTION_STRING: options.storageConnectionString,
-        AzureWebJobsStorage: options.storageConnectionString,
-        AzureFunctionsWebHost__hostid: `billing-${randomUUID().slice(0, 8)}`,
-        API_KEY_HMAC_SECRET: options.apiKeyHmacSecret,
-        STRIPE_SECRET_KEY: fake.secretKey,
-        STRIPE_WEBHOOK_SECRET: webhookSecret,
-        STRIPE_EVENTS_WEBHOOK_SECRET: eventsWebhookSecret,
-        STRIPE_API_URL: fake.url,
-        STRIPE_TOKENS_METER_EVENT: TEST_METER_EVENTS.tokens,
-        STRIPE_STORAGE_METER_EVENT: TEST_METER_EVENTS.storage,
-        STRIPE_TOKENS_PRICE_ID: prices.tokens,
-        STRIPE_STORAGE_PRICE_ID: prices.storage,
-        STRIPE_SYNC_SCHEDULE: '0 0 0 1 1 *',
-        STORAGE_SAMPLE_SCHEDULE: '0 0 0 1 1 *',
-        BILLING_PERIOD_CLOSE_SCHEDULE: '0 0 0 1 1 *',
-        BILLING_RECONCILE_SCHEDULE: '0 0 0 1 1 *',
-        // The tests share one Azurite: an indexer here would delete the traces of other files' sessions (it
-        // finds no session of its database for them).
-        'AzureWebJobs.indexSessionUpload.Disabled': 'true',
-        ...(options.entra
-          ? { ENTRA_ISSUER: options.entra.issuer, ENTRA_AUDIENCE: options.entra.audience, ENTRA_JWKS_URL: options.entra.jwksUrl }
-          : {}),
-        ...options.env,
-        ...env,
-      },
+    const host = await spawnLocalHost({
+      TRACEPIPE_ENV: 'test',
+      DATABASE_URL: database.url,
+      DATABASE_POOL_MAX: database.kind === 'pglite' ? '1' : '5',
+      AZURE_STORAGE_CONNECTION_STRING: options.storageConnectionString,
+      AzureWebJobsStorage: options.storageConnectionString,
+      AzureFunctionsWebHost__hostid: `billing-${randomUUID().slice(0, 8)}`,
+      API_KEY_HMAC_SECRET: options.apiKeyHmacSecret,
+      STRIPE_SECRET_KEY: fake.secretKey,
+      STRIPE_WEBHOOK_SECRET: webhookSecret,
+      STRIPE_EVENTS_WEBHOOK_SECRET: eventsWebhookSecret,
+      STRIPE_API_URL: fake.url,
+      STRIPE_TOKENS_METER_EVENT: TEST_METER_EVENTS.tokens,
+      STRIPE_STORAGE_METER_EVENT: TEST_METER_EVENTS.storage,
+      STRIPE_TOKENS_PRICE_ID: prices.tokens,
+      STRIPE_STORAGE_PRICE_ID: prices.storage,
+      STRIPE_SYNC_SCHEDULE: '0 0 0 1 1 *',
+      STORAGE_SAMPLE_SCHEDULE: '0 0 0 1 1 *',
+      BILLING_PERIOD_CLOSE_SCHEDULE: '0 0 0 1 1 *',
+      BILLING_RECONCILE_SCHEDULE: '0 0 0 1 1 *',
+      // The tests share one Azurite: an indexer here would delete the traces of other files' sessions (it
+      // finds no session of its database for them).
+      'AzureWebJobs.indexSessionUpload.Disabled': 'true',
+      ...(options.entra
+        ? { ENTRA_ISSUER: options.entra.issuer, ENTRA_AUDIENCE: options.entra.audience, ENTRA_JWKS_URL: options.entra.jwksUrl }
+        : {}),
+      ...options.env,
+      ...env,
     });
     hosts.push(host);
     return host;
