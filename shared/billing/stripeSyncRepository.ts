@@ -42,8 +42,8 @@ export interface PendingPage {
 /**
  * The next unsent, not failed rows of one kind after `cursor`, oldest first, with their user's Stripe customer.
  * Users without a customer are left out (their rows wait, unsent), so a page may hold fewer rows than `limit`, or
- * none, while more follow: `next` says where the following page starts. Served by the partial
- * *_stripe_pending_idx.
+ * none, while more follow: `next` says where the following page starts. Read from the kind's work list
+ * (*_unsent, migration 0015) in its time order.
  */
 export async function selectPendingUsage(
   db: Db,
@@ -53,12 +53,11 @@ export async function selectPendingUsage(
   filter: PendingFilter,
 ): Promise<PendingPage> {
   if (kind === 'tokens') {
-    const users = filter.userIds ? sql`and t.user_id = any(${filter.userIds}::uuid[])` : sql``;
-    const afterCursor = after ? sql`and (t.recorded_at, t.id) > (${after.at}::timestamptz, ${after.id}::uuid)` : sql``;
-    // The page's keys come from the partial index alone, and the rows are then read between the cursor and the
-    // page's last key. Asked in one query (join, order by, limit), the planner underestimates the pending rows
-    // after the cursor (they are the newest, and it takes recency and being unsent as independent), and reads and
-    // sorts every one of them for each page: 50,000 rows for a page of 4,000 in the bench, twice the time.
+    const users = filter.userIds ? sql`and q.user_id = any(${filter.userIds}::uuid[])` : sql``;
+    const afterCursor = after ? sql`and (q.recorded_at, q.id) > (${after.at}::timestamptz, ${after.id}::uuid)` : sql``;
+    // The page's keys come from the work list alone, and its rows are then read by id. Asked in one query (join,
+    // order by, limit), the planner takes "after the cursor" and "waits for no one" as independent, and reads and
+    // sorts every pending row after the cursor for each page: 50,000 rows for a page of 4,000 in the bench.
     const { rows } = await sql<{
       page_end_at: string;
       page_end_id: string;
@@ -73,9 +72,9 @@ export async function selectPendingUsage(
       identifier: string | null;
     }>`
       with page as materialized (
-        select t.recorded_at, t.id from token_usage t
-        where t.stripe_sent_at is null and t.stripe_failed_at is null ${users} ${afterCursor}
-        order by t.recorded_at, t.id
+        select q.recorded_at, q.id from token_usage_unsent q
+        where true ${users} ${afterCursor}
+        order by q.recorded_at, q.id
         limit ${limit}
       ),
       page_end as (select recorded_at, id from page order by recorded_at desc, id desc limit 1)
@@ -83,10 +82,9 @@ export async function selectPendingUsage(
         u.stripe_customer_id as customer_id, (t.input_tokens + t.output_tokens) as value, t.recorded_at as occurred_at,
         t.stripe_timestamp as sent_timestamp, t.stripe_attempted_at as attempted_at, t.stripe_identifier as identifier
       from page_end e
-      left join (token_usage t join users u on u.id = t.user_id)
+      left join (page p join token_usage t on t.id = p.id join users u on u.id = t.user_id)
         on t.stripe_sent_at is null and t.stripe_failed_at is null and u.stripe_customer_id is not null
-          and (t.stripe_retry_at is null or t.stripe_retry_at <= ${filter.now}) ${users} ${afterCursor}
-          and (t.recorded_at, t.id) <= (e.recorded_at, e.id)
+          and (t.stripe_retry_at is null or t.stripe_retry_at <= ${filter.now})
       order by t.recorded_at, t.id`.execute(db);
     const end = rows[0];
     const pending: PendingUsage[] = [];
@@ -106,7 +104,7 @@ export async function selectPendingUsage(
     }
     return { rows: pending, next: end ? { at: end.page_end_at, id: end.page_end_id } : null };
   }
-  const users = filter.userIds ? sql`and u.id = any(${filter.userIds}::uuid[])` : sql``;
+  const users = filter.userIds ? sql`and q.user_id = any(${filter.userIds}::uuid[])` : sql``;
   const { rows } = await sql<{
     id: string;
     user_id: string;
@@ -118,14 +116,15 @@ export async function selectPendingUsage(
     attempted_at: Date | null;
     identifier: string | null;
   }>`
-    select s.id, s.user_id, u.stripe_customer_id as customer_id, s.bytes, s.hour as occurred_at, s.hour::text as cursor_at,
+    select s.id, s.user_id, u.stripe_customer_id as customer_id, s.bytes, s.hour as occurred_at, q.hour::text as cursor_at,
       s.stripe_timestamp as sent_timestamp, s.stripe_attempted_at as attempted_at, s.stripe_identifier as identifier
-    from storage_samples s
-    join users u on u.id = s.user_id
+    from storage_samples_unsent q
+    join storage_samples s on s.id = q.id
+    join users u on u.id = q.user_id
     where s.stripe_sent_at is null and s.stripe_failed_at is null and u.stripe_customer_id is not null
       and (s.stripe_retry_at is null or s.stripe_retry_at <= ${filter.now}) ${users}
-      ${after ? sql`and (s.hour, s.id) > (${after.at}::timestamptz, ${after.id}::uuid)` : sql``}
-    order by s.hour, s.id
+      ${after ? sql`and (q.hour, q.id) > (${after.at}::timestamptz, ${after.id}::uuid)` : sql``}
+    order by q.hour, q.id
     limit ${limit}`.execute(db);
   const last = rows.at(-1);
   return {
@@ -306,10 +305,8 @@ export async function usageSentBetween(
 export async function countWaitingWithoutCustomer(db: Db): Promise<{ tokens: number; storage: number }> {
   const { rows } = await sql<{ tokens: number; storage: number }>`
     select
-      (select count(*) from token_usage t join users u on u.id = t.user_id
-        where t.stripe_sent_at is null and t.stripe_failed_at is null and u.stripe_customer_id is null) as tokens,
-      (select count(*) from storage_samples s join users u on u.id = s.user_id
-        where s.stripe_sent_at is null and s.stripe_failed_at is null and u.stripe_customer_id is null) as storage`.execute(
+      (select count(*) from token_usage_unsent q join users u on u.id = q.user_id where u.stripe_customer_id is null) as tokens,
+      (select count(*) from storage_samples_unsent q join users u on u.id = q.user_id where u.stripe_customer_id is null) as storage`.execute(
     db,
   );
   return rows[0] ?? { tokens: 0, storage: 0 };
@@ -317,11 +314,7 @@ export async function countWaitingWithoutCustomer(db: Db): Promise<{ tokens: num
 
 export async function countPending(db: Db): Promise<{ tokens: number; storage: number }> {
   const { rows } = await sql<{ tokens: number; storage: number }>`
-    select
-      (select count(*) from token_usage where stripe_sent_at is null and stripe_failed_at is null) as tokens,
-      (select count(*) from storage_samples where stripe_sent_at is null and stripe_failed_at is null) as storage`.execute(
-    db,
-  );
+    select (select count(*) from token_usage_unsent) as tokens, (select count(*) from storage_samples_unsent) as storage`.execute(db);
   return rows[0] ?? { tokens: 0, storage: 0 };
 }
 

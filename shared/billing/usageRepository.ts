@@ -50,8 +50,8 @@ const SYNC_STATE = sql`t.stripe_timestamp as carried_to, t.stripe_sent_at is not
 /**
  * The token rows whose billing is not simply "in the period of their time": carried into another period, failed,
  * or not sent yet (their period is decided when they are). For the current month (`pendingOfEarlierMonths`),
- * unsent rows of earlier months too, since they are carried into it. Each branch reads its rows through a partial
- * index, with the columns the estimate needs (no second lookup by id).
+ * unsent rows of earlier months too, since they are carried into it. Each branch finds its rows through a partial
+ * index, or the sync's work list (token_usage_unsent) for the unsent ones.
  *
  * They come back summed by what decides their billing, not one by one: a month after a Stripe outage carries
  * thousands of rows into a few timestamps, and sending each to the estimate cost more than the rest of the
@@ -64,25 +64,35 @@ const SYNC_STATE = sql`t.stripe_timestamp as carried_to, t.stripe_sent_at is not
 function tokenExceptions(window: UsageWindow, pendingOfEarlierMonths: boolean, spanBoundaries: readonly Date[]) {
   const { userId, start, end } = window;
   const suites = inVisibleSuites('suite_id', window.suiteIds);
+  const carriedIn = sql`(stripe_timestamp >= ${start} and stripe_timestamp < ${end})`;
   const carried = sql`(stripe_timestamp is not null
-    and ((stripe_timestamp >= ${start} and stripe_timestamp < ${end}) or (recorded_at >= ${start} and recorded_at < ${end})))`;
+    and (${carriedIn} or (recorded_at >= ${start} and recorded_at < ${end})))`;
   const columns = sql`recorded_at, input_tokens + output_tokens as amount, stripe_timestamp, stripe_sent_at is not null as sent,
     stripe_failed_at is not null as failed, stripe_attempted_at is not null as attempted, stripe_resolution`;
-  // The branches are disjoint (the carried ones first, then failed or unsent ones not among them), so no
-  // row is counted twice and none has to be told apart by id.
+  // The branches are disjoint (carried into the window, carried out of it, then failed or unsent rows not
+  // carried), so no row is counted twice and none has to be told apart by id. Carried rows are read in two
+  // branches, each by an index of its own: asked as one "into or out of", the generic plan of the prepared
+  // statement read all of the user's rows of the month (BitmapOr with the user's time index) to keep the few
+  // carried ones.
   return sql`
     select min(recorded_at) as occurred_at, sum(amount)::bigint as amount, stripe_timestamp as carried_to, sent, failed,
       attempted, stripe_resolution as resolution
     from (
-      select ${columns} from token_usage where user_id = ${userId} and ${carried} and ${suites}
+      select ${columns} from token_usage where user_id = ${userId} and ${carriedIn} and ${suites}
+      union all
+      select ${columns} from token_usage
+        where user_id = ${userId} and stripe_timestamp is not null and recorded_at >= ${start} and recorded_at < ${end}
+          and not ${carriedIn} and ${suites}
       union all
       select ${columns} from token_usage
         where user_id = ${userId} and stripe_failed_at is not null and recorded_at >= ${start} and recorded_at < ${end}
           and not ${carried} and ${suites}
       union all
       select ${columns} from token_usage
-        where user_id = ${userId} and stripe_sent_at is null and stripe_failed_at is null and recorded_at < ${end}
-          and ${pendingOfEarlierMonths ? sql`true` : sql`recorded_at >= ${start}`} and not ${carried} and ${suites}
+        where id in (
+            select id from token_usage_unsent where user_id = ${userId} and recorded_at < ${end}
+              and ${pendingOfEarlierMonths ? sql`true` : sql`recorded_at >= ${start}`})
+          and stripe_sent_at is null and stripe_failed_at is null and not ${carried} and ${suites}
     ) as rows
     group by date_trunc('month', recorded_at, 'UTC'), width_bucket(recorded_at, ${spanBoundaries}::timestamptz[]),
       stripe_timestamp, sent, failed, attempted, stripe_resolution`;
@@ -104,9 +114,7 @@ function storageHours(userId: string, window: { start: Date; end: Date }, pendin
       union
       select id from storage_samples where user_id = ${userId} and stripe_timestamp >= ${start} and stripe_timestamp < ${end}
       union
-      select id from storage_samples
-        where user_id = ${userId} and ${pendingOfEarlierMonths} and hour < ${start}
-          and stripe_sent_at is null and stripe_failed_at is null
+      select id from storage_samples_unsent where user_id = ${userId} and ${pendingOfEarlierMonths} and hour < ${start}
     )
     select t.hour as occurred_at, t.bytes as amount, ${SYNC_STATE}, null::bigint as meter_value
     from rows join storage_samples t using (id)

@@ -364,6 +364,22 @@ export interface InvoicesTable {
   stripe_subscription_id: string | null;
 }
 
+/**
+ * The unsent, not failed usage rows of a kind, the Stripe sync's work list: kept by triggers on the usage table
+ * (0015), never written by the app.
+ */
+export interface TokenUsageUnsentTable {
+  id: string;
+  user_id: string;
+  recorded_at: Timestamp;
+}
+
+export interface StorageSamplesUnsentTable {
+  id: string;
+  user_id: string;
+  hour: Timestamp;
+}
+
 /** Token usage summed per user, UTC day, suite and model; maintained by triggers on token_usage (0005). */
 export interface TokenUsageDailyTable {
   user_id: string;
@@ -728,6 +744,8 @@ export interface Database {
   example_job_outbox: ExampleJobOutboxTable;
   token_usage: TokenUsageTable;
   storage_samples: StorageSamplesTable;
+  token_usage_unsent: TokenUsageUnsentTable;
+  storage_samples_unsent: StorageSamplesUnsentTable;
   invoices: InvoicesTable;
   stripe_webhook_events: StripeWebhookEventsTable;
   token_usage_daily: TokenUsageDailyTable;
