@@ -55,7 +55,8 @@ export async function subscriptionsOfUsers(db: Db, userIds: string[]): Promise<M
   const rows = await db
     .selectFrom('billing_subscriptions')
     .selectAll()
-    .where('user_id', 'in', [...new Set(userIds)])
+    // One array parameter: an IN list of a batch's thousands of users took PostgreSQL ~60 ms to parse and plan.
+    .where(sql<boolean>`user_id = any(${[...new Set(userIds)]}::uuid[])`)
     .orderBy('started_at')
     .execute();
   for (const row of rows) byUser.set(row.user_id, [...(byUser.get(row.user_id) ?? []), row]);
