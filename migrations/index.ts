@@ -12,8 +12,7 @@ import * as dataLifecycle from './0010_data_lifecycle.js';
 import * as webhooksBudgets from './0011_webhooks_budgets.js';
 import * as keySuitesNonEmpty from './0013_key_suites_non_empty.js';
 import * as a2pPushNotifications from './0014_a2p_push_notifications.js';
-import * as unsentUsageQueues from './0015_unsent_usage_queues.js';
-import * as carriedUsageByTime from './0016_carried_usage_by_time.js';
+import * as usageSyncLists from './0015_usage_sync_lists.js';
 
 /**
  * Every migration, by name, in the order they apply. A static list rather than Kysely's FileMigrationProvider so
@@ -34,6 +33,5 @@ export const migrations: Record<string, Migration> = {
   '0011_webhooks_budgets': webhooksBudgets,
   '0013_key_suites_non_empty': keySuitesNonEmpty,
   '0014_a2p_push_notifications': a2pPushNotifications,
-  '0015_unsent_usage_queues': unsentUsageQueues,
-  '0016_carried_usage_by_time': carriedUsageByTime,
+  '0015_usage_sync_lists': usageSyncLists,
 };

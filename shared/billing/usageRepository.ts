@@ -50,8 +50,7 @@ const SYNC_STATE = sql`t.stripe_timestamp as carried_to, t.stripe_sent_at is not
 /**
  * The token rows whose billing is not simply "in the period of their time": carried into another period, failed,
  * or not sent yet (their period is decided when they are). For the current month (`pendingOfEarlierMonths`),
- * unsent rows of earlier months too, since they are carried into it. Each branch finds its rows through a partial
- * index, or the sync's work list (token_usage_unsent) for the unsent ones.
+ * unsent rows of earlier months too, since they are carried into it.
  *
  * They come back summed by what decides their billing, not one by one: a month after a Stripe outage carries
  * thousands of rows into a few timestamps, and sending each to the estimate cost more than the rest of the
@@ -70,19 +69,20 @@ function tokenExceptions(window: UsageWindow, pendingOfEarlierMonths: boolean, s
   const columns = sql`recorded_at, input_tokens + output_tokens as amount, stripe_timestamp, stripe_sent_at is not null as sent,
     stripe_failed_at is not null as failed, stripe_attempted_at is not null as attempted, stripe_resolution`;
   // The branches are disjoint (carried into the window, carried out of it, then failed or unsent rows not
-  // carried), so no row is counted twice and none has to be told apart by id. Carried rows are read in two
-  // branches, each by an index of its own: asked as one "into or out of", the generic plan of the prepared
-  // statement read all of the user's rows of the month (BitmapOr with the user's time index) to keep the few
-  // carried ones.
+  // carried), so no row is counted twice and none has to be told apart by id. Carried and unsent rows are found
+  // through the sync's lists (migration 0015), each branch by an index of its own: asked as one "into or out of",
+  // the generic plan of the prepared statement read all of the user's rows of the month to keep the carried ones.
   return sql`
     select min(recorded_at) as occurred_at, sum(amount)::bigint as amount, stripe_timestamp as carried_to, sent, failed,
       attempted, stripe_resolution as resolution
     from (
-      select ${columns} from token_usage where user_id = ${userId} and ${carriedIn} and ${suites}
+      select ${columns} from token_usage
+        where id in (select id from token_usage_carried where user_id = ${userId} and carried_to >= ${start} and carried_to < ${end})
+          and ${carriedIn} and ${suites}
       union all
       select ${columns} from token_usage
-        where user_id = ${userId} and stripe_timestamp is not null and recorded_at >= ${start} and recorded_at < ${end}
-          and not ${carriedIn} and ${suites}
+        where id in (select id from token_usage_carried where user_id = ${userId} and recorded_at >= ${start} and recorded_at < ${end})
+          and stripe_timestamp is not null and not ${carriedIn} and ${suites}
       union all
       select ${columns} from token_usage
         where user_id = ${userId} and stripe_failed_at is not null and recorded_at >= ${start} and recorded_at < ${end}
@@ -112,7 +112,7 @@ function storageHours(userId: string, window: { start: Date; end: Date }, pendin
     with rows as (
       select id from storage_samples where user_id = ${userId} and hour >= ${start} and hour < ${end}
       union
-      select id from storage_samples where user_id = ${userId} and stripe_timestamp >= ${start} and stripe_timestamp < ${end}
+      select id from storage_samples_carried where user_id = ${userId} and carried_to >= ${start} and carried_to < ${end}
       union
       select id from storage_samples_unsent where user_id = ${userId} and ${pendingOfEarlierMonths} and hour < ${start}
     )

@@ -365,8 +365,9 @@ export interface InvoicesTable {
 }
 
 /**
- * The unsent, not failed usage rows of a kind, the Stripe sync's work list: kept by triggers on the usage table
- * (0015), never written by the app.
+ * The unsent, not failed usage rows of a kind, the Stripe sync's work list; and (`*_carried`) the rows carried into
+ * another period, with the timestamp they are sent with. Kept by triggers on the usage table (0015), never written
+ * by the app.
  */
 export interface TokenUsageUnsentTable {
   id: string;
@@ -378,6 +379,14 @@ export interface StorageSamplesUnsentTable {
   id: string;
   user_id: string;
   hour: Timestamp;
+}
+
+export interface TokenUsageCarriedTable extends TokenUsageUnsentTable {
+  carried_to: Timestamp;
+}
+
+export interface StorageSamplesCarriedTable extends StorageSamplesUnsentTable {
+  carried_to: Timestamp;
 }
 
 /** Token usage summed per user, UTC day, suite and model; maintained by triggers on token_usage (0005). */
@@ -746,6 +755,8 @@ export interface Database {
   storage_samples: StorageSamplesTable;
   token_usage_unsent: TokenUsageUnsentTable;
   storage_samples_unsent: StorageSamplesUnsentTable;
+  token_usage_carried: TokenUsageCarriedTable;
+  storage_samples_carried: StorageSamplesCarriedTable;
   invoices: InvoicesTable;
   stripe_webhook_events: StripeWebhookEventsTable;
   token_usage_daily: TokenUsageDailyTable;

@@ -39,8 +39,7 @@ const ALL_MIGRATIONS = [
   '0011_webhooks_budgets',
   '0013_key_suites_non_empty',
   '0014_a2p_push_notifications',
-  '0015_unsent_usage_queues',
-  '0016_carried_usage_by_time',
+  '0015_usage_sync_lists',
 ];
 const LATEST = ALL_MIGRATIONS[ALL_MIGRATIONS.length - 1] as string;
 const BEFORE_LATEST = ALL_MIGRATIONS[ALL_MIGRATIONS.length - 2] as string;
@@ -78,8 +77,7 @@ const TABLES_BY_MIGRATION: Record<string, string[]> = {
   '0011_webhooks_budgets': ['budget_threshold_emissions', 'budgets', 'webhook_deliveries', 'webhook_endpoints', 'webhook_events'],
   '0013_key_suites_non_empty': [],
   '0014_a2p_push_notifications': [],
-  '0015_unsent_usage_queues': ['storage_samples_unsent', 'token_usage_unsent'],
-  '0016_carried_usage_by_time': [],
+  '0015_usage_sync_lists': ['storage_samples_carried', 'storage_samples_unsent', 'token_usage_carried', 'token_usage_unsent'],
 };
 
 /** Tables a later migration drops (0009 replaces example_storage_totals with the storage ledger). */

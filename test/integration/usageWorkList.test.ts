@@ -1,14 +1,23 @@
 import { sql, type Kysely } from 'kysely';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { countPending, markAttempted, markFailed, markRetry, markSent, selectPendingUsage } from '../../shared/billing/stripeSyncRepository.js';
+import {
+  countPending,
+  markAttempted,
+  markFailed,
+  markRetry,
+  markSent,
+  selectPendingUsage,
+  unmarkNotAttempted,
+  usageSentBetween,
+} from '../../shared/billing/stripeSyncRepository.js';
 import type { Database } from '../../shared/db/schema.js';
 import { addCompletedExample, addUser, createUsageFixture, type UsageFixture } from '../support/billingFixtures.js';
 import { useTestDatabase } from '../support/database.js';
 
 /*
- * The Stripe sync's work list (migration 0015): token_usage_unsent and storage_samples_unsent follow the state of
- * their usage rows through triggers, whoever writes them, and the sync's own updates leave the usage tables'
- * indexes alone (HOT), which is what the work list is for.
+ * The Stripe sync's lists (migration 0015): token_usage_unsent and storage_samples_unsent (the work list), and the
+ * *_carried lists, follow the state of their usage rows through triggers, whoever writes them, and the sync's own
+ * updates leave the usage tables' indexes alone (HOT), which is what the lists are for.
  */
 
 const HOUR = 3_600_000;
@@ -98,6 +107,34 @@ describe('the unsent usage work list', () => {
     expect(await queuedTokens(otherUserId)).toEqual([{ id: moved, user_id: otherUserId, recorded_at: later }]);
   });
 
+  it('lists a row carried into a later period with its timestamp, until the carry is undone', async () => {
+    const userId = await addUser(db, 'cus_worklist_carried');
+    const [carried, plain] = (await tokenUsage(userId, 2, new Date(Date.now() - 40 * 86_400_000))) as [string, string];
+    const recordedAt = (await db.selectFrom('token_usage').select('recorded_at').where('id', '=', carried).executeTakeFirstOrThrow()).recorded_at;
+    const carriedTo = new Date(Math.floor(Date.now() / 1000) * 1000 - HOUR);
+    await markAttempted(db, 'tokens', [
+      { id: carried, carriedTo },
+      { id: plain, carriedTo: null },
+    ]);
+    const listed = () => db.selectFrom('token_usage_carried').selectAll().where('user_id', '=', userId).execute();
+    expect(await listed()).toEqual([{ id: carried, user_id: userId, recorded_at: recordedAt, carried_to: carriedTo }]);
+
+    // Reconciliation finds it by the timestamp it is sent with, not by its time of use.
+    await markSent(db, 'tokens', [carried, plain], 'sent');
+    const sentNear = await usageSentBetween(db, 'tokens', userId, new Date(carriedTo.getTime() - 1000), new Date(carriedTo.getTime() + 1000));
+    expect(sentNear.map((row) => row.id)).toEqual([carried]);
+    const sentThen = await usageSentBetween(db, 'tokens', userId, new Date(recordedAt.getTime() - 1000), new Date(recordedAt.getTime() + 1000));
+    expect(sentThen.map((row) => row.id)).toEqual([]);
+
+    // As periodClose's reconcile_resend does: unsent again, its timestamp cleared.
+    await db.updateTable('token_usage').set({ stripe_sent_at: null, stripe_timestamp: null }).where('id', '=', carried).execute();
+    expect(await listed()).toEqual([]);
+    await markAttempted(db, 'tokens', [{ id: carried, carriedTo }]);
+    const [pending] = (await selectPendingUsage(db, 'tokens', null, 10, { now: new Date(), userIds: [userId] })).rows;
+    await unmarkNotAttempted(db, 'tokens', [{ ...(pending as NonNullable<typeof pending>), attemptedAt: null }]);
+    expect(await listed()).toEqual([]);
+  });
+
   it('drops deleted rows, and counts what it lists', async () => {
     const userId = await addUser(db, 'cus_worklist_delete');
     const [kept, deleted] = (await tokenUsage(userId, 2)) as [string, string];
@@ -125,7 +162,7 @@ describe('the unsent usage work list', () => {
     expect(queued).toEqual([{ id: waiting, user_id: userId, hour: new Date(hour.getTime() + 2 * HOUR) }]);
   });
 
-  it("updates the sync's rows in place: attempted and sent touch no index of the usage tables", async () => {
+  it("updates the sync's rows in place: attempted (carried or not) and sent touch no index of the usage tables", async () => {
     const userId = await addUser(db, 'cus_worklist_hot');
     const ids = await tokenUsage(userId, 3);
     const hot = await db.transaction().execute(async (trx) => {
@@ -137,7 +174,8 @@ describe('the unsent usage work list', () => {
         return { updated: Number(rows[0]?.updated), hot: Number(rows[0]?.hot) };
       };
       const before = await counts();
-      await markAttempted(trx, 'tokens', ids.map((id) => ({ id, carriedTo: null })));
+      // One of them carried into a later period: its timestamp is written, and no index names it either.
+      await markAttempted(trx, 'tokens', ids.map((id, n) => ({ id, carriedTo: n === 0 ? new Date() : null })));
       await markSent(trx, 'tokens', ids, 'sent');
       const after = await counts();
       return { updated: after.updated - before.updated, hot: after.hot - before.hot };

@@ -1,0 +1,160 @@
+import { sql, type Kysely, type RawBuilder } from 'kysely';
+
+/*
+ * The Stripe sync's lists move out of the usage tables' indexes (issue 23: meter events per second, GET /v1/usage).
+ *
+ * The sync updates every usage row twice (attempted, then sent). While indexes named `stripe_sent_at` (the partial
+ * `*_stripe_pending_idx` and `*_user_pending_idx`) or `stripe_timestamp` (`*_carried_idx`, set on a row carried
+ * into a later period), no such update could be HOT: each wrote a new entry into every index of the table (5, then
+ * 3), most in large indexes keyed by random UUIDs or by user, one leaf page apiece, with a full-page image after
+ * each checkpoint. That was about 85% of a sync's time (532 MB of WAL for 100,000 rows).
+ *
+ * Now each kind has two narrow lists, kept in step with the rows by statement-level triggers whoever writes them
+ * (the sync, a resend, a reconciliation, a roll-up's delete), in the same statement:
+ * - `<table>_unsent` (id, user, time): the rows not sent and not failed, the sync's work list;
+ * - `<table>_carried` (id, user, time, carried_to): the rows carried into another period, for the usage estimate
+ *   (by the period carried into, or the time of use) and reconciliation.
+ * No index of the usage tables names a column the sync changes, so its updates stay on their page and write no
+ * index entry, given room on the page: the tables keep half of each page free (fillfactor 50), the room for one
+ * new version of every row on it (the sync updates a page's rows together, since they are written in time
+ * order); the old version is pruned before the second update. Pages written before this migration keep their fill.
+ * Transition tables cannot go with a column list (CREATE TRIGGER), so the update trigger sees every update and
+ * acts only on rows whose list membership, user, time or carried timestamp changed.
+ *
+ * New usage rows get time-ordered ids (UUID version 7, RFC 9562; PostgreSQL 15 has no uuidv7(), hence the
+ * function): the sync reads and updates the newest rows by id, and with random ids each of a batch's thousands of
+ * lookups landed on a leaf page of its own in the primary key, mostly not in memory. Now they share a few.
+ */
+
+const KINDS = [
+  { table: 'token_usage', time: 'recorded_at' },
+  { table: 'storage_samples', time: 'hour' },
+] as const;
+
+interface List {
+  suffix: 'unsent' | 'carried';
+  /** Whether a row (`n`, `o` or `r`) belongs in the list. */
+  member(row: string): RawBuilder<unknown>;
+  /** The list's own column beside id, user and time, from the row's. */
+  extra?: { column: string; from: string };
+}
+
+const LISTS: List[] = [
+  { suffix: 'unsent', member: (row) => sql.raw(`(${row}.stripe_sent_at is null and ${row}.stripe_failed_at is null)`) },
+  {
+    suffix: 'carried',
+    member: (row) => sql.raw(`(${row}.stripe_timestamp is not null)`),
+    extra: { column: 'carried_to', from: 'stripe_timestamp' },
+  },
+];
+
+/** The statements that keep one list of one kind in step, for the trigger function. */
+function followList(table: string, time: string, list: List) {
+  const target = sql.table(`${table}_${list.suffix}`);
+  const at = sql.ref(time);
+  const columns = list.extra ? sql`id, user_id, ${at}, ${sql.ref(list.extra.column)}` : sql`id, user_id, ${at}`;
+  const values = (row: string) =>
+    list.extra
+      ? sql.raw(`${row}.id, ${row}.user_id, ${row}.${time}, ${row}.${list.extra.from}`)
+      : sql.raw(`${row}.id, ${row}.user_id, ${row}.${time}`);
+  const keysChanged = sql.raw(
+    `n.user_id <> o.user_id or n.${time} <> o.${time}` +
+      (list.extra ? ` or n.${list.extra.from} is distinct from o.${list.extra.from}` : ''),
+  );
+  return {
+    /** The rows there already, as the insert trigger would have listed them. */
+    fill: sql`insert into ${target} (${columns}) select ${values('r')} from ${sql.table(table)} as r where ${list.member('r')}`,
+    insert: sql`insert into ${target} (${columns}) select ${values('r')} from after_rows as r where ${list.member('r')};`,
+    delete: sql`delete from ${target} as q using before_rows as o where q.id = o.id;`,
+    update: sql`
+      delete from ${target} as q
+      using after_rows as n join before_rows as o using (id)
+      where q.id = n.id and (${list.member('n')} is distinct from ${list.member('o')} or ${keysChanged});
+      insert into ${target} (${columns})
+      select ${values('n')}
+      from after_rows as n join before_rows as o using (id)
+      where ${list.member('n')} and (not ${list.member('o')} or ${keysChanged})
+      on conflict (id) do nothing;`,
+  };
+}
+
+export async function up(db: Kysely<any>): Promise<void> {
+  // The 48-bit Unix time in milliseconds over a random (version 4) UUID's first six bytes, and the version
+  // nibble from 4 to 7 by setting its two low bits (set_bit counts from each byte's least significant bit).
+  await sql`
+    create function uuid_v7() returns uuid language sql volatile parallel safe as $$
+      select encode(set_bit(set_bit(overlay(uuid_send(gen_random_uuid())
+        placing substring(int8send(floor(extract(epoch from clock_timestamp()) * 1000)::bigint) from 3) from 1 for 6),
+        52, 1), 53, 1), 'hex')::uuid
+    $$`.execute(db);
+  for (const { table, time } of KINDS) {
+    const source = sql.table(table);
+    const at = sql.ref(time);
+    await sql`create table ${sql.table(`${table}_unsent`)} (id uuid primary key, user_id uuid not null, ${at} timestamptz not null)`.execute(db);
+    await sql`create index ${sql.raw(`${table}_unsent_time_idx`)} on ${sql.table(`${table}_unsent`)} (${at}, id)`.execute(db);
+    await sql`create index ${sql.raw(`${table}_unsent_user_idx`)} on ${sql.table(`${table}_unsent`)} (user_id, ${at})`.execute(db);
+    await sql`
+      create table ${sql.table(`${table}_carried`)} (
+        id uuid primary key, user_id uuid not null, ${at} timestamptz not null, carried_to timestamptz not null
+      )`.execute(db);
+    await sql`create index ${sql.raw(`${table}_carried_to_idx`)} on ${sql.table(`${table}_carried`)} (user_id, carried_to)`.execute(db);
+    await sql`create index ${sql.raw(`${table}_carried_time_idx`)} on ${sql.table(`${table}_carried`)} (user_id, ${at})`.execute(db);
+    for (const list of LISTS) await followList(table, time, list).fill.execute(db);
+
+    const fn = sql.raw(`${table}_lists_follow`);
+    const statements = LISTS.map((list) => followList(table, time, list));
+    // One function per kind, for the three statements; `after_rows` and `before_rows` are the transition tables.
+    await sql`
+      create function ${fn}() returns trigger language plpgsql as $$
+      begin
+        if tg_op = 'INSERT' then
+          ${sql.join(statements.map((s) => s.insert), sql`\n`)}
+        elsif tg_op = 'DELETE' then
+          ${sql.join(statements.map((s) => s.delete), sql`\n`)}
+        else
+          ${sql.join(statements.map((s) => s.update), sql`\n`)}
+        end if;
+        return null;
+      end $$`.execute(db);
+    await sql`
+      create trigger ${sql.raw(`${table}_lists_insert`)} after insert on ${source}
+      referencing new table as after_rows for each statement execute function ${fn}()`.execute(db);
+    await sql`
+      create trigger ${sql.raw(`${table}_lists_update`)} after update on ${source}
+      referencing old table as before_rows new table as after_rows for each statement execute function ${fn}()`.execute(db);
+    await sql`
+      create trigger ${sql.raw(`${table}_lists_delete`)} after delete on ${source}
+      referencing old table as before_rows for each statement execute function ${fn}()`.execute(db);
+
+    // The previous release's queries stay right without these (they were only its way to the rows); for the
+    // minutes until the swap, its sync and usage reads of unsent and carried rows scan by user or time instead.
+    await sql`drop index ${sql.raw(`${table}_stripe_pending_idx`)}`.execute(db); // contract: an access path only, not a column or table the previous release reads
+    await sql`drop index ${sql.raw(`${table}_user_pending_idx`)}`.execute(db); // contract: as above
+    await sql`drop index ${sql.raw(`${table}_carried_idx`)}`.execute(db); // contract: as above
+    await sql`alter table ${source} set (fillfactor = 50)`.execute(db);
+    await sql`alter table ${source} alter column id set default uuid_v7()`.execute(db);
+  }
+}
+
+export async function down(db: Kysely<any>): Promise<void> {
+  for (const { table, time } of KINDS) {
+    const source = sql.table(table);
+    const at = sql.ref(time);
+    await sql`alter table ${source} alter column id set default gen_random_uuid()`.execute(db);
+    await sql`alter table ${source} reset (fillfactor)`.execute(db);
+    await sql`create index ${sql.raw(`${table}_carried_idx`)} on ${source} (user_id, stripe_timestamp) where stripe_timestamp is not null`.execute(db);
+    await sql`
+      create index ${sql.raw(`${table}_user_pending_idx`)} on ${source} (user_id, ${at})
+      where stripe_sent_at is null and stripe_failed_at is null`.execute(db);
+    await sql`
+      create index ${sql.raw(`${table}_stripe_pending_idx`)} on ${source} (${at}, id)
+      where stripe_sent_at is null and stripe_failed_at is null`.execute(db);
+    for (const op of ['insert', 'update', 'delete']) {
+      await sql`drop trigger ${sql.raw(`${table}_lists_${op}`)} on ${source}`.execute(db);
+    }
+    await sql`drop function ${sql.raw(`${table}_lists_follow`)}()`.execute(db);
+    await sql`drop table ${sql.table(`${table}_carried`)}`.execute(db);
+    await sql`drop table ${sql.table(`${table}_unsent`)}`.execute(db);
+  }
+  await sql`drop function uuid_v7()`.execute(db);
+}
