@@ -48,34 +48,54 @@ const LISTS: List[] = [
   },
 ];
 
-/** The statements that keep one list of one kind in step, for the trigger function. */
+/** The statements that keep one list of one kind in step with inserts and deletes, and its initial rows. */
 function followList(table: string, time: string, list: List) {
   const target = sql.table(`${table}_${list.suffix}`);
-  const at = sql.ref(time);
-  const columns = list.extra ? sql`id, user_id, ${at}, ${sql.ref(list.extra.column)}` : sql`id, user_id, ${at}`;
-  const values = (row: string) =>
-    list.extra
-      ? sql.raw(`${row}.id, ${row}.user_id, ${row}.${time}, ${row}.${list.extra.from}`)
-      : sql.raw(`${row}.id, ${row}.user_id, ${row}.${time}`);
-  const keysChanged = sql.raw(
-    `n.user_id <> o.user_id or n.${time} <> o.${time}` +
-      (list.extra ? ` or n.${list.extra.from} is distinct from o.${list.extra.from}` : ''),
-  );
   return {
     /** The rows there already, as the insert trigger would have listed them. */
-    fill: sql`insert into ${target} (${columns}) select ${values('r')} from ${sql.table(table)} as r where ${list.member('r')}`,
-    insert: sql`insert into ${target} (${columns}) select ${values('r')} from after_rows as r where ${list.member('r')};`,
+    fill: sql`insert into ${target} (${listColumns(time, list)}) select ${listValues('r', time, list)} from ${sql.table(table)} as r where ${list.member('r')}`,
+    insert: sql`insert into ${target} (${listColumns(time, list)}) select ${listValues('r', time, list)} from after_rows as r where ${list.member('r')};`,
     delete: sql`delete from ${target} as q using before_rows as o where q.id = o.id;`,
-    update: sql`
-      delete from ${target} as q
-      using after_rows as n join before_rows as o using (id)
-      where q.id = n.id and (${list.member('n')} is distinct from ${list.member('o')} or ${keysChanged});
-      insert into ${target} (${columns})
-      select ${values('n')}
-      from after_rows as n join before_rows as o using (id)
-      where ${list.member('n')} and (not ${list.member('o')} or ${keysChanged})
-      on conflict (id) do nothing;`,
   };
+}
+
+function listColumns(time: string, list: List) {
+  return sql.raw(['id', 'user_id', time, ...(list.extra ? [list.extra.column] : [])].join(', '));
+}
+
+function listValues(row: string, time: string, list: List) {
+  return sql.raw(['id', 'user_id', time, ...(list.extra ? [list.extra.from] : [])].map((column) => `${row}.${column}`).join(', '));
+}
+
+/**
+ * After an update, every list of a kind in one statement: the rows whose membership or keys changed are found by
+ * one join of the transition tables (a join per list and step cost the sync's updates more than the updates
+ * themselves), then dropped from the lists they left and written into the ones they are in.
+ */
+function followUpdate(table: string, time: string) {
+  const keysChanged = LISTS.flatMap((list) => (list.extra ? [`n.${list.extra.from} is distinct from o.${list.extra.from}`] : []));
+  const steps = LISTS.flatMap((list) => {
+    const target = sql.table(`${table}_${list.suffix}`);
+    const flag = sql.raw(`in_${list.suffix}`);
+    const keys = ['user_id', time, ...(list.extra ? [list.extra.column] : [])];
+    const updates = keys.map((column) => sql.raw(`${column} = excluded.${column}`));
+    // Rows still listed with the same keys (a carry changed only the other list) are left as they are.
+    const differ = sql.raw(`(${keys.map((k) => `q.${k}`).join(', ')}) is distinct from (${keys.map((k) => `excluded.${k}`).join(', ')})`);
+    return [
+      sql`delete from ${target} as q using changed as c where q.id = c.id and not c.${flag}`,
+      sql`insert into ${target} as q (${listColumns(time, list)}) select ${listValues('c', time, list)} from changed as c where c.${flag}
+        on conflict (id) do update set ${sql.join(updates)} where ${differ}`,
+    ];
+  });
+  const last = steps.pop();
+  return sql`
+    with changed as (
+      select n.*, ${sql.join(LISTS.map((list) => sql`${list.member('n')} as ${sql.raw(`in_${list.suffix}`)}`))}
+      from after_rows as n join before_rows as o using (id)
+      where ${sql.join(LISTS.map((list) => sql`${list.member('n')} is distinct from ${list.member('o')}`), sql` or `)}
+        or ${sql.raw([`n.user_id <> o.user_id`, `n.${time} <> o.${time}`, ...keysChanged].join(' or '))}
+    ), ${sql.join(steps.map((step, index) => sql`${sql.raw(`step_${index}`)} as (${step})`))}
+    ${last};`;
 }
 
 export async function up(db: Kysely<any>): Promise<void> {
@@ -112,7 +132,7 @@ export async function up(db: Kysely<any>): Promise<void> {
         elsif tg_op = 'DELETE' then
           ${sql.join(statements.map((s) => s.delete), sql`\n`)}
         else
-          ${sql.join(statements.map((s) => s.update), sql`\n`)}
+          ${followUpdate(table, time)}
         end if;
         return null;
       end $$`.execute(db);
