@@ -6,7 +6,7 @@ import { outcomeOfError, type MeterEventOutcome } from './meterEventOutcome.js';
 import { meterEventParams, type PendingUsage, type UsageKind } from './meterEvents.js';
 import { STREAM_BATCH_EVENTS, streamOutcomeOfError, type MeterEventStream } from './meterEventStream.js';
 import { MeterIds, reconcileInDoubt } from './meterReconciliation.js';
-import { spanOf, subscriptionsOfUsers } from './subscriptionRepository.js';
+import { spansOfUsers } from './subscriptionRepository.js';
 import {
   countPending,
   countWaitingWithoutCustomer,
@@ -219,8 +219,7 @@ class SyncRun {
   }
 
   async #spansOf(rows: PendingUsage[]): Promise<Map<string, SubscriptionSpan[]>> {
-    const byUser = await subscriptionsOfUsers(this.db, rows.map((row) => row.userId));
-    return new Map([...byUser].map(([userId, subscriptions]) => [userId, subscriptions.map(spanOf)]));
+    return spansOfUsers(this.db, rows.map((row) => row.userId));
   }
 
   /**
