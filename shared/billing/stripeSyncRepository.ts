@@ -8,10 +8,11 @@ import {
   type UsageKind,
 } from './meterEvents.js';
 import { storageMeterValue } from './pricing.js';
+import { carriedInto, type UsageTable } from './syncLists.js';
 
 type Db = Kysely<Database>;
 
-const TABLE: Record<UsageKind, 'token_usage' | 'storage_samples'> = {
+const TABLE: Record<UsageKind, UsageTable> = {
   tokens: 'token_usage',
   storage: 'storage_samples',
 };
@@ -263,12 +264,12 @@ export interface SentUsage {
  * (the carried ones through the sync's list, migration 0015). Two branches, each with its index: as one "or" the
  * planner reads every row of the user.
  */
-function inEventWindow(table: 'token_usage' | 'storage_samples', time: 'recorded_at' | 'hour', userId: string, from: Date, to: Date) {
+function inEventWindow(table: UsageTable, time: 'recorded_at' | 'hour', userId: string, from: Date, to: Date) {
   return sql`
     select id from ${sql.table(table)}
       where user_id = ${userId} and ${sql.ref(time)} >= ${from} and ${sql.ref(time)} < ${to} and stripe_timestamp is null
     union all
-    select id from ${sql.table(`${table}_carried`)} where user_id = ${userId} and carried_to >= ${from} and carried_to < ${to}`;
+    ${carriedInto(table, userId, from, to)}`;
 }
 
 /**

@@ -48,6 +48,9 @@ export function currentSubscription(rows: BillingSubscriptionRow[], now: Date): 
   return rows.find((row) => !hasEnded(row, now)) ?? rows.at(-1);
 }
 
+/** What a subscription span is made of (spanOf). */
+const SPAN_COLUMNS = ['stripe_subscription_id', 'started_at', 'ended_at', 'tokens_unit_amount', 'storage_unit_amount'] as const;
+
 /**
  * The subscription spans of several users at once (one query for a batch of usage rows), with only the columns a
  * span has: a batch reads thousands, and each timestamp column is parsed from text into a Date.
@@ -88,8 +91,6 @@ export async function subscriptionsAliveBetween(db: Db, from: Date, to: Date): P
 export function hasEnded(row: Pick<BillingSubscriptionRow, 'ended_at'>, now: Date): boolean {
   return row.ended_at !== null && row.ended_at.getTime() <= now.getTime();
 }
-
-const SPAN_COLUMNS = ['stripe_subscription_id', 'started_at', 'ended_at', 'tokens_unit_amount', 'storage_unit_amount'] as const;
 
 /** The subscription as billing periods see it, at its own prices. */
 export function spanOf(row: Pick<BillingSubscriptionRow, (typeof SPAN_COLUMNS)[number]>): SubscriptionSpan {

@@ -3,6 +3,7 @@ import { inVisibleSuites, type Viewer } from '../auth/suiteAccess.js';
 import type { BudgetRow, Database } from '../db/schema.js';
 import { executeCompiledPrepared } from '../db/database.js';
 import { storedBytesNow, unsampledHoursQuery } from './storageRepository.js';
+import { carriedInto } from './syncLists.js';
 
 type Db = Kysely<Database>;
 
@@ -77,8 +78,7 @@ function tokenExceptions(window: UsageWindow, pendingOfEarlierMonths: boolean, s
       attempted, stripe_resolution as resolution
     from (
       select ${columns} from token_usage
-        where id in (select id from token_usage_carried where user_id = ${userId} and carried_to >= ${start} and carried_to < ${end})
-          and ${carriedIn} and ${suites}
+        where id in (${carriedInto('token_usage', userId, start, end)}) and ${carriedIn} and ${suites}
       union all
       select ${columns} from token_usage
         where id in (select id from token_usage_carried where user_id = ${userId} and recorded_at >= ${start} and recorded_at < ${end})
@@ -112,7 +112,7 @@ function storageHours(userId: string, window: { start: Date; end: Date }, pendin
     with rows as (
       select id from storage_samples where user_id = ${userId} and hour >= ${start} and hour < ${end}
       union
-      select id from storage_samples_carried where user_id = ${userId} and carried_to >= ${start} and carried_to < ${end}
+      ${carriedInto('storage_samples', userId, start, end)}
       union
       select id from storage_samples_unsent where user_id = ${userId} and ${pendingOfEarlierMonths} and hour < ${start}
     )
