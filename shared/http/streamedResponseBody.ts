@@ -44,11 +44,19 @@ function drained(response: ServerResponse): Promise<void> {
  */
 export function withProxyBackpressure(body: Readable, invocationId: string): ReadableStream<Uint8Array> {
   const chunks = body[Symbol.asyncIterator]() as AsyncIterator<Uint8Array>;
+  // Kept once found: the map lets go of a response when it closes, and a closed one must still be seen as closed.
+  let response: ServerResponse | undefined;
   return new ReadableStream<Uint8Array>(
     {
       async pull(controller) {
-        const response = proxyResponses.get(invocationId);
+        response ??= proxyResponses.get(invocationId);
         if (response) await drained(response);
+        if (response?.destroyed) {
+          // The client went away: the library would go on writing the rest of the file into a closed response.
+          body.destroy();
+          controller.close();
+          return;
+        }
         const next = await chunks.next();
         if (next.done) controller.close();
         else controller.enqueue(next.value);
