@@ -31,20 +31,28 @@ const KINDS = [
   { table: 'storage_samples', time: 'hour' },
 ] as const;
 
-interface List {
+/** A column a list keeps beside id, user and time: its name and type, and its value from a row (`n`, `o` or `r`). */
+export interface ListColumn {
+  column: string;
+  type: string;
+  value(row: string): string;
+}
+
+export interface List {
   suffix: 'unsent' | 'carried';
   /** Whether a row (`n`, `o` or `r`) belongs in the list. */
   member(row: string): RawBuilder<unknown>;
-  /** The list's own column beside id, user and time, from the row's. */
-  extra?: { column: string; from: string };
+  /** The list's own columns beside id, user and time. */
+  extras: ListColumn[];
 }
 
-const LISTS: List[] = [
-  { suffix: 'unsent', member: (row) => sql.raw(`(${row}.stripe_sent_at is null and ${row}.stripe_failed_at is null)`) },
+/** The lists as this migration made them; 0016 gives the carried list of tokens more columns. */
+export const LISTS: List[] = [
+  { suffix: 'unsent', member: (row) => sql.raw(`(${row}.stripe_sent_at is null and ${row}.stripe_failed_at is null)`), extras: [] },
   {
     suffix: 'carried',
     member: (row) => sql.raw(`(${row}.stripe_timestamp is not null)`),
-    extra: { column: 'carried_to', from: 'stripe_timestamp' },
+    extras: [{ column: 'carried_to', type: 'timestamptz', value: (row) => `${row}.stripe_timestamp` }],
   },
 ];
 
@@ -60,24 +68,30 @@ function followList(table: string, time: string, list: List) {
 }
 
 function listColumns(time: string, list: List) {
-  return sql.raw(['id', 'user_id', time, ...(list.extra ? [list.extra.column] : [])].join(', '));
+  return sql.raw(['id', 'user_id', time, ...list.extras.map((extra) => extra.column)].join(', '));
 }
 
 function listValues(row: string, time: string, list: List) {
-  return sql.raw(['id', 'user_id', time, ...(list.extra ? [list.extra.from] : [])].map((column) => `${row}.${column}`).join(', '));
+  return sql.raw([...['id', 'user_id', time].map((column) => `${row}.${column}`), ...list.extras.map((extra) => extra.value(row))].join(', '));
 }
 
 /**
  * After an update, every list of a kind in one statement: the rows whose membership or keys changed are found by
  * one join of the transition tables (a join per list and step cost the sync's updates more than the updates
- * themselves), then dropped from the lists they left and written into the ones they are in.
+ * themselves), then dropped from the lists they left and written into the ones they are in. A list's own columns
+ * matter only for its members: the sync's marks change the carried list's state columns (0016) of every row, and
+ * the rows not carried must not all go through the steps for that.
  */
-function followUpdate(table: string, time: string) {
-  const keysChanged = LISTS.flatMap((list) => (list.extra ? [`n.${list.extra.from} is distinct from o.${list.extra.from}`] : []));
-  const steps = LISTS.flatMap((list) => {
+function followUpdate(table: string, time: string, lists: List[]) {
+  const extrasChanged = lists.flatMap((list) =>
+    list.extras.length === 0
+      ? []
+      : [sql`(${list.member('n')} and (${sql.raw(list.extras.map((extra) => extra.value('n')).join(', '))}) is distinct from (${sql.raw(list.extras.map((extra) => extra.value('o')).join(', '))}))`],
+  );
+  const steps = lists.flatMap((list) => {
     const target = sql.table(`${table}_${list.suffix}`);
     const flag = sql.raw(`in_${list.suffix}`);
-    const keys = ['user_id', time, ...(list.extra ? [list.extra.column] : [])];
+    const keys = ['user_id', time, ...list.extras.map((extra) => extra.column)];
     const updates = keys.map((column) => sql.raw(`${column} = excluded.${column}`));
     // Rows still listed with the same keys (a carry changed only the other list) are left as they are.
     const differ = sql.raw(`(${keys.map((k) => `q.${k}`).join(', ')}) is distinct from (${keys.map((k) => `excluded.${k}`).join(', ')})`);
@@ -90,12 +104,34 @@ function followUpdate(table: string, time: string) {
   const last = steps.pop();
   return sql`
     with changed as (
-      select n.*, ${sql.join(LISTS.map((list) => sql`${list.member('n')} as ${sql.raw(`in_${list.suffix}`)}`))}
+      select n.*, ${sql.join(lists.map((list) => sql`${list.member('n')} as ${sql.raw(`in_${list.suffix}`)}`))}
       from after_rows as n join before_rows as o using (id)
-      where ${sql.join(LISTS.map((list) => sql`${list.member('n')} is distinct from ${list.member('o')}`), sql` or `)}
-        or ${sql.raw([`n.user_id <> o.user_id`, `n.${time} <> o.${time}`, ...keysChanged].join(' or '))}
+      where ${sql.join(lists.map((list) => sql`${list.member('n')} is distinct from ${list.member('o')}`), sql` or `)}
+        or ${sql.raw([`n.user_id <> o.user_id`, `n.${time} <> o.${time}`].join(' or '))}
+        ${sql.join(extrasChanged.map((changed) => sql`or ${changed}`), sql` `)}
     ), ${sql.join(steps.map((step, index) => sql`${sql.raw(`step_${index}`)} as (${step})`))}
     ${last};`;
+}
+
+/**
+ * The trigger function of a kind (`<table>_lists_follow`), for its three statements: `after_rows` and
+ * `before_rows` are the transition tables. Frozen with the migrations that call it (0015, 0016): a change here
+ * changes what they create.
+ */
+export function listsFollowFunction(table: string, time: string, lists: List[]) {
+  const statements = lists.map((list) => followList(table, time, list));
+  return sql`
+      create or replace function ${sql.raw(`${table}_lists_follow`)}() returns trigger language plpgsql as $$
+      begin
+        if tg_op = 'INSERT' then
+          ${sql.join(statements.map((s) => s.insert), sql`\n`)}
+        elsif tg_op = 'DELETE' then
+          ${sql.join(statements.map((s) => s.delete), sql`\n`)}
+        else
+          ${followUpdate(table, time, lists)}
+        end if;
+        return null;
+      end $$`;
 }
 
 export async function up(db: Kysely<any>): Promise<void> {
@@ -122,20 +158,7 @@ export async function up(db: Kysely<any>): Promise<void> {
     for (const list of LISTS) await followList(table, time, list).fill.execute(db);
 
     const fn = sql.raw(`${table}_lists_follow`);
-    const statements = LISTS.map((list) => followList(table, time, list));
-    // One function per kind, for the three statements; `after_rows` and `before_rows` are the transition tables.
-    await sql`
-      create function ${fn}() returns trigger language plpgsql as $$
-      begin
-        if tg_op = 'INSERT' then
-          ${sql.join(statements.map((s) => s.insert), sql`\n`)}
-        elsif tg_op = 'DELETE' then
-          ${sql.join(statements.map((s) => s.delete), sql`\n`)}
-        else
-          ${followUpdate(table, time)}
-        end if;
-        return null;
-      end $$`.execute(db);
+    await listsFollowFunction(table, time, LISTS).execute(db);
     await sql`
       create trigger ${sql.raw(`${table}_lists_insert`)} after insert on ${source}
       referencing new table as after_rows for each statement execute function ${fn}()`.execute(db);

@@ -13,6 +13,7 @@ import * as webhooksBudgets from './0011_webhooks_budgets.js';
 import * as keySuitesNonEmpty from './0013_key_suites_non_empty.js';
 import * as a2pPushNotifications from './0014_a2p_push_notifications.js';
 import * as usageSyncLists from './0015_usage_sync_lists.js';
+import * as carriedTokenState from './0016_carried_token_state.js';
 
 /**
  * Every migration, by name, in the order they apply. A static list rather than Kysely's FileMigrationProvider so
@@ -34,4 +35,5 @@ export const migrations: Record<string, Migration> = {
   '0013_key_suites_non_empty': keySuitesNonEmpty,
   '0014_a2p_push_notifications': a2pPushNotifications,
   '0015_usage_sync_lists': usageSyncLists,
+  '0016_carried_token_state': carriedTokenState,
 };

@@ -383,6 +383,14 @@ export interface StorageSamplesUnsentTable {
 
 export interface TokenUsageCarriedTable extends TokenUsageUnsentTable {
   carried_to: Timestamp;
+  /** The row's, kept by the trigger with its sync state (0016): what the usage estimate reads of a carried row. */
+  suite_id: string;
+  /** input_tokens + output_tokens. */
+  amount: number;
+  sent: boolean;
+  failed: boolean;
+  attempted: boolean;
+  resolution: string | null;
 }
 
 export interface StorageSamplesCarriedTable extends StorageSamplesUnsentTable {

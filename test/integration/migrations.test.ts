@@ -40,6 +40,7 @@ const ALL_MIGRATIONS = [
   '0013_key_suites_non_empty',
   '0014_a2p_push_notifications',
   '0015_usage_sync_lists',
+  '0016_carried_token_state',
 ];
 const LATEST = ALL_MIGRATIONS[ALL_MIGRATIONS.length - 1] as string;
 const BEFORE_LATEST = ALL_MIGRATIONS[ALL_MIGRATIONS.length - 2] as string;
@@ -78,6 +79,7 @@ const TABLES_BY_MIGRATION: Record<string, string[]> = {
   '0013_key_suites_non_empty': [],
   '0014_a2p_push_notifications': [],
   '0015_usage_sync_lists': ['storage_samples_carried', 'storage_samples_unsent', 'token_usage_carried', 'token_usage_unsent'],
+  '0016_carried_token_state': [],
 };
 
 /** Tables a later migration drops (0009 replaces example_storage_totals with the storage ledger). */

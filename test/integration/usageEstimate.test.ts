@@ -97,6 +97,14 @@ describe('the usage estimate, with billing on', () => {
     expect(january.tokens).toMatchObject({ total: 10_000, billable: 571_000, not_billable: 9_000 });
     expect(january.billing.carried_in).toEqual({ tokens: 570_000, storage_gb_hours: 0 });
     expect(january.estimated_cost.tokens).toBe(lineAmount(571_000, '0.0002'));
+
+    // A key limited to suites: carried rows count in their own suite's view only, in and out.
+    const ownSuite = { ...auth(userId), suiteIds: [fixture.suiteId] };
+    const otherSuite = { ...auth(userId), suiteIds: [crypto.randomUUID()] };
+    expect((await getMonthlyUsage(db, config, ownSuite, {}, now)).billing.carried_in.tokens).toBe(570_000);
+    expect((await getMonthlyUsage(db, config, otherSuite, {}, now)).billing.carried_in.tokens).toBe(0);
+    expect((await getMonthlyUsage(db, config, ownSuite, { period: '2025-12' }, now)).billing.carried_out.tokens).toBe(570_000);
+    expect((await getMonthlyUsage(db, config, otherSuite, { period: '2025-12' }, now)).billing.carried_out.tokens).toBe(0);
   });
 
   it('places rows it sums alike only when they are billed alike: across a month edge and a subscription edge apart', async () => {

@@ -117,10 +117,29 @@ describe('the unsent usage work list', () => {
       { id: plain, carriedTo: null },
     ]);
     const listed = () => db.selectFrom('token_usage_carried').selectAll().where('user_id', '=', userId).execute();
-    expect(await listed()).toEqual([{ id: carried, user_id: userId, recorded_at: recordedAt, carried_to: carriedTo }]);
+    const row = await db.selectFrom('token_usage').selectAll().where('id', '=', carried).executeTakeFirstOrThrow();
+    // With what the usage estimate reads of it (0016): its suite, tokens and sync state.
+    const carriedRow = {
+      id: carried,
+      user_id: userId,
+      recorded_at: recordedAt,
+      carried_to: carriedTo,
+      suite_id: row.suite_id,
+      amount: row.input_tokens + row.output_tokens,
+      sent: false,
+      failed: false,
+      attempted: true,
+      resolution: row.stripe_resolution,
+    };
+    expect(await listed()).toEqual([carriedRow]);
 
     // Reconciliation finds it by the timestamp it is sent with, not by its time of use.
     await markSent(db, 'tokens', [carried, plain], 'sent');
+    expect(await listed()).toEqual([{ ...carriedRow, sent: true, resolution: 'sent' }]);
+    await db.updateTable('token_usage').set({ output_tokens: row.output_tokens + 5, stripe_resolution: 'already_in_stripe' }).where('id', '=', carried).execute();
+    expect(await listed()).toEqual([{ ...carriedRow, amount: carriedRow.amount + 5, sent: true, resolution: 'already_in_stripe' }]);
+    // The row not carried was never listed, whatever its marks.
+    expect((await listed()).map((listedRow) => listedRow.id)).not.toContain(plain);
     const sentNear = await usageSentBetween(db, 'tokens', userId, new Date(carriedTo.getTime() - 1000), new Date(carriedTo.getTime() + 1000));
     expect(sentNear.map((row) => row.id)).toEqual([carried]);
     const sentThen = await usageSentBetween(db, 'tokens', userId, new Date(recordedAt.getTime() - 1000), new Date(recordedAt.getTime() + 1000));
