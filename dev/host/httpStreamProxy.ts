@@ -6,7 +6,6 @@ import type { RegisteredFunction } from './functionsCore.js';
 import { httpOutputOf, isHopByHopHeader, queryRecord, requestHeaders } from './httpClassic.js';
 import type { RouteParams } from './httpRoutes.js';
 import type { FunctionInvoker } from './invoker.js';
-import { inProcessConnector } from './inProcessConnection.js';
 
 /**
  * HTTP streaming (`app.setup({ enableHttpStream: true })`), as the Functions host does it: the library runs an
@@ -26,13 +25,10 @@ export class HttpStreamForwarder {
   readonly #proxyUri: URL;
   readonly #agent = new Agent({ keepAlive: true });
   readonly #invoker: FunctionInvoker;
-  /** Set when the proxy server is in this process (inProcessConnection.ts): each request then gets a connection of its own. */
-  readonly #connectInProcess: ReturnType<typeof inProcessConnector>;
 
   constructor(proxyUri: string, invoker: FunctionInvoker) {
     this.#proxyUri = new URL(proxyUri);
     this.#invoker = invoker;
-    this.#connectInProcess = inProcessConnector(Number(this.#proxyUri.port));
   }
 
   close(): void {
@@ -71,7 +67,7 @@ export class HttpStreamForwarder {
         path: req.url ?? '/', // as the client sent it: the library rebuilds request.url from it
         method: req.method,
         headers: forwardedHeaders,
-        ...(this.#connectInProcess ? { createConnection: this.#connectInProcess } : { agent: this.#agent }),
+        agent: this.#agent,
       });
       const abandonProxy = () => {
         req.unpipe(proxyReq);
