@@ -98,6 +98,13 @@ describe('the usage estimate, with billing on', () => {
     expect(january.billing.carried_in).toEqual({ tokens: 570_000, storage_gb_hours: 0 });
     expect(january.estimated_cost.tokens).toBe(lineAmount(571_000, '0.0002'));
 
+    // Carried but not attempted yet (its call was marked back before it went out): placed by its own time, so
+    // still carried into January, and read one by one rather than from the sums of carried rows.
+    const markedBack = await tokensAt(userId, new Date(Date.UTC(2025, 11, 29)), 300);
+    await db.updateTable('token_usage').set({ stripe_timestamp: new Date(Date.UTC(2026, 0, 2, 12)) }).where('id', '=', markedBack.usageId).execute();
+    expect((await getMonthlyUsage(db, config, auth(userId), {}, now)).billing.carried_in.tokens).toBe(570_300);
+    await db.deleteFrom('token_usage').where('id', '=', markedBack.usageId).execute();
+
     // A key limited to suites: carried rows count in their own suite's view only, in and out.
     const ownSuite = { ...auth(userId), suiteIds: [fixture.suiteId] };
     const otherSuite = { ...auth(userId), suiteIds: [crypto.randomUUID()] };
