@@ -4,7 +4,8 @@ import { sql } from 'kysely';
  * The Stripe sync's lists beside the usage tables (migration 0015), kept by triggers: `<table>_unsent`, the rows
  * not sent and not failed, and `<table>_carried`, the rows carried into another period with the timestamp they are
  * sent with. Reading them instead of filtering the usage tables keeps those tables free of indexes on what the sync
- * changes.
+ * changes. The carried list of tokens also keeps each row's suite, tokens and sync state (0016), so the usage
+ * estimate reads carried rows from it alone (usageRepository.tokenExceptions).
  */
 export type UsageTable = 'token_usage' | 'storage_samples';
 

@@ -65,6 +65,8 @@ function tokenExceptions(window: UsageWindow, pendingOfEarlierMonths: boolean, s
   const { userId, start, end } = window;
   const suites = inVisibleSuites('suite_id', window.suiteIds);
   const carriedIn = sql`(stripe_timestamp >= ${start} and stripe_timestamp < ${end})`;
+  // The same, in the carried list's own column.
+  const listedIn = sql`(carried_to >= ${start} and carried_to < ${end})`;
   const carried = sql`(stripe_timestamp is not null
     and (${carriedIn} or (recorded_at >= ${start} and recorded_at < ${end})))`;
   const columns = sql`recorded_at, input_tokens + output_tokens as amount, stripe_timestamp, stripe_sent_at is not null as sent,
@@ -81,12 +83,10 @@ function tokenExceptions(window: UsageWindow, pendingOfEarlierMonths: boolean, s
     select min(recorded_at) as occurred_at, sum(amount)::bigint as amount, stripe_timestamp as carried_to, sent, failed,
       attempted, stripe_resolution as resolution
     from (
-      select ${listed} from token_usage_carried
-        where user_id = ${userId} and carried_to >= ${start} and carried_to < ${end} and ${suites}
+      select ${listed} from token_usage_carried where user_id = ${userId} and ${listedIn} and ${suites}
       union all
       select ${listed} from token_usage_carried
-        where user_id = ${userId} and recorded_at >= ${start} and recorded_at < ${end}
-          and not (carried_to >= ${start} and carried_to < ${end}) and ${suites}
+        where user_id = ${userId} and recorded_at >= ${start} and recorded_at < ${end} and not ${listedIn} and ${suites}
       union all
       select ${columns} from token_usage
         where user_id = ${userId} and stripe_failed_at is not null and recorded_at >= ${start} and recorded_at < ${end}

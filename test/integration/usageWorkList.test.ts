@@ -186,20 +186,24 @@ describe('the unsent usage work list', () => {
     const ids = await tokenUsage(userId, 3);
     const hot = await db.transaction().execute(async (trx) => {
       // The backend's counts not yet reported (pg_stat_get_xact_*), before and after: 6 updates, all heap-only.
-      const counts = async () => {
+      const counts = async (table: string) => {
         const { rows } = await sql<{ updated: string; hot: string }>`
-          select pg_stat_get_xact_tuples_updated('token_usage'::regclass) as updated,
-                 pg_stat_get_xact_tuples_hot_updated('token_usage'::regclass) as hot`.execute(trx);
+          select pg_stat_get_xact_tuples_updated(${table}::regclass) as updated,
+                 pg_stat_get_xact_tuples_hot_updated(${table}::regclass) as hot`.execute(trx);
         return { updated: Number(rows[0]?.updated), hot: Number(rows[0]?.hot) };
       };
-      const before = await counts();
+      const before = { usage: await counts('token_usage'), carried: await counts('token_usage_carried') };
       // One of them carried into a later period: its timestamp is written, and no index names it either.
       await markAttempted(trx, 'tokens', ids.map((id, n) => ({ id, carriedTo: n === 0 ? new Date() : null })));
       await markSent(trx, 'tokens', ids, 'sent');
-      const after = await counts();
-      return { updated: after.updated - before.updated, hot: after.hot - before.hot };
+      const after = { usage: await counts('token_usage'), carried: await counts('token_usage_carried') };
+      return {
+        usage: { updated: after.usage.updated - before.usage.updated, hot: after.usage.hot - before.usage.hot },
+        // The carried row's state in the list (0016), rewritten by the second mark, in place too.
+        carried: { updated: after.carried.updated - before.carried.updated, hot: after.carried.hot - before.carried.hot },
+      };
     });
-    expect(hot).toEqual({ updated: 6, hot: 6 });
+    expect(hot).toEqual({ usage: { updated: 6, hot: 6 }, carried: { updated: 1, hot: 1 } });
   });
 
   it('gives new usage rows time-ordered ids (UUID version 7)', async () => {
