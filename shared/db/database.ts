@@ -65,14 +65,40 @@ export async function executePrepared<Row>(db: Kysely<Database>, statement: Prep
   return result.rows as Row[];
 }
 
+const GENERIC_PLAN = 'set plan_cache_mode = force_generic_plan';
+const DEFAULT_PLAN = 'reset plan_cache_mode';
+
 /**
  * executePrepared for a statement built at run time whose few shapes repeat (one per number of periods, suite
  * filter...): each shape is named by its text, so each is prepared once per connection, however many values it
- * runs with. For a read whose planning (many subqueries) costs more than its execution.
+ * runs with. For a read whose planning (many subqueries) costs more than its execution, and whose generic plan is
+ * as good as a custom one (its predicates are written for it: no partial index or skewed value that only a
+ * constant would pick).
+ *
+ * Preparing alone does not keep the planner away: PostgreSQL plans each execution anew ("custom" plans) for as
+ * long as the generic plan's estimate is above theirs (https://www.postgresql.org/docs/15/sql-prepare.html, "Notes"),
+ * and for this one it is (its range parameters). So the statement runs with `plan_cache_mode = force_generic_plan`, set
+ * for it alone on its connection and reset after it: a setting left on a pooled connection would apply to every
+ * statement after it, Kysely's unnamed ones too. GET /v1/usage for a light user went from 3.7 ms to 0.8-1.1 per call,
+ * the two settings' round trips included (planning had been 2.6 ms of it, with 1,177 buffers read).
  */
 export async function executeCompiledPrepared<Row>(db: Kysely<Database>, prefix: string, query: CompiledQuery): Promise<Row[]> {
   const name = `${prefix}_${createHash('sha256').update(query.sql).digest('base64url').slice(0, 22)}`;
-  return executePrepared<Row>(db, { name, text: query.sql }, [...query.parameters]);
+  const pool = pools.get(db);
+  if (!pool) return executePrepared<Row>(db, { name, text: query.sql }, [...query.parameters]);
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  try {
+    await client.query(GENERIC_PLAN);
+    return (await client.query({ name, text: query.sql, values: [...query.parameters] })).rows as Row[];
+  } finally {
+    // Reset even after a failed statement (the connection is usable again); a connection that cannot take the
+    // reset is dropped from the pool rather than handed on with the setting.
+    await client.query(DEFAULT_PLAN).catch((error: unknown) => {
+      broken = error instanceof Error ? error : new Error(String(error));
+    });
+    client.release(broken);
+  }
 }
 
 export function createDatabase(options: DatabaseOptions): Kysely<Database> {
