@@ -5,7 +5,8 @@ import { useTestDatabase } from '../support/database.js';
 
 /*
  * executeCompiledPrepared (shared/db/database.ts): the statement is prepared once per connection and runs on its
- * generic plan, never planned again, and the connection goes back to the pool with PostgreSQL's default plan choice.
+ * generic plan, never planned again, its values bound as literals with the same results as the extended protocol's
+ * parameters, and the connection goes back to the pool with PostgreSQL's default plan choice.
  * One connection in the pool, so that pg_prepared_statements and the setting read here are that connection's.
  */
 
@@ -44,5 +45,33 @@ describe('prepared statements on their generic plan', () => {
     expect(await planCacheMode()).toBe('auto');
     const [row] = await executeCompiledPrepared<{ n: number }>(db, 'probe_after', sql<{ n: number }>`select ${41}::int + 1 as n`.compile(db));
     expect(row).toEqual({ n: 42 });
+  });
+
+  it('binds strings, numbers, booleans, dates, arrays and nulls as the extended protocol does', async () => {
+    const dates = [new Date('2026-01-31T23:59:59.123Z'), new Date('1999-12-31T00:00:00Z')];
+    const query = sql`
+      select ${"it's a \\ \"test\""}::text as text, ${42}::int as n, ${12345678901}::bigint as big, ${true} and ${false} as flag,
+        ${dates[0]}::timestamptz as at, ${dates}::timestamptz[] as ats, ${['a,b', 'c"d', null]}::text[] as texts,
+        ${null}::uuid as nothing, ${'3f1b1e2a-8d0c-4e57-9d65-0c1a5a2f7e11'} = ${'3f1b1e2a-8d0c-4e57-9d65-0c1a5a2f7e11'}::uuid as same`.compile(db);
+    const [literal] = await executeCompiledPrepared<Record<string, unknown>>(db, 'probe_values', query);
+    const extended = (await db.executeQuery(query)).rows[0];
+    expect(literal).toEqual(extended);
+    expect(literal).toEqual({
+      text: 'it\'s a \\ "test"',
+      n: 42,
+      big: 12345678901,
+      flag: false,
+      at: dates[0],
+      ats: dates,
+      texts: ['a,b', 'c"d', null],
+      nothing: null,
+      same: true,
+    });
+  });
+
+  it('prepares again after a statement that could not be prepared', async () => {
+    await expect(executeCompiledPrepared(db, 'probe_broken', sql`select from where ${1}`.compile(db))).rejects.toThrow(/syntax error/);
+    const [row] = await executeCompiledPrepared<{ n: number }>(db, 'probe_broken', sql<{ n: number }>`select ${7}::int as n`.compile(db));
+    expect(row).toEqual({ n: 7 });
   });
 });
