@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { get, type Agent } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
@@ -80,6 +81,21 @@ export async function spawnBenchHost(appDir: string, env: Record<string, string>
       await new Promise((done) => child.once('exit', done));
     },
   };
+}
+
+/**
+ * GET `url` with node:http, the body read and dropped; answers the status. For load generators on the machine under
+ * test: fetch (undici, web streams) spends about twice node:http's CPU per request, taken from the cores the host and
+ * PostgreSQL share with it.
+ */
+export function getStatus(url: string, headers: Record<string, string>, agent: Agent): Promise<number> {
+  return new Promise((resolve, reject) => {
+    get(url, { headers, agent }, (response) => {
+      response.resume();
+      response.once('end', () => resolve(response.statusCode ?? 0));
+      response.once('error', reject);
+    }).once('error', reject);
+  });
 }
 
 /** A positive number given as `name value` on the command line, or the fallback. */

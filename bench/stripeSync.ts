@@ -13,6 +13,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { Agent } from 'node:http';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import pg from 'pg';
 import { generateApiKeySecret, hashApiKeySecret, maskApiKeySecret } from '../shared/auth/apiKeySecret.js';
@@ -23,7 +24,7 @@ import { createDatabase } from '../shared/db/database.js';
 import { migrateToLatest } from '../shared/db/migrator.js';
 import type { Database } from '../shared/db/schema.js';
 import { startFakeStripe, TEST_METER_EVENTS } from '../fakes/fakeStripe.js';
-import { createBenchDatabase, percentile, projectRoot, spawnBenchHost } from './benchSupport.js';
+import { createBenchDatabase, getStatus, percentile, projectRoot, spawnBenchHost } from './benchSupport.js';
 
 const CONCURRENCY = 32;
 const USAGE_REQUESTS = 2_000;
@@ -217,19 +218,25 @@ async function timeRequests(hostUrl: string, path: string, keys: string[]) {
   const latencies: number[] = [];
   let non200 = 0;
   let next = 0;
-  // Warm-up: JIT and pool connections.
-  for (const key of keys.slice(0, 20)) await fetch(`${hostUrl}${path}`, { headers: { 'X-API-Key': key } }).then((r) => r.arrayBuffer());
-  await Promise.all(
-    Array.from({ length: USAGE_CONNECTIONS }, async () => {
-      for (let i = next++; i < keys.length; i = next++) {
-        const sent = performance.now();
-        const response = await fetch(`${hostUrl}${path}`, { headers: { 'X-API-Key': keys[i] as string } });
-        await response.arrayBuffer();
-        latencies.push(performance.now() - sent);
-        if (response.status !== 200) non200++;
-      }
-    }),
-  );
+  // A connection per concurrent request, kept alive, as a client's pool would.
+  const agent = new Agent({ keepAlive: true, maxSockets: USAGE_CONNECTIONS });
+  const request = (key: string) => getStatus(`${hostUrl}${path}`, { 'X-API-Key': key }, agent);
+  try {
+    // Warm-up: JIT and pool connections.
+    for (const key of keys.slice(0, 20)) await request(key);
+    await Promise.all(
+      Array.from({ length: USAGE_CONNECTIONS }, async () => {
+        for (let i = next++; i < keys.length; i = next++) {
+          const sent = performance.now();
+          const status = await request(keys[i] as string);
+          latencies.push(performance.now() - sent);
+          if (status !== 200) non200++;
+        }
+      }),
+    );
+  } finally {
+    agent.destroy();
+  }
   const sorted = latencies.sort((a, b) => a - b);
   return { requests: sorted.length, non_200: non200, p50_ms: Number(percentile(sorted, 50).toFixed(2)), p99_ms: Number(percentile(sorted, 99).toFixed(2)) };
 }
