@@ -74,4 +74,27 @@ describe('prepared statements on their generic plan', () => {
     const [row] = await executeCompiledPrepared<{ n: number }>(db, 'probe_broken', sql<{ n: number }>`select ${7}::int as n`.compile(db));
     expect(row).toEqual({ n: 7 });
   });
+
+  it('groups by hashing when asked, in the cached generic plan, and leaves enable_sort as it was', async () => {
+    // A range over a parameter: the generic plan estimates a few rows (0.5% of the table) and, by itself, sorts them.
+    await sql`create table probe_rows as select n % 3 as k, n as v from generate_series(1, 10000) n`.execute(db);
+    await sql`analyze probe_rows`.execute(db);
+    const grouped = sql`select k, count(*)::int as c from probe_rows where v >= ${1} and v <= ${1000} group by k`.compile(db);
+    const planOf = async (prefix: string, hashGrouping: boolean) => {
+      const rows = await executeCompiledPrepared<{ k: number; c: number }>(db, prefix, grouped, { hashGrouping });
+      expect(rows.map((row) => row.c).sort()).toEqual([333, 333, 334]);
+      const [statement] = (await sql<{ name: string }>`select name from pg_prepared_statements where name like ${`${prefix}_%`}`.execute(db)).rows;
+      // The plan the statement runs on: its cached generic one.
+      await sql`set plan_cache_mode = force_generic_plan`.execute(db);
+      const { rows: plan } = await sql<{ 'QUERY PLAN': string }>`explain execute ${sql.id(statement?.name ?? '')}(1, 1000)`.execute(db);
+      await sql`reset plan_cache_mode`.execute(db);
+      return plan.map((line) => line['QUERY PLAN']).join('\n');
+    };
+    expect(await planOf('probe_sorted', false)).toMatch(/GroupAggregate[\s\S]*Sort/);
+    const hashed = await planOf('probe_hashed', true);
+    expect(hashed).toMatch(/HashAggregate/);
+    expect(hashed).not.toMatch(/Sort/);
+    const { rows } = await sql<{ setting: string }>`select current_setting('enable_sort') as setting`.execute(db);
+    expect(rows).toEqual([{ setting: 'on' }]);
+  });
 });
