@@ -15,6 +15,11 @@ export interface UsageWindow extends Viewer {
 
 const DAY_MS = 86_400_000;
 
+/** `column` in [start, end), the half-open window every figure here is read over. */
+function during(column: string, { start, end }: { start: Date; end: Date }) {
+  return sql`(${sql.ref(column)} >= ${start} and ${sql.ref(column)} < ${end})`;
+}
+
 /**
  * Tokens used in [from, to) (any instants), as an SQL scalar: whole days from the rollup, the partial days at
  * either end from the usage rows (one user, at most a day each, through token_usage_user_recorded_at_idx).
@@ -22,7 +27,7 @@ const DAY_MS = 86_400_000;
 function tokensBetween(window: Omit<UsageWindow, 'start' | 'end'>, from: Date, to: Date) {
   const direct = (a: Date, b: Date) => sql`
     (select coalesce(sum(input_tokens + output_tokens), 0)::bigint from token_usage
-     where user_id = ${window.userId} and recorded_at >= ${a} and recorded_at < ${b} and ${inVisibleSuites('suite_id', window.suiteIds)})`;
+     where user_id = ${window.userId} and ${during('recorded_at', { start: a, end: b })} and ${inVisibleSuites('suite_id', window.suiteIds)})`;
   const firstWholeDay = new Date(Math.ceil(from.getTime() / DAY_MS) * DAY_MS);
   const endWholeDay = new Date(Math.floor(to.getTime() / DAY_MS) * DAY_MS);
   if (firstWholeDay >= endWholeDay) return direct(from, to);
@@ -64,11 +69,11 @@ const SYNC_STATE = sql`t.stripe_timestamp as carried_to, t.stripe_sent_at is not
 function tokenExceptions(window: UsageWindow, pendingOfEarlierMonths: boolean, spanBoundaries: readonly Date[]) {
   const { userId, start, end } = window;
   const suites = inVisibleSuites('suite_id', window.suiteIds);
-  const carriedIn = sql`(stripe_timestamp >= ${start} and stripe_timestamp < ${end})`;
+  const carriedIn = during('stripe_timestamp', window);
   // The same, in the carried list's own column.
-  const listedIn = sql`(carried_to >= ${start} and carried_to < ${end})`;
-  const carried = sql`(stripe_timestamp is not null
-    and (${carriedIn} or (recorded_at >= ${start} and recorded_at < ${end})))`;
+  const listedIn = during('carried_to', window);
+  const ofWindow = during('recorded_at', window);
+  const carried = sql`(stripe_timestamp is not null and (${carriedIn} or ${ofWindow}))`;
   const columns = sql`recorded_at, input_tokens + output_tokens as amount, stripe_timestamp, stripe_sent_at is not null as sent,
     stripe_failed_at is not null as failed, stripe_attempted_at is not null as attempted, stripe_resolution`;
   // Carried rows are read from the carried list alone, which keeps their tokens and sync state (0016): fetching
@@ -86,10 +91,10 @@ function tokenExceptions(window: UsageWindow, pendingOfEarlierMonths: boolean, s
       select ${listed} from token_usage_carried where user_id = ${userId} and ${listedIn} and ${suites}
       union all
       select ${listed} from token_usage_carried
-        where user_id = ${userId} and recorded_at >= ${start} and recorded_at < ${end} and not ${listedIn} and ${suites}
+        where user_id = ${userId} and ${ofWindow} and not ${listedIn} and ${suites}
       union all
       select ${columns} from token_usage
-        where user_id = ${userId} and stripe_failed_at is not null and recorded_at >= ${start} and recorded_at < ${end}
+        where user_id = ${userId} and stripe_failed_at is not null and ${ofWindow}
           and not ${carried} and ${suites}
       union all
       select ${columns} from token_usage
@@ -114,7 +119,7 @@ function storageHours(userId: string, window: { start: Date; end: Date }, pendin
   const { start, end } = window;
   return sql`
     with rows as (
-      select id from storage_samples where user_id = ${userId} and hour >= ${start} and hour < ${end}
+      select id from storage_samples where user_id = ${userId} and ${during('hour', window)}
       union
       ${carriedInto('storage_samples', userId, start, end)}
       union
@@ -126,7 +131,7 @@ function storageHours(userId: string, window: { start: Date; end: Date }, pendin
     select r.hour_from, r.byte_hours, r.carried_to, r.sent, r.failed, r.attempted, r.resolution, r.meter_kb_hours
     from storage_sample_rollups r
     where r.user_id = ${userId}
-      and ((r.hour_from >= ${start} and r.hour_from < ${end}) or (r.carried_to >= ${start} and r.carried_to < ${end}))
+      and (${during('r.hour_from', window)} or ${during('r.carried_to', window)})
     union all
     select u.hour, u.byte_hours, null, false, false, false, null, null
     from (${unsampledHoursQuery(userId, start, new Date(Math.min(until.getTime(), end.getTime())))}) u`;
@@ -206,15 +211,15 @@ export async function readMonthOfUsage(
     until: Date;
   },
 ): Promise<MonthOfUsage> {
-  const { userId, start, end } = window;
+  const { userId } = window;
   const periodColumns = options.periods.map((period, index) => sql`${tokensBetween(window, period.start, period.end)} as ${sql.ref(`period_${index}`)}`);
   const query = sql<Record<string, unknown>>`
     select
       (select count(*) from sessions
-        where user_id = ${userId} and status <> 'awaiting_upload' and created_at >= ${start} and created_at < ${end}
+        where user_id = ${userId} and status <> 'awaiting_upload' and ${during('created_at', window)}
           and ${inVisibleSuites('suite_id', window.suiteIds)}) as sessions_uploaded,
       (select count(*) from examples
-        where user_id = ${userId} and status = 'COMPLETED' and completed_at >= ${start} and completed_at < ${end}
+        where user_id = ${userId} and status = 'COMPLETED' and ${during('completed_at', window)}
           and ${inVisibleSuites('suite_id', window.suiteIds)}) as examples_generated,
       ${storedBytesNow(userId)} as stored_bytes,
       ${jsonRows(tokensByModel(window))} as tokens_by_model,
