@@ -1,10 +1,94 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { get, type Agent } from 'node:http';
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+
+/** CPU time in ms: in the process's own code and in the kernel on its behalf (system calls: sockets, files). */
+interface CpuTime {
+  user: number;
+  system: number;
+}
+
+/**
+ * From /proc/<pid>/stat (Linux; undefined elsewhere, or once the process has gone). Its fields 14 and 15 count clock
+ * ticks of USER_HZ, which the kernel's ABI fixes at 100 a second; the command name before them, in parentheses, may
+ * hold spaces, so they are counted from after it.
+ */
+function cpuOfStat(stat: string): CpuTime {
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return { user: Number(fields[11]) * 10, system: Number(fields[12]) * 10 };
+}
+
+function processCpu(pid: number | undefined): CpuTime | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    return cpuOfStat(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The CPU time of this machine's PostgreSQL processes (server, backends, autovacuum): what the database costs a
+ * benchmark when it runs here, as the default BENCH_DATABASE_URL does. Undefined where there is no /proc or no
+ * such process. A backend that exits takes its time with it: read it over a span whose connections stay open.
+ */
+function postgresCpu(): CpuTime | undefined {
+  let entries: string[];
+  try {
+    entries = readdirSync('/proc');
+  } catch {
+    return undefined;
+  }
+  let total: CpuTime | undefined;
+  for (const entry of entries) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      if (stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')')) !== 'postgres') continue;
+      const cpu = cpuOfStat(stat);
+      total = { user: (total?.user ?? 0) + cpu.user, system: (total?.system ?? 0) + cpu.system };
+    } catch {
+      // gone while we looked
+    }
+  }
+  return total;
+}
+
+/**
+ * What each process spent of CPU over a span, per unit of work (a request, a MB): `<name>` in all and
+ * `<name>_kernel` of it in the kernel, for the named child processes, this process (`client`: the load generator or
+ * the reader) and, if asked, PostgreSQL. Steadier than throughput on a machine whose speed swings, and it says where
+ * the time goes. A figure that cannot be read (no /proc, no local PostgreSQL) is null.
+ */
+export function startCpuMeter(
+  pids: Record<string, number | undefined>,
+  options: { postgres: boolean } = { postgres: true },
+): { per(units: number): Record<string, number | null> } {
+  const read = (): Record<string, CpuTime | undefined> => {
+    const own = process.cpuUsage();
+    const times: Record<string, CpuTime | undefined> = { client: { user: own.user / 1000, system: own.system / 1000 } };
+    if (options.postgres) times.postgres = postgresCpu();
+    for (const [name, pid] of Object.entries(pids)) times[name] = processCpu(pid);
+    return times;
+  };
+  const before = read();
+  return {
+    per(units) {
+      const figures: Record<string, number | null> = {};
+      const round = (ms: number) => Number((ms / units).toFixed(3));
+      for (const [name, after] of Object.entries(read())) {
+        const start = before[name];
+        figures[name] = after && start ? round(after.user + after.system - start.user - start.system) : null;
+        figures[`${name}_kernel`] = after && start ? round(after.system - start.system) : null;
+      }
+      return figures;
+    },
+  };
+}
 
 /** The value below which p percent of the sorted samples fall. */
 export function percentile(sorted: number[], p: number): number {

@@ -12,7 +12,7 @@ import { migrateToLatest } from '../shared/db/migrator.js';
 import { seedDatabase } from '../shared/seed/seed.js';
 import { GMAIL_ACTION_TOOL_MAP_ID, GMAIL_SUITE_ID, SEED_MODEL_IDS } from '../shared/seed/catalog.js';
 import { startAzurite } from '../dev/embedded/azurite.js';
-import { createBenchDatabase, median, projectRoot, spawnBenchHost } from './benchSupport.js';
+import { createBenchDatabase, median, projectRoot, spawnBenchHost, startCpuMeter } from './benchSupport.js';
 
 /** One realistic training message line, repeated until the file has the size asked for. */
 function messageLine(i: number): string {
@@ -148,17 +148,29 @@ export async function runMessagesBenchmark(): Promise<Record<string, unknown>> {
     // The legs alternate, ROUNDS times each, and each figure is the median: on two cores shared by the reader, the
     // host and Azurite, one reading of a leg varied by a third from run to run.
     const seconds = { api: [] as number[], direct: [] as number[] };
+    // CPU per MB of each process, each leg (the reader is `client`): the ratio is Azurite's cost per byte on the
+    // direct leg over the busiest process's on the API leg, all on the same two cores.
+    const cpu = { api: [] as Array<Record<string, number | null>>, direct: [] as Array<Record<string, number | null>> };
+    const mb = size / 1e6;
     for (let round = 0; round < ROUNDS; round++) {
       for (const [leg, read] of [['api', throughApi], ['direct', direct]] as const) {
+        const meter = startCpuMeter({ host: host.child.pid, azurite: azurite.pid }, { postgres: false });
         const started = performance.now();
         const bytes = await read();
         seconds[leg].push((performance.now() - started) / 1000);
+        cpu[leg].push(meter.per(mb));
         if (bytes !== size) throw new Error(`${leg}: read ${bytes} of ${size} bytes`);
       }
     }
+    const medianCpu = (rounds: Array<Record<string, number | null>>) =>
+      Object.fromEntries(
+        Object.keys(rounds[0] ?? {}).map((name) => {
+          const values = rounds.map((round) => round[name]).filter((value): value is number => typeof value === 'number');
+          return [name, values.length === rounds.length ? median(values) : null];
+        }),
+      );
     const apiSeconds = median(seconds.api);
     const directSeconds = median(seconds.direct);
-    const mb = size / 1e6;
     const figures = {
       size_bytes: size,
       rounds: ROUNDS,
@@ -167,6 +179,7 @@ export async function runMessagesBenchmark(): Promise<Record<string, unknown>> {
       ratio: Number((directSeconds / apiSeconds).toFixed(3)),
       host_rss_idle_mib: Math.round(idleRss),
       host_rss_peak_mib: Math.round(peakRss),
+      cpu_ms_per_mb: { api: medianCpu(cpu.api), direct: medianCpu(cpu.direct) },
     };
     console.log(`through the API: ${figures.api_mb_per_s} MB/s; direct: ${figures.direct_mb_per_s} MB/s; host RSS ${figures.host_rss_idle_mib} -> ${figures.host_rss_peak_mib} MiB`);
     return figures;

@@ -24,11 +24,13 @@ import { createDatabase } from '../shared/db/database.js';
 import { migrateToLatest } from '../shared/db/migrator.js';
 import type { Database } from '../shared/db/schema.js';
 import { startFakeStripe, TEST_METER_EVENTS } from '../fakes/fakeStripe.js';
-import { createBenchDatabase, getStatus, percentile, projectRoot, spawnBenchHost } from './benchSupport.js';
+import { createBenchDatabase, getStatus, percentile, projectRoot, spawnBenchHost, startCpuMeter, type BenchHost } from './benchSupport.js';
 
 const CONCURRENCY = 32;
 const USAGE_REQUESTS = 2_000;
 const USAGE_CONNECTIONS = 16;
+/** Requests timed one at a time (the heaviest users' and random ones', alternating, as in the loaded run). */
+const UNLOADED_REQUESTS = 400;
 
 function scaleArg(): number {
   const index = process.argv.indexOf('--scale');
@@ -196,7 +198,7 @@ async function measureUsage(url: string, hmacSecret: string, users: number) {
   }
 }
 
-async function startHost(url: string, hmacSecret: string): Promise<{ url: string; stop(): Promise<void> }> {
+async function startHost(url: string, hmacSecret: string): Promise<BenchHost> {
   return spawnBenchHost(projectRoot, {
     DATABASE_URL: url,
     DATABASE_POOL_MAX: '10',
@@ -214,18 +216,23 @@ async function startHost(url: string, hmacSecret: string): Promise<{ url: string
   });
 }
 
-async function timeRequests(hostUrl: string, path: string, keys: string[]) {
+/**
+ * Times GET `path` once per key over `connections` kept-alive connections, as a client's pool would: p50/p99, and the
+ * CPU each request cost the host, PostgreSQL and this process (the generator).
+ */
+async function timeRequests(host: BenchHost, path: string, keys: string[], connections: number) {
   const latencies: number[] = [];
   let non200 = 0;
   let next = 0;
-  // A connection per concurrent request, kept alive, as a client's pool would.
-  const agent = new Agent({ keepAlive: true, maxSockets: USAGE_CONNECTIONS });
-  const request = (key: string) => getStatus(`${hostUrl}${path}`, { 'X-API-Key': key }, agent);
+  const agent = new Agent({ keepAlive: true, maxSockets: connections });
+  const request = (key: string) => getStatus(`${host.url}${path}`, { 'X-API-Key': key }, agent);
+  let cpu;
   try {
     // Warm-up: JIT and pool connections.
     for (const key of keys.slice(0, 20)) await request(key);
+    const meter = startCpuMeter({ host: host.child.pid });
     await Promise.all(
-      Array.from({ length: USAGE_CONNECTIONS }, async () => {
+      Array.from({ length: connections }, async () => {
         for (let i = next++; i < keys.length; i = next++) {
           const sent = performance.now();
           const status = await request(keys[i] as string);
@@ -234,11 +241,18 @@ async function timeRequests(hostUrl: string, path: string, keys: string[]) {
         }
       }),
     );
+    cpu = meter.per(keys.length);
   } finally {
     agent.destroy();
   }
   const sorted = latencies.sort((a, b) => a - b);
-  return { requests: sorted.length, non_200: non200, p50_ms: Number(percentile(sorted, 50).toFixed(2)), p99_ms: Number(percentile(sorted, 99).toFixed(2)) };
+  return {
+    requests: sorted.length,
+    non_200: non200,
+    p50_ms: Number(percentile(sorted, 50).toFixed(2)),
+    p99_ms: Number(percentile(sorted, 99).toFixed(2)),
+    cpu_ms_per_request: cpu,
+  };
 }
 
 export async function runStripeSyncBenchmark(): Promise<Record<string, unknown>> {
@@ -286,10 +300,14 @@ export async function runStripeSyncBenchmark(): Promise<Record<string, unknown>>
     const host = await startHost(database.url, hmacSecret);
     let usageFigures;
     let baseline;
+    let unloaded;
     try {
-      usageFigures = await timeRequests(host.url, '/v1/usage', usage.keys);
+      usageFigures = await timeRequests(host, '/v1/usage', usage.keys, USAGE_CONNECTIONS);
+      // One request at a time: what a request takes when none waits for another (queueing on the cores the host,
+      // PostgreSQL and the generator share is the rest of the loaded figure).
+      unloaded = await timeRequests(host, '/v1/usage', usage.keys.slice(0, UNLOADED_REQUESTS), 1);
       // The same keys on an endpoint that does only authentication and one row read: what the wrapper costs.
-      baseline = await timeRequests(host.url, '/v1/users/me', usage.keys);
+      baseline = await timeRequests(host, '/v1/users/me', usage.keys, USAGE_CONNECTIONS);
     } finally {
       await host.stop();
     }
@@ -305,8 +323,9 @@ export async function runStripeSyncBenchmark(): Promise<Record<string, unknown>>
         heaviest_user_rows_this_month: usage.heaviestMonthRows,
         heaviest_user_scan_ms: Number(usage.scanMs.toFixed(2)),
         connections: USAGE_CONNECTIONS,
+        one_connection: { requests: unloaded.requests, p50_ms: unloaded.p50_ms, p99_ms: unloaded.p99_ms },
       },
-      baseline_get_users_me: { p50_ms: baseline.p50_ms, p99_ms: baseline.p99_ms },
+      baseline_get_users_me: { p50_ms: baseline.p50_ms, p99_ms: baseline.p99_ms, cpu_ms_per_request: baseline.cpu_ms_per_request },
     };
   } finally {
     await fake.close();

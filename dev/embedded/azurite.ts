@@ -24,6 +24,8 @@ export interface RunningAzurite {
   connectionString: string;
   blobEndpoint: string;
   queueEndpoint: string;
+  /** The emulator's process (benchmarks read its CPU time). */
+  pid: number | undefined;
   stop(): Promise<void>;
 }
 
@@ -89,6 +91,7 @@ export async function startAzurite(options: AzuriteOptions = {}): Promise<Runnin
     connectionString: azuriteConnectionString(blobEndpoint, queueEndpoint),
     blobEndpoint,
     queueEndpoint,
+    pid: child.pid,
     stop: () => stopChild(child),
   };
 }
