@@ -153,6 +153,8 @@ describe('local Functions host, classic HTTP and storage triggers', () => {
         url: `${host.url}/api/echo?a=1&a=2&b=x`,
         query: { a: '1,2', b: 'x' },
         header: 'hello',
+        // A W3C traceparent, fresh for each invocation, as the Functions host sends.
+        traceParent: expect.stringMatching(/^00-[0-9a-f]{32}-[0-9a-f]{16}-01$/),
         json: { k: [1, 2] },
       });
     });
@@ -163,7 +165,8 @@ describe('local Functions host, classic HTTP and storage triggers', () => {
         headers: { 'content-type': 'text/plain; charset=utf-8' },
         body: 'grüße\nzwei',
       });
-      expect(await text.json()).toMatchObject({ method: 'PUT', text: 'grüße\nzwei' });
+      const textEcho = (await text.json()) as { traceParent: string };
+      expect(textEcho).toMatchObject({ method: 'PUT', text: 'grüße\nzwei' });
 
       const bytes = randomBytes(300_000);
       const binary = await fetch(`${host.url}/api/echo`, {
@@ -171,7 +174,10 @@ describe('local Functions host, classic HTTP and storage triggers', () => {
         headers: { 'content-type': 'application/octet-stream' },
         body: bytes,
       });
-      expect(await binary.json()).toMatchObject({
+      const binaryEcho = (await binary.json()) as { traceParent: string };
+      // Each invocation has a trace of its own.
+      expect(binaryEcho.traceParent).not.toBe(textEcho.traceParent);
+      expect(binaryEcho).toMatchObject({
         bytes: bytes.length,
         sha256: createHash('sha256').update(bytes).digest('hex'),
       });
