@@ -50,7 +50,8 @@ describe('prepared statements on their generic plan', () => {
   it('binds strings, numbers, booleans, dates, arrays and nulls as the extended protocol does', async () => {
     const dates = [new Date('2026-01-31T23:59:59.123Z'), new Date('1999-12-31T00:00:00Z')];
     const query = sql`
-      select ${"it's a \\ \"test\""}::text as text, ${42}::int as n, ${12345678901}::bigint as big, ${true} and ${false} as flag,
+      select ${"it's a \\ \"test\""}::text as text, ${"o'clock"}::text as quote_only, ${'C:\\dir'}::text as backslash_only,
+        ${'plain text'}::text as plain, ${42}::int as n, ${12345678901}::bigint as big, ${true} and ${false} as flag,
         ${dates[0]}::timestamptz as at, ${dates}::timestamptz[] as ats, ${['a,b', 'c"d', null]}::text[] as texts,
         ${null}::uuid as nothing, ${'3f1b1e2a-8d0c-4e57-9d65-0c1a5a2f7e11'} = ${'3f1b1e2a-8d0c-4e57-9d65-0c1a5a2f7e11'}::uuid as same`.compile(db);
     const [literal] = await executeCompiledPrepared<Record<string, unknown>>(db, 'probe_values', query);
@@ -58,6 +59,9 @@ describe('prepared statements on their generic plan', () => {
     expect(literal).toEqual(extended);
     expect(literal).toEqual({
       text: 'it\'s a \\ "test"',
+      quote_only: "o'clock",
+      backslash_only: 'C:\\dir',
+      plain: 'plain text',
       n: 42,
       big: 12345678901,
       flag: false,
