@@ -15,7 +15,7 @@ import {
 import { budgetStateOf } from './budgetRules.js';
 import { BILLED_RESOLUTIONS } from './meterEvents.js';
 import { isBillingEnabled } from './paymentMethodRequirement.js';
-import { BYTES_PER_GB, configuredUnitPrices, KB_PER_GB, lineAmount, storageMeterValue } from './pricing.js';
+import { BYTES_PER_GB, configuredUnitPrices, KB_PER_GB, lineAmount } from './pricing.js';
 import { spanOf, subscriptionsOfUser } from './subscriptionRepository.js';
 import { suiteExists } from '../catalog/suiteRepository.js';
 import { readMonthOfUsage, type MonthOfUsage, type UsageRowState } from './usageRepository.js';
@@ -33,9 +33,9 @@ import type { UsageQueryInput, UsageResponse } from './usageSchemas.js';
  * Without Stripe, the whole month is one period at the configured prices: what the usage would cost.
  *
  * Figures come from aggregates, in two round trips (the subscriptions, then one query for the rest): the daily
- * token rollup (and the usage rows of partial days at a period's edge), at most ~744 storage samples, the rows
- * the sync has not settled simply (summed by what decides their billing), and the ledger for the hours not sampled yet (exactly what the sampler will
- * write for them, so the figure does not jump when it runs).
+ * token rollup (and the usage rows of partial days at a period's edge), the token rows the sync has not settled
+ * simply, the storage samples and the ledger for the hours not sampled yet (exactly what the sampler will write for
+ * them, so the figure does not jump when it runs), rows and hours summed by what decides their billing.
  */
 
 function round6(value: number): number {
@@ -156,7 +156,7 @@ async function computeMonthlyUsage(
 
   const context = { month, periods, spans, now, graceMs };
   const tokens = allocate(tokenExceptions, (row) => row.amount, naturalTokens, { ...context, natural: true });
-  const storage = allocate(storageRows, (row) => row.meterValue ?? storageMeterValue(row.amount), periods.map(() => 0), { ...context, natural: false });
+  const storage = allocate(storageRows, (row) => row.meterValue ?? 0, periods.map(() => 0), { ...context, natural: false });
 
   const monthByteHours = storageRows.filter((row) => within(month, row.occurredAt)).reduce((sum, row) => sum + row.amount, 0);
   const billableTokens = tokens.perPeriod.reduce((sum, value) => sum + value, 0);

@@ -1,7 +1,7 @@
 import { BlobServiceClient } from '@azure/storage-blob';
 import { beforeAll, describe, expect, inject, it } from 'vitest';
 import type { AuthContext } from '../../shared/auth/authenticate.js';
-import { lineAmount } from '../../shared/billing/pricing.js';
+import { BYTES_PER_GB, KB_PER_GB, lineAmount, storageMeterValue } from '../../shared/billing/pricing.js';
 import { sampleStorage } from '../../shared/billing/storageSampler.js';
 import { getMonthlyUsage } from '../../shared/billing/usageService.js';
 import { loadConfig, type Config } from '../../shared/config.js';
@@ -134,6 +134,73 @@ describe('the usage estimate, with billing on', () => {
     expect(january.billing.carried_in).toEqual({ tokens: 1_000, storage_gb_hours: 0 });
     expect(january.billing.carried_out).toEqual({ tokens: 0, storage_gb_hours: 0 });
     expect(january.estimated_cost.tokens).toBe(lineAmount(23_900, '0.0004'));
+  });
+
+  it('sums a month of storage hours as it sums token rows, each hour rounded on its own, across subscription edges', async () => {
+    const db = database.db();
+    const userId = await addUser(db, 'cus_estimate_storage_month');
+    const february = (day: number, hour = 0, minute = 0) => new Date(Date.UTC(2026, 1, day, hour, minute));
+    const first = { tokens: '0.0002', storage: '0.0000013' };
+    const second = { tokens: '0.0004', storage: '0.0000029' };
+    // The first began in January and ends inside an hour (its 10:00 hour is still its own); the next starts days later.
+    const firstEnds = february(14, 10, 30);
+    const secondStarts = february(20);
+    await addSubscription(db, { userId, startedAt: new Date(Date.UTC(2026, 0, 1)), endedAt: firstEnds, prices: first });
+    await addSubscription(db, { userId, startedAt: secondStarts, prices: second });
+    const now = february(25, 12);
+
+    // A sample for every hour of the month up to now, whose byte-hours round differently one by one than summed:
+    // sent, refused for good or not sent yet; those between the two subscriptions were never sent.
+    const billed = { first: 0, second: 0 };
+    let lost = 0;
+    let byteHours = 0;
+    const samples: Array<Record<string, unknown> & { user_id: string; hour: Date; bytes: number }> = [];
+    for (let hour = february(1).getTime(), i = 0; hour < now.getTime(); hour += HOUR, i++) {
+      const bytes = 1_234_567_890 + (i % 5) * 123 + 499;
+      const meter = storageMeterValue(bytes);
+      byteHours += bytes;
+      const inFirst = hour < firstEnds.getTime();
+      const inSecond = hour >= secondStarts.getTime();
+      const state = !inFirst && !inSecond ? 'unsent' : i % 10 === 3 ? 'failed' : i % 10 === 7 ? 'unsent' : inFirst && i % 10 === 5 ? 'carried' : 'sent';
+      if (state === 'failed' || (!inFirst && !inSecond)) lost += meter;
+      // Unsent in the first, whose invoice has closed: carried into the period open now, the second's, as those
+      // already sent there were (they are the month's own and carried into it: counted once).
+      else if (state === 'unsent' || state === 'carried' || inSecond) billed.second += meter;
+      else billed.first += meter;
+      samples.push({
+        user_id: userId,
+        hour: new Date(hour),
+        bytes,
+        ...(state === 'sent' ? { stripe_sent_at: new Date(hour + HOUR), stripe_resolution: 'sent' } : {}),
+        ...(state === 'carried' ? { stripe_sent_at: february(21), stripe_resolution: 'sent', stripe_timestamp: february(21) } : {}),
+        ...(state === 'failed' ? { stripe_failed_at: new Date(hour + HOUR), stripe_resolution: 'rejected', stripe_error: '400 x' } : {}),
+      });
+    }
+    // January's: one sent late with a February time (billed in the first's February period), one still unsent
+    // (January's invoice has closed: carried into the period open now). Both come in from elsewhere.
+    const late = { hour: new Date(Date.UTC(2026, 0, 31, 22)), bytes: 2_000_000_499 };
+    const unsent = { hour: new Date(Date.UTC(2026, 0, 31, 23)), bytes: 3_000_000_501 };
+    samples.push(
+      { user_id: userId, ...late, stripe_sent_at: february(2), stripe_resolution: 'sent', stripe_timestamp: february(2) },
+      { user_id: userId, ...unsent },
+    );
+    billed.first += storageMeterValue(late.bytes);
+    billed.second += storageMeterValue(unsent.bytes);
+    const carriedIn = storageMeterValue(late.bytes) + storageMeterValue(unsent.bytes);
+    for (let i = 0; i < samples.length; i += 200) await db.insertInto('storage_samples').values(samples.slice(i, i + 200)).execute();
+
+    const usage = await getMonthlyUsage(db, config, auth(userId), {}, now);
+    const round6 = (value: number) => Math.round(value * 1e6) / 1e6;
+    expect(usage.storage).toEqual({
+      gb_hours: round6(byteHours / BYTES_PER_GB),
+      current_gb: 0,
+      billable_gb_hours: round6((billed.first + billed.second) / KB_PER_GB),
+      not_billable_gb_hours: round6(lost / KB_PER_GB),
+    });
+    expect(usage.estimated_cost.storage).toBe(lineAmount(billed.first, first.storage) + lineAmount(billed.second, second.storage));
+    expect(usage.estimated_cost.storage).toBeGreaterThan(0);
+    expect(usage.billing.carried_in.storage_gb_hours).toBe(round6(carriedIn / KB_PER_GB));
+    expect(usage.billing.carried_out.storage_gb_hours).toBe(0);
   });
 
   it('does not jump when the sampler writes the hours it estimated from the ledger', async () => {
