@@ -39,6 +39,14 @@ describe('prepared statements on their generic plan', () => {
     expect(await planCacheMode()).toBe('auto');
   });
 
+  it("runs without JIT, and leaves the connection's jit setting as it was", async () => {
+    const setting = async () => (await sql<{ jit: string }>`select current_setting('jit') as jit`.execute(db)).rows[0]?.jit;
+    const before = await setting();
+    const [row] = await executeCompiledPrepared<{ jit: string }>(db, 'probe_jit', sql<{ jit: string }>`select current_setting(${'jit'}) as jit`.compile(db));
+    expect(row).toEqual({ jit: 'off' });
+    expect(await setting()).toBe(before);
+  });
+
   it('resets the setting after a statement that fails, and the connection serves the next one', async () => {
     const failing = sql`select 1 / ${0}::int as n`.compile(db);
     await expect(executeCompiledPrepared(db, 'probe_failing', failing)).rejects.toThrow(/division by zero/);
