@@ -14,6 +14,7 @@ import * as keySuitesNonEmpty from './0013_key_suites_non_empty.js';
 import * as a2pPushNotifications from './0014_a2p_push_notifications.js';
 import * as usageSyncLists from './0015_usage_sync_lists.js';
 import * as carriedTokenState from './0016_carried_token_state.js';
+import * as storedObjectsByUser from './0017_stored_objects_by_user.js';
 
 /**
  * Every migration, by name, in the order they apply. A static list rather than Kysely's FileMigrationProvider so
@@ -36,4 +37,5 @@ export const migrations: Record<string, Migration> = {
   '0014_a2p_push_notifications': a2pPushNotifications,
   '0015_usage_sync_lists': usageSyncLists,
   '0016_carried_token_state': carriedTokenState,
+  '0017_stored_objects_by_user': storedObjectsByUser,
 };

@@ -173,15 +173,23 @@ export async function insertHourlySamples(db: Kysely<Database>, lastCompletedHou
  * when the sampler runs.
  */
 export function unsampledHoursQuery(userId: string, floor: Date, until: Date) {
+  // The objects those hours can hold: stored now, or ended after the first of them. Each through an index of its
+  // own (0017), not the user's whole history; as two branches, since a generic plan cannot choose per "or".
   return sql`
+    with first_hour as (
+      select greatest(coalesce((select sampled_until from storage_sampler_state), ${floor}::timestamptz), ${floor}::timestamptz) as since
+    ),
+    objects as (
+      select bytes, stored_from, null::timestamptz as stored_until from stored_objects
+      where user_id = ${userId} and stored_until is null
+      union all
+      select bytes, stored_from, stored_until from stored_objects
+      where user_id = ${userId} and stored_until is not null and stored_until > (select since from first_hour)
+    )
     select h.hour, round(sum(${BYTE_HOURS}))::bigint as byte_hours
     from (select hour, least(hour + interval '1 hour', ${until}::timestamptz) as until
-          from generate_series(
-            greatest(coalesce((select sampled_until from storage_sampler_state), ${floor}::timestamptz), ${floor}::timestamptz),
-            ${until}::timestamptz - interval '1 microsecond',
-            interval '1 hour') as g(hour)) h
-    join stored_objects o
-      on o.user_id = ${userId} and o.stored_from < h.until and (o.stored_until is null or o.stored_until > h.hour)
+          from generate_series((select since from first_hour), ${until}::timestamptz - interval '1 microsecond', interval '1 hour') as g(hour)) h
+    join objects o on o.stored_from < h.until and (o.stored_until is null or o.stored_until > h.hour)
     group by h.hour`;
 }
 

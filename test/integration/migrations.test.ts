@@ -41,6 +41,7 @@ const ALL_MIGRATIONS = [
   '0014_a2p_push_notifications',
   '0015_usage_sync_lists',
   '0016_carried_token_state',
+  '0017_stored_objects_by_user',
 ];
 const LATEST = ALL_MIGRATIONS[ALL_MIGRATIONS.length - 1] as string;
 const BEFORE_LATEST = ALL_MIGRATIONS[ALL_MIGRATIONS.length - 2] as string;
@@ -80,6 +81,7 @@ const TABLES_BY_MIGRATION: Record<string, string[]> = {
   '0014_a2p_push_notifications': [],
   '0015_usage_sync_lists': ['storage_samples_carried', 'storage_samples_unsent', 'token_usage_carried', 'token_usage_unsent'],
   '0016_carried_token_state': [],
+  '0017_stored_objects_by_user': [],
 };
 
 /** Tables a later migration drops (0009 replaces example_storage_totals with the storage ledger). */

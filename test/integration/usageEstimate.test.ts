@@ -203,6 +203,27 @@ describe('the usage estimate, with billing on', () => {
     expect(usage.billing.carried_out.storage_gb_hours).toBe(0);
   });
 
+  it("counts, for the hours not sampled yet, an object deleted since the sampler's mark up to its deletion", async () => {
+    const db = database.db();
+    const userId = await addUser(db, 'cus_estimate_deleted');
+    const march = (day: number, hour: number, minute = 0) => new Date(Date.UTC(2026, 2, day, hour, minute));
+    await addSubscription(db, { userId, startedAt: march(1, 0) });
+    await db.deleteFrom('storage_sampler_state').execute();
+    await db.insertInto('storage_sampler_state').values({ sampled_until: march(10, 7) }).execute();
+    // Stored for a day before the mark, deleted two and a half hours after it; another ended before the mark.
+    await db
+      .insertInto('stored_objects')
+      .values([
+        { user_id: userId, kind: 'session', object_id: crypto.randomUUID(), bytes: 4_000_000_000, stored_from: march(9, 6), stored_until: march(10, 9, 30) },
+        { user_id: userId, kind: 'session', object_id: crypto.randomUUID(), bytes: 9_000_000_000, stored_from: march(9, 6), stored_until: march(10, 6) },
+      ])
+      .execute();
+
+    const usage = await getMonthlyUsage(db, config, auth(userId), {}, march(10, 12, 20));
+    // 07:00-09:30 of the first: 10 GB-hours (KB-hours 4,000,000 + 4,000,000 + 2,000,000); nothing of the second.
+    expect(usage.storage).toEqual({ gb_hours: 10, current_gb: 0, billable_gb_hours: 10, not_billable_gb_hours: 0 });
+  });
+
   it('does not jump when the sampler writes the hours it estimated from the ledger', async () => {
     const db = database.db();
     const userId = await addUser(db, 'cus_estimate_3');
