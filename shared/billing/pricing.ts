@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { BillingConfig } from '../config.js';
 import type { UnitPrices } from './billingPeriods.js';
 
@@ -69,6 +70,14 @@ export function tokensCost(tokens: number, perMillion: string): number {
 /** The meter value of one storage sample: KB-hours for `byteHours` byte-hours, rounded half up. */
 export function storageMeterValue(byteHours: number): number {
   return Math.floor((byteHours + BYTES_PER_KB / 2) / BYTES_PER_KB);
+}
+
+/**
+ * storageMeterValue in SQL, over a column of whole, non-negative byte-hours (bigint division is then the floor), for
+ * statements that sum or settle samples by their meter values.
+ */
+export function storageMeterValueSql(byteHours: string) {
+  return sql`((${sql.ref(byteHours)} + ${sql.lit(BYTES_PER_KB / 2)}) / ${sql.lit(BYTES_PER_KB)})`;
 }
 
 /** Two unit amounts are the same price (both plain decimals; trailing zeros do not count). */

@@ -1,5 +1,6 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Database } from '../db/schema.js';
+import { storageMeterValueSql } from './pricing.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -145,7 +146,8 @@ export async function insertHourlySamples(db: Kysely<Database>, lastCompletedHou
     const result = await sql`
       insert into storage_samples (user_id, hour, bytes, stripe_sent_at, stripe_resolution)
       select user_id, hour, bytes,
-        case when bytes < 500 then now() end, case when bytes < 500 then 'nothing_to_send' end
+        case when ${storageMeterValueSql('bytes')} = 0 then now() end,
+        case when ${storageMeterValueSql('bytes')} = 0 then 'nothing_to_send' end
       from (
         select o.user_id, h.hour, round(sum(${BYTE_HOURS}))::bigint as bytes
         from (select hour, hour + interval '1 hour' as until

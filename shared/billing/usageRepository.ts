@@ -3,7 +3,7 @@ import { inVisibleSuites, type Viewer } from '../auth/suiteAccess.js';
 import type { BudgetRow, Database } from '../db/schema.js';
 import { executeCompiledPrepared } from '../db/database.js';
 import { storedBytesNow, unsampledHoursQuery } from './storageRepository.js';
-import { BYTES_PER_KB } from './pricing.js';
+import { storageMeterValueSql } from './pricing.js';
 import { carriedInto } from './syncLists.js';
 
 type Db = Kysely<Database>;
@@ -58,11 +58,6 @@ function tokensByModel(window: UsageWindow) {
  */
 function billedAlike(time: string, spanBoundaries: readonly Date[]) {
   return sql`date_trunc('month', ${sql.ref(time)}, 'UTC'), width_bucket(${sql.ref(time)}, ${spanBoundaries}::timestamptz[])`;
-}
-
-/** The KB-hours a sample of `byteHours` is sent as: pricing.ts storageMeterValue, in SQL (byte-hours are whole, >= 0). */
-function meterValueOf(byteHours: string) {
-  return sql`((${sql.ref(byteHours)} + ${sql.lit(BYTES_PER_KB / 2)}) / ${sql.lit(BYTES_PER_KB)})`;
 }
 
 /** Where the sync stands with a row, the same columns in both tables. */
@@ -139,7 +134,7 @@ function storageHours(
   spanBoundaries: readonly Date[],
 ) {
   const { start, end } = window;
-  const sample = sql`t.hour as occurred_at, t.bytes as amount, ${SYNC_STATE}, ${meterValueOf('t.bytes')} as meter_value`;
+  const sample = sql`t.hour as occurred_at, t.bytes as amount, ${SYNC_STATE}, ${storageMeterValueSql('t.bytes')} as meter_value`;
   // The window's own samples are read straight through the (user_id, hour) index; the few from elsewhere (carried
   // into it, or unsent of earlier months) by id, less those of the window, so none is read twice. Gathering the ids
   // of all first, then fetching each by its key, took the statement 3.3 ms for a month of samples, against 1.0
@@ -162,7 +157,7 @@ function storageHours(
       where r.user_id = ${userId}
         and (${during('r.hour_from', window)} or ${during('r.carried_to', window)})
       union all
-      select u.hour, u.byte_hours, null, false, false, false, null, ${meterValueOf('u.byte_hours')}
+      select u.hour, u.byte_hours, null, false, false, false, null, ${storageMeterValueSql('u.byte_hours')}
       from (${unsampledHoursQuery(userId, start, new Date(Math.min(until.getTime(), end.getTime())))}) u
     ) as hours
     group by ${billedAlike('occurred_at', spanBoundaries)}, carried_to, sent, failed, attempted, resolution`;

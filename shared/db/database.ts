@@ -65,6 +65,10 @@ export async function executePrepared<Row>(db: Kysely<Database>, statement: Prep
   return result.rows as Row[];
 }
 
+/** What executeCompiledPrepared sets for its statement alone (see there), ahead of the EXECUTE. */
+const GENERIC_PLAN_SETTINGS = 'set local plan_cache_mode = force_generic_plan; set local jit = off;';
+const HASH_GROUPING_SETTINGS = `${GENERIC_PLAN_SETTINGS} set local enable_sort = off;`;
+
 /** The statements prepared on each pooled connection by executeCompiledPrepared, by name. */
 const preparedOn = new WeakMap<pg.PoolClient, Set<string>>();
 
@@ -153,13 +157,9 @@ export async function executeCompiledPrepared<Row>(
     }
     const values = query.parameters.map(sqlLiteral);
     const execute = values.length > 0 ? `execute ${name}(${values.join(', ')})` : `execute ${name}`;
-    const settings = [
-      'set local plan_cache_mode = force_generic_plan',
-      'set local jit = off',
-      ...(options.hashGrouping ? ['set local enable_sort = off'] : []),
-    ];
+    const settings = options.hashGrouping ? HASH_GROUPING_SETTINGS : GENERIC_PLAN_SETTINGS;
     // Several statements in one message: pg answers with a result for each, the statement's last.
-    const results = (await client.query(`${settings.join('; ')}; ${execute}`)) as unknown as pg.QueryResult[];
+    const results = (await client.query(`${settings} ${execute}`)) as unknown as pg.QueryResult[];
     return (results.at(-1)?.rows ?? []) as Row[];
   } finally {
     client.release();

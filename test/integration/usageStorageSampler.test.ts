@@ -135,6 +135,23 @@ describe('the storage sampler', () => {
     expect(await samplesOf(userId)).toHaveLength(4);
   });
 
+  it('writes a sample worth no KB-hour (under 500 byte-hours) as settled, and one worth one as to be sent', async () => {
+    const db = database.db();
+    const hourNow = Math.floor(Date.now() / HOUR) * HOUR;
+    const { suiteId } = await createUsageFixture(db);
+    await markSampledUntil(new Date(hourNow - HOUR));
+    const under = await addUser(db);
+    const one = await addUser(db);
+    await storedSession(under, suiteId, 499, new Date(hourNow - 2 * HOUR));
+    await storedSession(one, suiteId, 500, new Date(hourNow - 2 * HOUR));
+
+    await sampleStorage(db, blobs, quietLog, new Date(hourNow + 60_000));
+    const stateOf = (userId: string) =>
+      db.selectFrom('storage_samples').select(['bytes', 'stripe_resolution']).select((eb) => eb('stripe_sent_at', 'is not', null).as('settled')).where('user_id', '=', userId).execute();
+    expect(await stateOf(under)).toEqual([{ bytes: 499, stripe_resolution: 'nothing_to_send', settled: true }]);
+    expect(await stateOf(one)).toEqual([{ bytes: 500, stripe_resolution: null, settled: false }]);
+  });
+
   it('never bills a trace or an example file once its blobs are gone (retention, the lifecycle rule)', async () => {
     const db = database.db();
     const hourNow = Math.floor(Date.now() / HOUR) * HOUR;
