@@ -23,7 +23,12 @@ import type { FunctionInvoker } from './invoker.js';
  */
 export class HttpStreamForwarder {
   readonly #proxyUri: URL;
-  readonly #agent = new Agent({ keepAlive: true });
+  // With a timeout set, Node's agent closes a free socket a second before the server's Keep-Alive hint says the
+  // server will (the library's proxy is an http.Server: keepAliveTimeout 5 s, "Keep-Alive: timeout=5"); without one
+  // it keeps the socket past that, and a request sent on it just as the server closed it met ECONNRESET, which the
+  // host answered with a 500 (seen once in CI: twelve concurrent POST /v1/users). The timeout itself only
+  // notifies: a request in use is not ended by it.
+  readonly #agent = new Agent({ keepAlive: true, timeout: 10 * 60_000 });
   readonly #invoker: FunctionInvoker;
 
   constructor(proxyUri: string, invoker: FunctionInvoker) {
